@@ -1,0 +1,296 @@
+//! The release policy ship enforces.
+//!
+//! A policy file (`.github/ship-policy.yml`) is merged over the built-in default
+//! (`default-policy.yml`, the release policy in DEVELOPERS.md). The file is checked against a
+//! JSON Schema generated from [`Policy`], so `ship policy schema` and the checks can never
+//! disagree, and every error is reported at the file's line and column with the key path.
+
+mod load;
+pub use load::schema;
+mod size;
+
+pub use load::{PolicyError, PolicySource};
+pub use size::parse_size;
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The text of the built-in policy.
+pub const DEFAULT_POLICY_YAML: &str = include_str!("default-policy.yml");
+
+/// A release policy. Every field has a built-in default; a policy file sets only what differs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(title = "ship release policy")]
+pub struct Policy {
+    /// Format version of the policy file. Must be 1.
+    pub version: u32,
+    /// The branch that is always production-ready and protected.
+    pub production_branch: String,
+    /// Glob of the git tags that mark a release (e.g. `v*`).
+    pub release_tags: String,
+    /// The environment the production rules apply to.
+    pub production_environment: String,
+    /// Deployment environments by name.
+    pub environments: BTreeMap<String, EnvironmentPolicy>,
+    /// Pull-request CI requirements.
+    pub ci: CiPolicy,
+    /// Container image rules.
+    pub images: ImagePolicy,
+    /// Third-party action rules.
+    pub actions: ActionPolicy,
+    /// Rules switched off or given another severity.
+    pub rules: RulesPolicy,
+    /// Protection of the production branch, checked against the repository's settings.
+    pub protection: ProtectionPolicy,
+    /// Resource limits for linting.
+    pub limits: LimitsPolicy,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvironmentPolicy {
+    /// Events that may start a deploy to this environment.
+    pub triggers: Vec<TriggerKind>,
+    /// Case-insensitive regexes: a deploy job without `environment:` belongs to this
+    /// environment when its id, name, workflow name or file name matches one.
+    #[serde(rename = "match")]
+    pub name_patterns: Vec<String>,
+    /// Secret name prefixes that belong to this environment only.
+    pub secret_prefixes: Vec<String>,
+    /// Approving reviewers the GitHub environment must require (0 = none needed).
+    pub required_reviewers: Option<u32>,
+}
+
+/// Something that may start a deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    /// A manual run (`workflow_dispatch`).
+    WorkflowDispatch,
+    /// A push of a tag matching `release-tags`.
+    #[serde(rename = "release-tag")]
+    ReleaseTag,
+    /// A push to the production branch.
+    #[serde(rename = "push-production-branch")]
+    PushProductionBranch,
+    /// A push to any other branch.
+    Push,
+    /// A published GitHub release (`release`).
+    Release,
+    /// A schedule (`schedule`).
+    Schedule,
+    /// Another workflow finishing (`workflow_run`).
+    WorkflowRun,
+    /// An API call (`repository_dispatch`).
+    RepositoryDispatch,
+    /// A merge queue (`merge_group`).
+    MergeGroup,
+}
+
+impl TriggerKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            TriggerKind::WorkflowDispatch => "workflow_dispatch",
+            TriggerKind::ReleaseTag => "a push of a release tag",
+            TriggerKind::PushProductionBranch => "a push to the production branch",
+            TriggerKind::Push => "a push to another branch",
+            TriggerKind::Release => "release",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::WorkflowRun => "workflow_run",
+            TriggerKind::RepositoryDispatch => "repository_dispatch",
+            TriggerKind::MergeGroup => "merge_group",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CiPolicy {
+    /// Stages every pull request to the production branch must run.
+    pub required_stages: Vec<String>,
+    /// What satisfies each stage.
+    pub stages: BTreeMap<String, StagePolicy>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StagePolicy {
+    /// Case-insensitive regexes on job ids, job names and step names.
+    pub names: Vec<String>,
+    /// Regexes on `run:` scripts (multi-line mode: `^`/`$` match at line ends).
+    pub commands: Vec<String>,
+    /// Globs on `uses:` actions (`owner/repo[/path]`, no `@ref`).
+    pub uses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImagePolicy {
+    /// Image tags that must never reach production.
+    pub forbidden_tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ActionPolicy {
+    /// How third-party actions must be pinned.
+    pub pinning: Pinning,
+    /// Owners whose actions may use any ref.
+    pub allowed_owners: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Pinning {
+    /// A full 40-hex commit SHA.
+    #[default]
+    Sha,
+    /// Any `@ref`.
+    Ref,
+    /// No requirement.
+    Any,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RulesPolicy {
+    /// Rule ids to switch off.
+    pub disable: Vec<String>,
+    /// Severity per rule id.
+    pub severity: BTreeMap<String, SeverityName>,
+}
+
+/// A severity as written in a policy file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityName {
+    Error,
+    Warning,
+    Note,
+}
+
+impl From<SeverityName> for ship_findings::Severity {
+    fn from(s: SeverityName) -> Self {
+        match s {
+            SeverityName::Error => ship_findings::Severity::Error,
+            SeverityName::Warning => ship_findings::Severity::Warning,
+            SeverityName::Note => ship_findings::Severity::Note,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProtectionPolicy {
+    /// Approving reviews a pull request needs.
+    pub required_approvals: Option<u32>,
+    /// Stale approvals must be dismissed when new commits are pushed.
+    pub dismiss_stale_reviews: Option<bool>,
+    /// Branches must be up to date before merging.
+    pub require_up_to_date: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsPolicy {
+    /// Largest file that is parsed, e.g. `5MB`, `512KB`.
+    pub max_file_size: String,
+}
+
+/// A policy with its patterns compiled, ready for the rules.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    pub policy: Policy,
+    pub environments: Vec<CompiledEnvironment>,
+    pub stages: Vec<CompiledStage>,
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompiledEnvironment {
+    pub name: String,
+    pub policy: EnvironmentPolicy,
+    pub name_patterns: Vec<Regex>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompiledStage {
+    pub name: String,
+    pub required: bool,
+    pub names: Vec<Regex>,
+    pub commands: Vec<Regex>,
+    pub uses: Vec<globset::GlobMatcher>,
+}
+
+impl CompiledPolicy {
+    pub fn environment(&self, name: &str) -> Option<&CompiledEnvironment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The environment whose name patterns match any of `names` (first in policy order,
+    /// production first so an ambiguous name errs on the strict side).
+    pub fn infer_environment<'s>(&'s self, names: &[&str]) -> Option<&'s CompiledEnvironment> {
+        let production = &self.policy.production_environment;
+        self.environments
+            .iter()
+            .filter(|e| &e.name == production)
+            .chain(self.environments.iter().filter(|e| &e.name != production))
+            .find(|e| {
+                e.name_patterns
+                    .iter()
+                    .any(|re| names.iter().any(|n| re.is_match(n)))
+            })
+    }
+
+    pub fn is_production(&self, environment: &str) -> bool {
+        environment == self.policy.production_environment
+    }
+
+    /// The environment a secret name belongs to, by prefix.
+    pub fn secret_environment(&self, secret: &str) -> Option<&CompiledEnvironment> {
+        let upper = secret.to_ascii_uppercase();
+        self.environments.iter().find(|e| {
+            e.policy
+                .secret_prefixes
+                .iter()
+                .any(|p| upper.starts_with(&p.to_ascii_uppercase()))
+        })
+    }
+
+    /// Does a tag name match `release-tags`?
+    pub fn is_release_tag(&self, tag: &str) -> bool {
+        glob_matches(&self.policy.release_tags, tag)
+    }
+
+    /// Is a branch or tag *pattern* (from an `on.push.tags` filter) confined to release tags?
+    /// Patterns are compared by their literal prefix: `v*.*.*` is inside `v*`, `*` is not.
+    pub fn pattern_within_release_tags(&self, pattern: &str) -> bool {
+        let release_prefix = literal_prefix(&self.policy.release_tags);
+        let prefix = literal_prefix(pattern);
+        !pattern.starts_with('!')
+            && prefix.starts_with(release_prefix)
+            && (prefix.len() > release_prefix.len()
+                || !release_prefix.is_empty()
+                || pattern == self.policy.release_tags)
+    }
+}
+
+/// The part of a glob before its first special character.
+pub fn literal_prefix(glob: &str) -> &str {
+    let end = glob
+        .find(|c| matches!(c, '*' | '?' | '[' | '+' | '!'))
+        .unwrap_or(glob.len());
+    &glob[..end]
+}
+
+/// GitHub-style glob match of one name (`*` does not cross `/`, `**` does).
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher().is_match(name))
+        .unwrap_or(pattern == name)
+}

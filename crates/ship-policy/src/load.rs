@@ -1,0 +1,658 @@
+//! Loading a policy file: YAML with positions → JSON Schema check → merge over the default →
+//! semantic checks (regexes compile, stages exist, rule ids are known).
+
+use crate::{
+    parse_size, CompiledEnvironment, CompiledPolicy, CompiledStage, Policy, DEFAULT_POLICY_YAML,
+};
+use regex::{Regex, RegexBuilder};
+use serde_json::Value;
+use ship_workflow::yaml::{self, Limits, Node};
+use std::fmt;
+
+/// Where a policy came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    Builtin,
+    File(String),
+}
+
+/// One thing wrong with a policy file, at a place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyProblem {
+    pub line: u32,
+    pub column: u32,
+    /// Dotted key path, e.g. `environments.production.triggers[1]`.
+    pub key_path: String,
+    pub message: String,
+}
+
+/// An invalid policy file: every problem found, each with its position and a fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PolicyError {
+    pub path: String,
+    pub problems: Vec<PolicyProblem>,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            if p.key_path.is_empty() {
+                write!(
+                    f,
+                    "{}:{}:{}: invalid policy: {}",
+                    self.path, p.line, p.column, p.message
+                )?;
+            } else {
+                write!(
+                    f,
+                    "{}:{}:{}: invalid policy at `{}`: {}",
+                    self.path, p.line, p.column, p.key_path, p.message
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PolicyError {
+    fn single(path: &str, line: u32, column: u32, key_path: &str, message: String) -> Self {
+        PolicyError {
+            path: path.to_string(),
+            problems: vec![PolicyProblem {
+                line,
+                column,
+                key_path: key_path.to_string(),
+                message,
+            }],
+        }
+    }
+}
+
+/// The JSON Schema of a policy file.
+pub fn schema() -> Value {
+    let schema = schemars::schema_for!(Policy);
+    let mut value = schema.to_value();
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "$id".into(),
+            Value::String("https://github.com/org/ship/policy.schema.json".into()),
+        );
+        // A file must say which format it is written in.
+        obj.insert("required".into(), serde_json::json!(["version"]));
+    }
+    value
+}
+
+fn default_json() -> Value {
+    let root = yaml::parse(DEFAULT_POLICY_YAML, Limits::default())
+        .expect("built-in policy is valid YAML")
+        .expect("built-in policy is not empty");
+    root.to_json()
+}
+
+/// Merge `overlay` over `base`: maps key by key, `null` deletes, everything else replaces.
+fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                if v.is_null() {
+                    b.remove(&k);
+                } else if let Some(slot) = b.get_mut(&k) {
+                    merge(slot, v);
+                } else {
+                    b.insert(k, v);
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+impl CompiledPolicy {
+    /// The built-in release policy.
+    pub fn builtin() -> CompiledPolicy {
+        let policy: Policy =
+            serde_json::from_value(default_json()).expect("built-in policy matches the schema");
+        compile(policy, "<built-in policy>", None, &[]).expect("built-in policy compiles")
+    }
+
+    /// Load a policy file's text, merged over the built-in default.
+    /// `known_rules` are the rule ids `rules.disable` and `rules.severity` may name.
+    pub fn load(
+        path: &str,
+        text: &str,
+        known_rules: &[&str],
+    ) -> Result<CompiledPolicy, PolicyError> {
+        let root = match yaml::parse(text, Limits::default()) {
+            Ok(Some(root)) => root,
+            Ok(None) => {
+                return Err(PolicyError::single(
+                    path,
+                    1,
+                    1,
+                    "",
+                    "the file is empty; start it with `version: 1`".into(),
+                ))
+            }
+            Err(e) => {
+                return Err(PolicyError::single(
+                    path,
+                    e.pos.line,
+                    e.pos.column,
+                    "",
+                    format!(
+                        "not valid YAML: {}; fix the syntax at that position",
+                        e.message
+                    ),
+                ))
+            }
+        };
+        let file_json = root.to_json();
+        if !file_json.is_object() {
+            return Err(PolicyError::single(
+                path,
+                root.span.start.line,
+                root.span.start.column,
+                "",
+                "a policy file is a mapping of keys such as `version: 1` and `production-branch: main`"
+                    .into(),
+            ));
+        }
+        validate_against_schema(path, &root, &file_json)?;
+        let mut merged = default_json();
+        merge(&mut merged, file_json);
+        let policy: Policy = serde_json::from_value(merged)
+            .map_err(|e| PolicyError::single(path, 1, 1, "", format!("{e}")))?;
+        compile(policy, path, Some(&root), known_rules)
+    }
+
+    /// The effective policy as YAML text.
+    pub fn to_yaml(&self) -> String {
+        let value = serde_json::to_value(&self.policy).expect("policy serialises");
+        let mut out = String::new();
+        write_yaml(&mut out, &value, 0, false);
+        out
+    }
+}
+
+fn position_of(root: Option<&Node>, path: &[String]) -> (u32, u32) {
+    let Some(root) = root else { return (0, 0) };
+    // The deepest node of the path that exists in the file.
+    for len in (0..=path.len()).rev() {
+        if let Some(n) = root.at_path(&path[..len]) {
+            return (n.span.start.line, n.span.start.column);
+        }
+    }
+    (1, 1)
+}
+
+fn key_path(path: &[String]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        if seg.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
+/// Walk the schema to the sub-schema describing the value at `path`.
+fn subschema<'s>(schema: &'s Value, path: &[String]) -> Option<&'s Value> {
+    let defs = schema.get("$defs");
+    let resolve = |mut s: &'s Value| -> &'s Value {
+        for _ in 0..8 {
+            let next = s
+                .get("$ref")
+                .and_then(|r| r.as_str())
+                .and_then(|r| r.strip_prefix("#/$defs/"))
+                .and_then(|name| defs?.get(name));
+            match next {
+                Some(n) => s = n,
+                None => break,
+            }
+        }
+        s
+    };
+    let mut s = resolve(schema);
+    for seg in path {
+        let next = s
+            .get("properties")
+            .and_then(|p| p.get(seg))
+            .or_else(|| s.get("additionalProperties").filter(|a| a.is_object()))
+            .or_else(|| s.get("items").filter(|_| seg.parse::<usize>().is_ok()))?;
+        s = resolve(next);
+    }
+    Some(s)
+}
+
+/// The values an enum-like sub-schema allows (`enum`, or `oneOf` of `const`s).
+fn allowed_values(schema: Option<&Value>) -> Option<Vec<String>> {
+    let schema = schema?;
+    let values: Vec<&Value> = if let Some(e) = schema.get("enum").and_then(|e| e.as_array()) {
+        e.iter().collect()
+    } else {
+        schema
+            .get("oneOf")?
+            .as_array()?
+            .iter()
+            .map(|v| v.get("const"))
+            .collect::<Option<Vec<_>>>()?
+    };
+    Some(
+        values
+            .into_iter()
+            .map(|v| {
+                v.as_str()
+                    .map(|s| format!("`{s}`"))
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect(),
+    )
+}
+
+fn validate_against_schema(path: &str, root: &Node, instance: &Value) -> Result<(), PolicyError> {
+    let schema = schema();
+    let validator = jsonschema::validator_for(&schema).expect("policy schema is valid");
+    let mut problems = Vec::new();
+    for err in validator.iter_errors(instance) {
+        let segs: Vec<String> = err.instance_path().iter().map(|s| s.to_string()).collect();
+        let here = subschema(&schema, &segs);
+        match err.kind() {
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let allowed: Vec<String> = here
+                    .and_then(|s| s.get("properties"))
+                    .and_then(|p| p.as_object())
+                    .map(|p| p.keys().map(|k| format!("`{k}`")).collect())
+                    .unwrap_or_default();
+                for key in unexpected {
+                    let mut key_segs = segs.clone();
+                    key_segs.push(key.clone());
+                    let (line, column) = root
+                        .at_path(&segs)
+                        .and_then(|n| n.entry(key))
+                        .map(|e| (e.key.span.start.line, e.key.span.start.column))
+                        .unwrap_or_else(|| position_of(Some(root), &segs));
+                    problems.push(PolicyProblem {
+                        line,
+                        column,
+                        key_path: key_path(&key_segs),
+                        message: format!(
+                            "unknown key `{key}`; allowed here: {}. Check the spelling or remove it",
+                            allowed.join(", ")
+                        ),
+                    });
+                }
+            }
+            jsonschema::error::ValidationErrorKind::Required { property } => {
+                let (line, column) = position_of(Some(root), &segs);
+                problems.push(PolicyProblem {
+                    line,
+                    column,
+                    key_path: key_path(&segs),
+                    message: format!(
+                        "missing required key {property}; add `version: 1` at the top"
+                    ),
+                });
+            }
+            _ if allowed_values(here).is_some() => {
+                let (line, column) = position_of(Some(root), &segs);
+                let found = root
+                    .at_path(&segs)
+                    .and_then(|n| n.as_str())
+                    .map(|s| format!("`{s}`"))
+                    .unwrap_or_else(|| "this value".into());
+                problems.push(PolicyProblem {
+                    line,
+                    column,
+                    key_path: key_path(&segs),
+                    message: format!(
+                        "{found} is not allowed here; use one of: {}",
+                        allowed_values(here).unwrap_or_default().join(", ")
+                    ),
+                });
+            }
+            _ => {
+                let (line, column) = position_of(Some(root), &segs);
+                let what = here
+                    .and_then(|s| s.get("description"))
+                    .and_then(|d| d.as_str())
+                    .map(|d| format!(" (this key is: {})", d.trim_end_matches('.')))
+                    .unwrap_or_default();
+                problems.push(PolicyProblem {
+                    line,
+                    column,
+                    key_path: key_path(&segs),
+                    message: format!("{err}{what}; `ship policy schema` prints what is allowed"),
+                });
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.sort_by_key(|p| (p.line, p.column));
+        problems.dedup();
+        Err(PolicyError {
+            path: path.to_string(),
+            problems,
+        })
+    }
+}
+
+fn compile(
+    policy: Policy,
+    path: &str,
+    root: Option<&Node>,
+    known_rules: &[&str],
+) -> Result<CompiledPolicy, PolicyError> {
+    let mut problems = Vec::new();
+    let mut problem = |segs: &[&str], message: String| {
+        let segs: Vec<String> = segs.iter().map(|s| s.to_string()).collect();
+        let (line, column) = position_of(root, &segs);
+        problems.push(PolicyProblem {
+            line,
+            column,
+            key_path: key_path(&segs),
+            message,
+        });
+    };
+    if policy.version != 1 {
+        problem(
+            &["version"],
+            format!(
+                "version {} is not supported; this ship reads `version: 1`",
+                policy.version
+            ),
+        );
+    }
+    if policy.production_branch.trim().is_empty() {
+        problem(
+            &["production-branch"],
+            "must name a branch, e.g. `main`".into(),
+        );
+    }
+    if !policy
+        .environments
+        .contains_key(&policy.production_environment)
+    {
+        problem(
+            &["production-environment"],
+            format!(
+                "`{}` is not one of the environments ({}); add it under `environments:` or name an existing one",
+                policy.production_environment,
+                policy.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    let compile_re = |pattern: &str| -> Result<Regex, String> {
+        RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .multi_line(true)
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| {
+                // regex's message draws a caret over several lines; its last line says why.
+                let text = e.to_string();
+                let why = text
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ")
+                    .to_string();
+                format!("`{pattern}` is not a valid regex ({why}); fix or escape it")
+            })
+    };
+
+    let mut environments = Vec::new();
+    for (name, env) in &policy.environments {
+        let mut name_patterns = Vec::new();
+        for (i, p) in env.name_patterns.iter().enumerate() {
+            match compile_re(p) {
+                Ok(re) => name_patterns.push(re),
+                Err(e) => problem(&["environments", name, "match", &i.to_string()], e),
+            }
+        }
+        environments.push(CompiledEnvironment {
+            name: name.clone(),
+            policy: env.clone(),
+            name_patterns,
+        });
+    }
+
+    let mut stages = Vec::new();
+    for required in &policy.ci.required_stages {
+        if !policy.ci.stages.contains_key(required) {
+            problem(
+                &["ci", "required-stages"],
+                format!(
+                    "stage `{required}` is required but not defined under `ci.stages`; define its `names`, `commands` or `uses`"
+                ),
+            );
+        }
+    }
+    for (name, stage) in &policy.ci.stages {
+        let mut compiled = CompiledStage {
+            name: name.clone(),
+            required: policy.ci.required_stages.contains(name),
+            names: Vec::new(),
+            commands: Vec::new(),
+            uses: Vec::new(),
+        };
+        for (i, p) in stage.names.iter().enumerate() {
+            match compile_re(p) {
+                Ok(re) => compiled.names.push(re),
+                Err(e) => problem(&["ci", "stages", name, "names", &i.to_string()], e),
+            }
+        }
+        for (i, p) in stage.commands.iter().enumerate() {
+            match compile_re(p) {
+                Ok(re) => compiled.commands.push(re),
+                Err(e) => problem(&["ci", "stages", name, "commands", &i.to_string()], e),
+            }
+        }
+        for (i, p) in stage.uses.iter().enumerate() {
+            match globset::GlobBuilder::new(&p.to_ascii_lowercase()).build() {
+                Ok(g) => compiled.uses.push(g.compile_matcher()),
+                Err(e) => problem(
+                    &["ci", "stages", name, "uses", &i.to_string()],
+                    format!("`{p}` is not a valid glob: {e}"),
+                ),
+            }
+        }
+        stages.push(compiled);
+    }
+
+    if !known_rules.is_empty() {
+        let unknown = |id: &str| !known_rules.contains(&id);
+        for (i, id) in policy.rules.disable.iter().enumerate() {
+            if unknown(id) {
+                problem(
+                    &["rules", "disable", &i.to_string()],
+                    format!("unknown rule `{id}`; `ship rules` lists the rule ids"),
+                );
+            }
+        }
+        for id in policy.rules.severity.keys() {
+            if unknown(id) {
+                problem(
+                    &["rules", "severity", id],
+                    format!("unknown rule `{id}`; `ship rules` lists the rule ids"),
+                );
+            }
+        }
+    }
+
+    let max_file_size = match parse_size(&policy.limits.max_file_size) {
+        Ok(n) => n,
+        Err(e) => {
+            problem(&["limits", "max-file-size"], e);
+            5 << 20
+        }
+    };
+
+    problems.sort_by_key(|p| (p.line, p.column));
+    if problems.is_empty() {
+        Ok(CompiledPolicy {
+            policy,
+            environments,
+            stages,
+            max_file_size,
+        })
+    } else {
+        Err(PolicyError {
+            path: path.to_string(),
+            problems,
+        })
+    }
+}
+
+/// A small YAML writer for `ship policy show` (the policy is plain data: maps, lists, scalars).
+fn write_yaml(out: &mut String, value: &Value, indent: usize, in_list: bool) {
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (i, (k, v)) in map.iter().enumerate() {
+                let lead = if in_list && i == 0 {
+                    String::new()
+                } else {
+                    pad.clone()
+                };
+                match v {
+                    Value::Object(m) if !m.is_empty() => {
+                        out.push_str(&format!("{lead}{k}:\n"));
+                        write_yaml(out, v, indent + 2, false);
+                    }
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{lead}{k}:\n"));
+                        write_yaml(out, v, indent + 2, false);
+                    }
+                    _ => out.push_str(&format!("{lead}{k}: {}\n", scalar_yaml(v))),
+                }
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for item in items {
+                match item {
+                    Value::Object(m) if !m.is_empty() => {
+                        out.push_str(&format!("{pad}- "));
+                        write_yaml(out, item, indent + 2, true);
+                    }
+                    _ => out.push_str(&format!("{pad}- {}\n", scalar_yaml(item))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar_yaml(other))),
+    }
+}
+
+fn scalar_yaml(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let plain = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+                && !matches!(s.as_str(), "true" | "false" | "null" | "yes" | "no")
+                && s.parse::<f64>().is_err();
+            if plain {
+                s.clone()
+            } else {
+                format!("'{}'", s.replace('\'', "''"))
+            }
+        }
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &[&str] = &["unpinned-action", "permissions"];
+
+    #[test]
+    fn builtin_policy_compiles() {
+        let p = CompiledPolicy::builtin();
+        assert_eq!(p.policy.production_branch, "main");
+        assert_eq!(p.stages.iter().filter(|s| s.required).count(), 5);
+        assert!(p.is_release_tag("v1.2.3"));
+        assert!(p.pattern_within_release_tags("v*.*.*"));
+        assert!(!p.pattern_within_release_tags("*"));
+    }
+
+    #[test]
+    fn file_merges_over_default() {
+        let p = CompiledPolicy::load(
+            "p.yml",
+            "version: 1\nproduction-branch: trunk\nenvironments:\n  production:\n    match: [live]\n",
+            RULES,
+        )
+        .unwrap();
+        assert_eq!(p.policy.production_branch, "trunk");
+        let prod = p.environment("production").unwrap();
+        assert_eq!(prod.policy.name_patterns, vec!["live"]);
+        // Untouched fields keep the default.
+        assert_eq!(prod.policy.secret_prefixes, vec!["PROD_", "PRODUCTION_"]);
+    }
+
+    #[test]
+    fn unknown_key_names_line_path_and_allowed_keys() {
+        let err = CompiledPolicy::load(
+            "p.yml",
+            "version: 1\nenvironments:\n  production:\n    trigers: [push]\n",
+            RULES,
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(err.to_string());
+    }
+
+    #[test]
+    fn wrong_type_and_enum() {
+        let err = CompiledPolicy::load(
+            "p.yml",
+            "version: 1\nactions:\n  pinning: tag\nci:\n  required-stages: build\n",
+            RULES,
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(err.to_string());
+    }
+
+    #[test]
+    fn semantic_errors() {
+        let err = CompiledPolicy::load(
+            "p.yml",
+            "version: 1\nrules:\n  disable: [no-such-rule]\nci:\n  required-stages: [build, e2e]\nenvironments:\n  production:\n    match: ['(']\n",
+            RULES,
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(err.to_string());
+    }
+
+    #[test]
+    fn missing_version() {
+        let err = CompiledPolicy::load("p.yml", "production-branch: main\n", RULES).unwrap_err();
+        assert!(err.to_string().contains("version"), "{err}");
+    }
+
+    #[test]
+    fn show_round_trips() {
+        let p = CompiledPolicy::builtin();
+        let text = p.to_yaml();
+        let again = CompiledPolicy::load("shown.yml", &text, RULES).unwrap();
+        assert_eq!(
+            serde_json::to_value(&again.policy).unwrap(),
+            serde_json::to_value(&p.policy).unwrap()
+        );
+    }
+}

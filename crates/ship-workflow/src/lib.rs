@@ -1,0 +1,12 @@
+//! GitHub Actions workflow files as a typed model over a YAML tree that keeps line and column
+//! for every node, so each lint finding can point at the exact key or value at fault.
+//!
+//! [`yaml`] parses with limits (depth, alias expansion) that make hostile input safe;
+//! [`workflow`] gives the typed view; [`expr`] finds `${{ }}` expressions.
+
+pub mod expr;
+pub mod workflow;
+pub mod yaml;
+
+pub use workflow::{ActionRef, EnvironmentRef, Job, Step, Trigger, Workflow, WorkflowInput};
+pub use yaml::{Entry, Limits, Node, Pos, Source, Span, Value, YamlError};
