@@ -1,1 +1,267 @@
-fn main() {}
+//! `ship`: the release-policy linter and policy tools. Thin: parsing flags, picking the
+//! policy, and choosing the output; the work is in `ship-lint` and `ship-findings`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use ship_findings::{render, render_step_summary, Format, RenderOptions, Severity, Summary};
+use ship_lint::rules::documentation;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+// Linting thousands of files allocates many small strings; mimalloc is markedly faster at
+// that than glibc malloc (see bench/).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(
+    name = "ship",
+    version,
+    about = "Release-policy linter for GitHub Actions deploys to AWS ECS"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lint a repository's workflows against the release policy.
+    Lint(LintArgs),
+    /// List every rule.
+    Rules {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
+    /// Policy tools: print the JSON Schema or the effective policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the policy file's JSON Schema.
+    Schema,
+    /// Print the effective policy (the built-in default merged with the policy file).
+    Show {
+        /// Repository whose `.github/ship-policy.yml` to read.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// A policy file to read instead.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ShowFormat::Yaml)]
+        format: ShowFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ShowFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Note,
+}
+
+#[derive(clap::Args)]
+struct LintArgs {
+    /// Repository root; its `.github/workflows/*.yml|*.yaml` are linted.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Lint only this workflow file (repeatable); repository-wide rules are skipped.
+    #[arg(long = "workflow", value_name = "FILE")]
+    workflows: Vec<PathBuf>,
+    /// Policy file (default: DIR/.github/ship-policy.yml, else the built-in policy).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    format: OutputFormat,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+    /// Also write SARIF to this file (whatever --format is).
+    #[arg(long, value_name = "FILE")]
+    sarif_file: Option<PathBuf>,
+    /// Print a rule's documentation and exit.
+    #[arg(long, value_name = "RULE")]
+    explain: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Lint(args) => lint(args),
+        Command::Rules { format } => rules(format),
+        Command::Policy { command } => policy(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn rules(format: ListFormat) -> anyhow::Result<ExitCode> {
+    let rules = ship_lint::registry();
+    let mut out = std::io::stdout().lock();
+    match format {
+        ListFormat::Human => {
+            for r in rules {
+                let info = r.info();
+                writeln!(
+                    out,
+                    "{:<22} {:<8} {}",
+                    info.id, info.default_severity, info.summary
+                )?;
+            }
+        }
+        ListFormat::Json => {
+            let list: Vec<_> = rules
+                .iter()
+                .map(|r| {
+                    let i = r.info();
+                    serde_json::json!({"id": i.id, "severity": i.default_severity, "summary": i.summary, "docs": documentation(i)})
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy(command: PolicyCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PolicyCommand::Schema => {
+            println!("{}", serde_json::to_string_pretty(&ship_policy::schema())?);
+        }
+        PolicyCommand::Show {
+            dir,
+            policy,
+            format,
+        } => {
+            let resolved = ship_lint::resolve_policy(&dir, policy.as_deref())?;
+            match format {
+                ShowFormat::Yaml => {
+                    if let Some(f) = &resolved.file {
+                        println!(
+                            "# effective policy: built-in default merged with {}",
+                            f.display()
+                        );
+                    } else {
+                        println!("# effective policy: the built-in default");
+                    }
+                    print!("{}", resolved.policy.to_yaml());
+                }
+                ShowFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&resolved.policy.policy)?)
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
+    if let Some(id) = &args.explain {
+        let Some(rule) = ship_lint::rule_by_id(id) else {
+            anyhow::bail!(
+                "unknown rule `{id}`; `ship rules` lists the {} rule ids",
+                ship_lint::registry().len()
+            );
+        };
+        let info = rule.info();
+        println!(
+            "# {} ({})\n\n{}\n",
+            info.id, info.default_severity, info.summary
+        );
+        println!("{}", documentation(info));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let resolved = ship_lint::resolve_policy(&args.dir, args.policy.as_deref())?;
+    let policy_path = resolved.file.as_ref().and_then(|f| {
+        f.strip_prefix(&args.dir)
+            .ok()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+    });
+    let mut opts = ship_lint::LintOptions::new(args.dir.clone(), resolved.policy);
+    opts.workflows = args.workflows.clone();
+    opts.policy_path = policy_path;
+    let report = ship_lint::lint(&opts)?;
+    let summary = Summary::new(report.files, &report.findings);
+
+    let rule_infos: Vec<_> = ship_lint::registry().iter().map(|r| *r.info()).collect();
+    let format = match args.format {
+        OutputFormat::Human => Format::Human,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Sarif => Format::Sarif,
+        OutputFormat::Github => Format::Github,
+    };
+    let render_opts = |format| RenderOptions {
+        format,
+        color: format == Format::Human
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none(),
+        tool_name: "ship",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        information_uri: "https://github.com/org/ship",
+        rules: &rule_infos,
+    };
+    {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        render(&mut out, &report.findings, &summary, &render_opts(format))?;
+        out.flush()?;
+    }
+    if let Some(path) = &args.sarif_file {
+        let mut file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write SARIF to `{}`", path.display()))?;
+        render(
+            &mut file,
+            &report.findings,
+            &summary,
+            &render_opts(Format::Sarif),
+        )?;
+    }
+    if format == Format::Github {
+        ship_actions_runtime::append_step_summary(&render_step_summary(
+            "ship lint",
+            &report.findings,
+            &summary,
+        ))?;
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Note => Severity::Note,
+    };
+    Ok(if summary.fails(threshold) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

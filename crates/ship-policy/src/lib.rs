@@ -206,7 +206,45 @@ pub struct CompiledPolicy {
     pub policy: Policy,
     pub environments: Vec<CompiledEnvironment>,
     pub stages: Vec<CompiledStage>,
+    /// Every stage's `names` in one set, and the stage index of each pattern: one pass per
+    /// name tells which stages it satisfies.
+    pub stage_names: StageMatcher,
+    /// Every stage's `commands` in one set (one pass per script).
+    pub stage_commands: StageMatcher,
     pub max_file_size: u64,
+}
+
+/// Patterns of several stages in one [`regex::RegexSet`].
+#[derive(Debug, Clone)]
+pub struct StageMatcher {
+    set: regex::RegexSet,
+    stage_of: Vec<usize>,
+}
+
+impl StageMatcher {
+    pub(crate) fn new(patterns: Vec<(usize, String)>) -> Self {
+        let set = regex::RegexSetBuilder::new(patterns.iter().map(|(_, p)| p))
+            .case_insensitive(true)
+            .multi_line(true)
+            .size_limit(32 << 20)
+            .build()
+            .unwrap_or_else(|_| regex::RegexSet::empty());
+        StageMatcher {
+            set,
+            stage_of: patterns.into_iter().map(|(i, _)| i).collect(),
+        }
+    }
+
+    /// Mark in `found` (indexed like `CompiledPolicy::stages`) each stage `text` satisfies.
+    pub fn mark(&self, text: &str, found: &mut [bool]) {
+        // Most text matches nothing; `is_match` is the cheap way to learn that.
+        if !self.set.is_match(text) {
+            return;
+        }
+        for i in self.set.matches(text).iter() {
+            found[self.stage_of[i]] = true;
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -220,8 +258,6 @@ pub struct CompiledEnvironment {
 pub struct CompiledStage {
     pub name: String,
     pub required: bool,
-    pub names: Vec<Regex>,
-    pub commands: Vec<Regex>,
     pub uses: Vec<globset::GlobMatcher>,
 }
 
@@ -288,9 +324,30 @@ pub fn literal_prefix(glob: &str) -> &str {
 
 /// GitHub-style glob match of one name (`*` does not cross `/`, `**` does).
 pub fn glob_matches(pattern: &str, name: &str) -> bool {
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .map(|g| g.compile_matcher().is_match(name))
-        .unwrap_or(pattern == name)
+    // Literal patterns (`main`) are the common case and need no matcher.
+    if !pattern.contains(['*', '?', '[', '{']) {
+        return pattern == name;
+    }
+    // Compiling a glob builds a regex; workflows repeat the same few patterns, so keep them.
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, Option<globset::GlobMatcher>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        let matcher = cache.entry(pattern.to_string()).or_insert_with(|| {
+            globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .ok()
+                .map(|g| g.compile_matcher())
+        });
+        match matcher {
+            Some(m) => m.is_match(name),
+            None => pattern == name,
+        }
+    })
 }

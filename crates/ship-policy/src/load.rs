@@ -4,7 +4,7 @@
 use crate::{
     parse_size, CompiledEnvironment, CompiledPolicy, CompiledStage, Policy, DEFAULT_POLICY_YAML,
 };
-use regex::{Regex, RegexBuilder};
+use regex::{Regex, RegexBuilder, RegexSetBuilder};
 use serde_json::Value;
 use ship_workflow::yaml::{self, Limits, Node};
 use std::fmt;
@@ -442,20 +442,22 @@ fn compile(
         let mut compiled = CompiledStage {
             name: name.clone(),
             required: policy.ci.required_stages.contains(name),
-            names: Vec::new(),
-            commands: Vec::new(),
             uses: Vec::new(),
         };
-        for (i, p) in stage.names.iter().enumerate() {
-            match compile_re(p) {
-                Ok(re) => compiled.names.push(re),
-                Err(e) => problem(&["ci", "stages", name, "names", &i.to_string()], e),
-            }
-        }
-        for (i, p) in stage.commands.iter().enumerate() {
-            match compile_re(p) {
-                Ok(re) => compiled.commands.push(re),
-                Err(e) => problem(&["ci", "stages", name, "commands", &i.to_string()], e),
+        // The patterns are compiled together in `StageMatcher`; when that fails, compiling
+        // them one by one finds the bad one to name.
+        for (field, patterns) in [("names", &stage.names), ("commands", &stage.commands)] {
+            if RegexSetBuilder::new(patterns)
+                .case_insensitive(true)
+                .multi_line(true)
+                .build()
+                .is_err()
+            {
+                for (i, p) in patterns.iter().enumerate() {
+                    if let Err(e) = compile_re(p) {
+                        problem(&["ci", "stages", name, field, &i.to_string()], e);
+                    }
+                }
             }
         }
         for (i, p) in stage.uses.iter().enumerate() {
@@ -500,10 +502,23 @@ fn compile(
 
     problems.sort_by_key(|p| (p.line, p.column));
     if problems.is_empty() {
+        let collect = |field: fn(&crate::StagePolicy) -> &Vec<String>| {
+            let mut patterns = Vec::new();
+            for (i, stage) in stages.iter().enumerate() {
+                if let Some(sp) = policy.ci.stages.get(&stage.name) {
+                    patterns.extend(field(sp).iter().map(|p| (i, p.clone())));
+                }
+            }
+            crate::StageMatcher::new(patterns)
+        };
+        let stage_names = collect(|s| &s.names);
+        let stage_commands = collect(|s| &s.commands);
         Ok(CompiledPolicy {
             policy,
             environments,
             stages,
+            stage_names,
+            stage_commands,
             max_file_size,
         })
     } else {

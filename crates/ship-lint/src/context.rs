@@ -1,0 +1,135 @@
+//! What a rule sees: one workflow with its facts, or the whole repository's summaries.
+
+use crate::analysis::{JobFacts, StepRole, WorkflowFacts};
+use ship_policy::CompiledPolicy;
+use ship_workflow::{Job, Node, Source, Span, Workflow};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// A problem a rule found, before the engine gives it a rule id, severity and file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// The file, relative to the linted directory; `None` means the file being checked.
+    pub path: Option<String>,
+    /// `None` for findings without a position (repository-level).
+    pub span: Option<Span>,
+    pub message: String,
+    pub help: String,
+    /// The finding is about a literal secret: renderers must not show the span's text.
+    pub redact: bool,
+}
+
+impl Diagnostic {
+    pub fn new(span: Span, message: impl Into<String>, help: impl Into<String>) -> Self {
+        Diagnostic {
+            path: None,
+            span: Some(span),
+            message: message.into(),
+            help: help.into(),
+            redact: false,
+        }
+    }
+
+    /// A finding in another file than the one being checked (repository rules).
+    pub fn in_file(
+        path: impl Into<String>,
+        span: Option<Span>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            path: Some(path.into()),
+            span,
+            message: message.into(),
+            help: help.into(),
+            redact: false,
+        }
+    }
+
+    pub fn redacted(mut self) -> Self {
+        self.redact = true;
+        self
+    }
+}
+
+/// One parsed workflow, its release facts, and the policy.
+pub struct WorkflowContext<'a> {
+    /// Path relative to the linted directory, `/`-separated.
+    pub path: &'a str,
+    pub source: &'a Source<'a>,
+    pub root: &'a Node,
+    pub workflow: &'a Workflow<'a>,
+    pub facts: &'a WorkflowFacts,
+    pub policy: &'a CompiledPolicy,
+}
+
+impl<'a> WorkflowContext<'a> {
+    /// Jobs with their facts.
+    pub fn jobs(&self) -> impl Iterator<Item = (&'a Job<'a>, &'a JobFacts)> + '_ {
+        self.workflow.jobs.iter().zip(self.facts.jobs.iter())
+    }
+
+    /// Deploy jobs with their facts.
+    pub fn deploy_jobs(&self) -> impl Iterator<Item = (&'a Job<'a>, &'a JobFacts)> + '_ {
+        self.jobs().filter(|(_, f)| f.is_deploy())
+    }
+
+    pub fn facts_of(&self, job_id: &str) -> Option<&'a JobFacts> {
+        self.workflow
+            .jobs
+            .iter()
+            .position(|j| j.id == job_id)
+            .map(|i| &self.facts.jobs[i])
+    }
+
+    /// Where to point at the workflow as a whole: its `on:` key, else the top of the file.
+    pub fn workflow_span(&self) -> Span {
+        self.workflow
+            .on
+            .map(|e| e.key.span)
+            .unwrap_or(self.root.span)
+    }
+
+    /// True when the workflow deploys to the production environment anywhere.
+    pub fn deploys_to_production(&self) -> bool {
+        self.deploy_jobs().any(|(_, f)| {
+            f.environment
+                .name()
+                .is_some_and(|n| self.policy.is_production(n))
+        })
+    }
+
+    pub fn has_role(&self, role: StepRole) -> bool {
+        self.facts.jobs.iter().any(|f| f.has(role))
+    }
+}
+
+/// What repository rules need to know about each workflow, kept after its tree is dropped
+/// (so linting thousands of files holds summaries, not syntax trees, in memory).
+#[derive(Debug, Clone, Default)]
+pub struct WorkflowSummary {
+    pub path: String,
+    /// The file parsed as a workflow (has `on` and `jobs`).
+    pub is_workflow: bool,
+    pub on_span: Option<Span>,
+    pub jobs_span: Option<Span>,
+    /// The span of a `pull_request` trigger that runs for PRs to the production branch.
+    pub pull_request_to_production: Option<Span>,
+    /// Policy CI stages the workflow runs.
+    pub stages: BTreeSet<String>,
+    /// A production deploy job's span, if any.
+    pub production_deploy: Option<Span>,
+    /// Manually triggerable and rolls back.
+    pub manual_rollback: bool,
+    /// Names of the status checks the workflow's jobs report (job names, else ids).
+    pub check_names: Vec<String>,
+}
+
+/// Every workflow's summary, the directory, and the policy.
+pub struct RepositoryContext<'a> {
+    pub dir: &'a Path,
+    pub workflows: &'a [WorkflowSummary],
+    pub policy: &'a CompiledPolicy,
+    /// The policy file in use, relative to the directory, if it is inside it.
+    pub policy_path: Option<&'a str>,
+}

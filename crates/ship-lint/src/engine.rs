@@ -1,0 +1,454 @@
+//! Finding the files, running the rules on each (in parallel), then the repository rules.
+
+use crate::analysis::{stages_satisfied, StepRole, WorkflowFacts};
+use crate::context::{Diagnostic, RepositoryContext, WorkflowContext, WorkflowSummary};
+use crate::rules::{registry, unused_ignore::UnusedIgnore, workflow_syntax::WorkflowSyntax, Rule};
+use crate::suppress::find_suppressions;
+use rayon::prelude::*;
+use ship_findings::{sort_findings, Finding, RuleInfo, Severity};
+use ship_policy::CompiledPolicy;
+use ship_workflow::yaml::{self, Limits};
+use ship_workflow::{Source, Span, Workflow};
+use std::path::{Path, PathBuf};
+
+/// What to lint and against which policy.
+pub struct LintOptions {
+    /// The repository directory; workflows are `DIR/.github/workflows/*.yml|*.yaml`.
+    pub dir: PathBuf,
+    /// Lint only these files (no directory scan, no repository-wide rules).
+    pub workflows: Vec<PathBuf>,
+    pub policy: CompiledPolicy,
+    /// The policy file, relative to `dir`, when one is in use (repository findings point at it).
+    pub policy_path: Option<String>,
+}
+
+impl LintOptions {
+    pub fn new(dir: PathBuf, policy: CompiledPolicy) -> Self {
+        LintOptions {
+            dir,
+            workflows: Vec::new(),
+            policy,
+            policy_path: None,
+        }
+    }
+}
+
+/// Sorted findings and how many files were linted.
+#[derive(Debug)]
+pub struct LintReport {
+    pub findings: Vec<Finding>,
+    pub files: usize,
+    /// What repository rules know about each workflow (for settings checks).
+    pub summaries: Vec<WorkflowSummary>,
+}
+
+/// Problems that stop linting before any rule runs (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum LintError {
+    #[error("cannot lint `{path}`: {reason}")]
+    Unreadable { path: String, reason: String },
+}
+
+struct FileResult {
+    findings: Vec<Finding>,
+    summary: WorkflowSummary,
+}
+
+/// Lint a repository (or the given files) with every enabled rule.
+pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
+    let explicit = !opts.workflows.is_empty();
+    let files: Vec<(PathBuf, String)> = if explicit {
+        opts.workflows
+            .iter()
+            .map(|p| (p.clone(), display_path(p)))
+            .collect()
+    } else {
+        discover(&opts.dir)?
+    };
+    for (path, shown) in &files {
+        if explicit && !path.is_file() {
+            return Err(LintError::Unreadable {
+                path: shown.clone(),
+                reason: "no such file; pass a workflow file to --workflow".into(),
+            });
+        }
+    }
+
+    let rules: Vec<&dyn Rule> = registry()
+        .iter()
+        .copied()
+        .filter(|r| {
+            !opts
+                .policy
+                .policy
+                .rules
+                .disable
+                .iter()
+                .any(|d| d == r.info().id)
+        })
+        .collect();
+
+    let results: Vec<FileResult> = files
+        .par_iter()
+        .map(|(path, shown)| lint_file(path, shown, &rules, &opts.policy))
+        .collect();
+
+    let mut findings = Vec::new();
+    let mut summaries = Vec::with_capacity(results.len());
+    for r in results {
+        findings.extend(r.findings);
+        summaries.push(r.summary);
+    }
+
+    if !explicit {
+        let cx = RepositoryContext {
+            dir: &opts.dir,
+            workflows: &summaries,
+            policy: &opts.policy,
+            policy_path: opts.policy_path.as_deref(),
+        };
+        for rule in &rules {
+            let mut out = Vec::new();
+            rule.check_repository(&cx, &mut out);
+            for d in out {
+                let path = d.path.clone().unwrap_or_else(|| ".".into());
+                let text = d
+                    .span
+                    .and_then(|_| std::fs::read_to_string(opts.dir.join(&path)).ok());
+                let source = text.as_deref().map(Source::new);
+                findings.push(to_finding(
+                    rule.info(),
+                    &opts.policy,
+                    &path,
+                    source.as_ref(),
+                    d,
+                ));
+            }
+        }
+    }
+
+    sort_findings(&mut findings);
+    Ok(LintReport {
+        findings,
+        files: files.len(),
+        summaries,
+    })
+}
+
+fn display_path(p: &Path) -> String {
+    let s = p.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// `DIR/.github/workflows/*.yml|*.yaml`, sorted. A missing workflows folder is no error:
+/// the repository rules then report what is missing.
+fn discover(dir: &Path) -> Result<Vec<(PathBuf, String)>, LintError> {
+    let meta = std::fs::metadata(dir).map_err(|e| LintError::Unreadable {
+        path: display_path(dir),
+        reason: format!("{e}; pass the repository's root directory"),
+    })?;
+    if !meta.is_dir() {
+        return Err(LintError::Unreadable {
+            path: display_path(dir),
+            reason: "not a directory; pass the repository root, or a file with --workflow".into(),
+        });
+    }
+    let wf_dir = dir.join(".github").join("workflows");
+    let entries = match std::fs::read_dir(&wf_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(LintError::Unreadable {
+                path: display_path(&wf_dir),
+                reason: e.to_string(),
+            })
+        }
+    };
+    let mut files: Vec<(PathBuf, String)> = entries
+        .filter_map(|e| e.ok())
+        // The entry's type comes with the directory listing: no stat per file.
+        .filter(|e| {
+            e.file_type()
+                .is_ok_and(|t| t.is_file() || (t.is_symlink() && e.path().is_file()))
+        })
+        .map(|e| e.path())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yml") | Some("yaml")
+            )
+        })
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            (p, format!(".github/workflows/{name}"))
+        })
+        .collect();
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(files)
+}
+
+fn severity_for(info: &RuleInfo, policy: &CompiledPolicy) -> Severity {
+    policy
+        .policy
+        .rules
+        .severity
+        .get(info.id)
+        .map(|s| (*s).into())
+        .unwrap_or(info.default_severity)
+}
+
+fn to_finding(
+    info: &RuleInfo,
+    policy: &CompiledPolicy,
+    path: &str,
+    source: Option<&Source<'_>>,
+    d: Diagnostic,
+) -> Finding {
+    let span = d.span.unwrap_or_default();
+    let source_line = d.span.and_then(|s| source?.line(s.start.line)).map(|line| {
+        let line = if d.redact {
+            redact(line, span)
+        } else {
+            line.to_string()
+        };
+        truncate(line)
+    });
+    Finding {
+        rule: info.id.to_string(),
+        severity: severity_for(info, policy),
+        path: path.to_string(),
+        line: span.start.line,
+        column: span.start.column,
+        end_line: span.end.line,
+        end_column: span.end.column,
+        message: d.message,
+        help: d.help,
+        source_line,
+    }
+}
+
+/// Replace the span's characters with `*` so a finding about a secret never prints it.
+fn redact(line: &str, span: Span) -> String {
+    let start = span.start.column.saturating_sub(1) as usize;
+    let end = if span.end.line == span.start.line {
+        span.end.column.saturating_sub(1) as usize
+    } else {
+        usize::MAX
+    };
+    line.chars()
+        .enumerate()
+        .map(|(i, c)| if i >= start && i < end { '*' } else { c })
+        .collect()
+}
+
+fn truncate(line: String) -> String {
+    const MAX: usize = 400;
+    if line.chars().count() <= MAX {
+        line
+    } else {
+        let mut s: String = line.chars().take(MAX).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPolicy) -> FileResult {
+    let mut summary = WorkflowSummary {
+        path: shown.to_string(),
+        ..WorkflowSummary::default()
+    };
+    let syntax_enabled = rules.iter().any(|r| r.info().id == WorkflowSyntax::INFO.id);
+    let syntax_error =
+        |message: String, help: &str, span: Option<Span>, source: Option<&Source<'_>>| {
+            let d = Diagnostic {
+                path: None,
+                span: Some(
+                    span.unwrap_or_else(|| Span::point(ship_workflow::Pos { line: 1, column: 1 })),
+                ),
+                message,
+                help: help.to_string(),
+                redact: false,
+            };
+            let mut f = to_finding(&WorkflowSyntax::INFO, policy, shown, source, d);
+            if source.is_none() {
+                f.source_line = None;
+            }
+            f
+        };
+    let fail = |f: Finding, summary: WorkflowSummary| FileResult {
+        findings: if syntax_enabled { vec![f] } else { Vec::new() },
+        summary,
+    };
+
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > policy.max_file_size {
+        return fail(
+            syntax_error(
+                format!(
+                    "file is {:.1} MB, above the {:.1} MB limit; it was not parsed",
+                    size as f64 / 1048576.0,
+                    policy.max_file_size as f64 / 1048576.0
+                ),
+                "workflows are small; check this is the right file, or raise `limits.max-file-size` in the policy",
+                None,
+                None,
+            ),
+            summary,
+        );
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return fail(
+                syntax_error(
+                    format!("cannot read the file: {e}"),
+                    "check its permissions",
+                    None,
+                    None,
+                ),
+                summary,
+            )
+        }
+    };
+    if bytes.contains(&0) {
+        return fail(
+            syntax_error(
+                "binary file, not a YAML workflow".into(),
+                "remove it from .github/workflows or replace it with the workflow's YAML text",
+                None,
+                None,
+            ),
+            summary,
+        );
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return fail(
+                syntax_error(
+                    format!(
+                        "not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                    "save the workflow as UTF-8",
+                    None,
+                    None,
+                ),
+                summary,
+            )
+        }
+    };
+    let source = Source::new(&text);
+    let root = match yaml::parse(&text, Limits::default()) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            return fail(
+                syntax_error(
+                    "empty file: a workflow needs `on:` and `jobs:`".into(),
+                    "add the workflow's triggers and jobs, or delete the file",
+                    None,
+                    None,
+                ),
+                summary,
+            )
+        }
+        Err(e) => {
+            return fail(
+                syntax_error(
+                    format!("invalid YAML: {}", e.message),
+                    "fix the YAML syntax at this position (indentation, quotes, brackets)",
+                    Some(Span::point(e.pos)),
+                    Some(&source),
+                ),
+                summary,
+            )
+        }
+    };
+
+    let workflow = Workflow::from_root(&root);
+    let facts = WorkflowFacts::new(shown, &workflow, policy);
+    let cx = WorkflowContext {
+        path: shown,
+        source: &source,
+        root: &root,
+        workflow: &workflow,
+        facts: &facts,
+        policy,
+    };
+
+    let mut findings = Vec::new();
+    for rule in rules {
+        let mut out = Vec::new();
+        rule.check_workflow(&cx, &mut out);
+        for d in out {
+            let path = d.path.clone().unwrap_or_else(|| shown.to_string());
+            findings.push(to_finding(rule.info(), policy, &path, Some(&source), d));
+        }
+    }
+
+    // Inline suppressions, then a note for each one that suppressed nothing.
+    let mut suppressions = find_suppressions(&text);
+    if !suppressions.is_empty() {
+        findings.retain(|f| !suppressions.iter_mut().any(|s| s.covers(&f.rule, f.line)));
+        if rules.iter().any(|r| r.info().id == UnusedIgnore::INFO.id) {
+            for s in &suppressions {
+                for (rule, used) in s.rules.iter().zip(&s.used) {
+                    if *used {
+                        continue;
+                    }
+                    let known = crate::rules::rule_by_id(rule).is_some();
+                    let message = if known {
+                        format!("`ship: ignore[{rule}]` suppresses nothing: no `{rule}` finding on this line or the next")
+                    } else {
+                        format!(
+                            "`ship: ignore[{rule}]` names no rule: `{rule}` is not a ship rule id"
+                        )
+                    };
+                    let d = Diagnostic::new(s.span, message, "remove the comment (or the stale rule id from it); `ship rules` lists rule ids");
+                    findings.push(to_finding(
+                        &UnusedIgnore::INFO,
+                        policy,
+                        shown,
+                        Some(&source),
+                        d,
+                    ));
+                }
+            }
+        }
+    }
+
+    summary.is_workflow = workflow.on.is_some() && workflow.jobs_entry.is_some();
+    summary.on_span = workflow.on.map(|e| e.key.span);
+    summary.jobs_span = workflow.jobs_entry.map(|e| e.key.span);
+    let branch = &policy.policy.production_branch;
+    summary.pull_request_to_production = workflow
+        .triggers
+        .iter()
+        .find(|t| {
+            t.event == "pull_request" && crate::analysis::branch_filter_covers(t.config, branch)
+        })
+        .map(|t| t.key.span);
+    summary.stages = stages_satisfied(&workflow, policy);
+    summary.production_deploy = cx
+        .deploy_jobs()
+        .find(|(_, f)| {
+            f.environment
+                .name()
+                .is_some_and(|n| policy.is_production(n))
+                && (f.has(StepRole::Rollout) || f.has(StepRole::Migrations))
+        })
+        .map(|(j, _)| j.key.span);
+    summary.manual_rollback =
+        workflow.trigger("workflow_dispatch").is_some() && cx.has_role(StepRole::Rollback);
+    summary.check_names = workflow
+        .jobs
+        .iter()
+        .map(|j| j.display_name().to_string())
+        .collect();
+
+    FileResult { findings, summary }
+}

@@ -1,0 +1,166 @@
+use crate::analysis::branch_filter_covers;
+use crate::context::{Diagnostic, WorkflowContext};
+use crate::rules::rule_impl;
+use ship_policy::TriggerKind;
+use ship_workflow::Trigger;
+
+declare_rule! {
+    /// ## What it reports
+    /// A deploy started by an event the policy does not allow for its environment:
+    /// - production: only `workflow_dispatch` or a push of a release tag (`release-tags`,
+    ///   default `v*`);
+    /// - staging: only a push to the production branch or `workflow_dispatch`;
+    /// - any environment: never `pull_request` or `pull_request_target`.
+    ///
+    /// The allowed triggers per environment are `environments.<name>.triggers` in the
+    /// policy. `workflow_call` is always allowed: the calling workflow is checked instead.
+    ///
+    /// ## Why
+    /// A production deploy on every push to `main` skips the release step (version, review,
+    /// environment approval); a deploy on a pull request runs unreviewed code with deploy
+    /// credentials.
+    ///
+    /// ## How to fix
+    /// Move the deploy to a workflow with the allowed triggers, e.g. for production:
+    ///
+    /// ```yaml
+    /// on:
+    ///   workflow_dispatch:
+    ///     inputs:
+    ///       version: { description: "vX.Y.Z to deploy", required: true }
+    ///   push:
+    ///     tags: ["v*"]
+    /// ```
+    pub struct DeployTrigger {
+        id: "deploy-trigger",
+        severity: Error,
+        summary: "a deploy is triggered by an event its environment does not allow",
+    }
+}
+rule_impl!(DeployTrigger, workflow);
+
+/// What a trigger amounts to in policy terms; `None` for events that never deploy alone.
+fn classify<'a>(
+    cx: &WorkflowContext<'_>,
+    t: &Trigger<'a>,
+) -> Vec<(TriggerKind, &'a ship_workflow::Node)> {
+    let policy = cx.policy;
+    match t.event {
+        "workflow_dispatch" => vec![(TriggerKind::WorkflowDispatch, t.key)],
+        "release" => vec![(TriggerKind::Release, t.key)],
+        "schedule" => vec![(TriggerKind::Schedule, t.key)],
+        "workflow_run" => vec![(TriggerKind::WorkflowRun, t.key)],
+        "repository_dispatch" => vec![(TriggerKind::RepositoryDispatch, t.key)],
+        "merge_group" => vec![(TriggerKind::MergeGroup, t.key)],
+        "push" => {
+            let mut kinds = Vec::new();
+            let has_branch_filter =
+                t.filter("branches").is_some() || t.filter("branches-ignore").is_some();
+            let has_tag_filter = t.filter("tags").is_some() || t.filter("tags-ignore").is_some();
+            // Branch pushes run when there is a branch filter, or no filter at all.
+            if has_branch_filter || !has_tag_filter {
+                let node = t.filter("branches").unwrap_or(t.key);
+                let prod = &policy.policy.production_branch;
+                if branch_filter_covers(t.config, prod) {
+                    kinds.push((TriggerKind::PushProductionBranch, node));
+                }
+                let other_branches = match t.filter("branches") {
+                    Some(b) => b
+                        .str_items()
+                        .iter()
+                        .filter_map(|n| n.as_str())
+                        .any(|p| !p.starts_with('!') && p != prod.as_str()),
+                    None => true,
+                };
+                if other_branches {
+                    kinds.push((TriggerKind::Push, node));
+                }
+            }
+            if has_tag_filter || !has_branch_filter {
+                match t.filter("tags") {
+                    Some(tags) => {
+                        for p in tags.str_items() {
+                            let pattern = p.as_str().unwrap_or("");
+                            if pattern.starts_with('!') {
+                                continue;
+                            }
+                            if policy.pattern_within_release_tags(pattern) {
+                                kinds.push((TriggerKind::ReleaseTag, p));
+                            } else {
+                                kinds.push((TriggerKind::Push, p));
+                            }
+                        }
+                    }
+                    // Every tag push, release or not.
+                    None => kinds.push((TriggerKind::Push, t.key)),
+                }
+            }
+            kinds
+        }
+        _ => Vec::new(),
+    }
+}
+
+impl DeployTrigger {
+    fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
+        let deploys: Vec<_> = cx.deploy_jobs().collect();
+        if deploys.is_empty() {
+            return;
+        }
+        for t in &cx.workflow.triggers {
+            if t.event == "pull_request" || t.event == "pull_request_target" {
+                let (job, _) = deploys[0];
+                out.push(Diagnostic::new(
+                    t.key.span,
+                    format!(
+                        "`{}` triggers deploy job `{}`: pull requests must never deploy",
+                        t.event, job.id
+                    ),
+                    "run pull-request CI in its own workflow and deploy from `main` or a release tag",
+                ));
+            }
+        }
+        let mut reported = Vec::new();
+        for (job, facts) in &deploys {
+            let Some(env_name) = facts.environment.name() else {
+                continue;
+            };
+            let Some(env) = cx.policy.environment(env_name) else {
+                continue;
+            };
+            let allowed = &env.policy.triggers;
+            for t in &cx.workflow.triggers {
+                if matches!(
+                    t.event,
+                    "pull_request" | "pull_request_target" | "workflow_call"
+                ) {
+                    continue;
+                }
+                for (kind, node) in classify(cx, t) {
+                    if allowed.contains(&kind) || reported.contains(&(node.span, env_name)) {
+                        continue;
+                    }
+                    reported.push((node.span, env_name));
+                    let allowed_text: Vec<&str> = allowed.iter().map(|k| k.describe()).collect();
+                    out.push(Diagnostic::new(
+                        node.span,
+                        format!(
+                            "{} deploys job `{}` to `{env_name}`, which allows only {}",
+                            kind.describe(),
+                            job.id,
+                            if allowed_text.is_empty() { "no trigger".to_string() } else { allowed_text.join(" or ") }
+                        ),
+                        if cx.policy.is_production(env_name) {
+                            format!(
+                                "deploy to `{env_name}` with `workflow_dispatch` (a `version` input) or a push of tags matching `{}`",
+                                cx.policy.policy.release_tags
+                            )
+                        } else {
+                            format!("change the trigger, or allow it in the policy under `environments.{env_name}.triggers`")
+                        },
+                    ));
+                }
+            }
+        }
+    }
+}

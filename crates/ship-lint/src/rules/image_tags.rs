@@ -1,0 +1,71 @@
+use crate::context::{Diagnostic, WorkflowContext};
+use crate::images::{pushed_tags, TagKind};
+use crate::rules::rule_impl;
+
+declare_rule! {
+    /// ## What it reports
+    /// A build that pushes images without both a semver tag (`vMAJOR.MINOR.PATCH`) and a
+    /// `sha-<commit>` tag. Reads `docker/build-push-action` tags (including the rules of a
+    /// `docker/metadata-action` step they come from), `docker push`, `docker buildx build
+    /// --push` and `imagetools create`. ship's `tag-image` action always applies both.
+    ///
+    /// ## Why
+    /// The release policy builds one image per merge and names it twice: `sha-<commit>`
+    /// ties a running task to the exact code, `vX.Y.Z` is what people deploy and roll back
+    /// to. Without the semver tag there is nothing to roll back *to* by version; without
+    /// the sha tag nobody can tell which commit is live.
+    ///
+    /// ## How to fix
+    /// ```yaml
+    ///       - uses: docker/metadata-action@<sha>
+    ///         id: meta
+    ///         with:
+    ///           images: ghcr.io/org/api
+    ///           tags: |
+    ///             type=semver,pattern={{version}},prefix=v
+    ///             type=sha,format=short
+    /// ```
+    /// or `uses: org/ship/tag-image@v1` after pushing `sha-<commit>`.
+    pub struct ImageTags {
+        id: "image-tags",
+        severity: Error,
+        summary: "a build pushes images without both a semver and a sha-<commit> tag",
+    }
+}
+rule_impl!(ImageTags, workflow);
+
+impl ImageTags {
+    fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
+        for job in &cx.workflow.jobs {
+            for step in &job.steps {
+                let Some(pushed) = pushed_tags(job, step) else {
+                    continue;
+                };
+                if pushed.ship_tag_image {
+                    continue;
+                }
+                let kinds = pushed.all_kinds();
+                let semver = kinds.contains(&TagKind::Semver);
+                let sha = kinds.contains(&TagKind::Sha);
+                let missing = match (semver, sha) {
+                    (true, true) => continue,
+                    (false, true) => "a semver tag (`vX.Y.Z`)",
+                    (true, false) => "a `sha-<commit>` tag",
+                    (false, false) => "a semver tag (`vX.Y.Z`) and a `sha-<commit>` tag",
+                };
+                let span = match pushed.node.as_str() {
+                    Some(script) if step.run.is_some() => script
+                        .find("docker")
+                        .and_then(|_| cx.source.find_in_span(pushed.node.span, "docker"))
+                        .unwrap_or(pushed.node.span),
+                    _ => pushed.node.span,
+                };
+                out.push(Diagnostic::new(
+                    span,
+                    format!("job `{}` pushes an image without {missing}", job.id),
+                    "tag every pushed image `vX.Y.Z` and `sha-<commit>` (e.g. metadata-action `type=semver` + `type=sha`, or ship's tag-image action)",
+                ));
+            }
+        }
+    }
+}
