@@ -34,6 +34,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
     },
+    /// Repository settings: export branch protection, rulesets and environments as JSON.
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
     /// Policy tools: print the JSON Schema or the effective policy.
     Policy {
         #[command(subcommand)]
@@ -55,6 +60,25 @@ enum PolicyCommand {
         policy: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = ShowFormat::Yaml)]
         format: ShowFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Read OWNER/REPO's settings from the GitHub API (GITHUB_TOKEN, GITHUB_API_URL) and
+    /// print them as one JSON document for `ship lint --settings`.
+    Export {
+        /// The repository, `owner/name`.
+        repository: String,
+        /// The production branch (default: the policy's `production-branch`).
+        #[arg(long)]
+        branch: Option<String>,
+        /// Repository whose `.github/ship-policy.yml` names the production branch.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -104,6 +128,13 @@ struct LintArgs {
     /// Also write SARIF to this file (whatever --format is).
     #[arg(long, value_name = "FILE")]
     sarif_file: Option<PathBuf>,
+    /// Also check OWNER/REPO's branch protection, rulesets and environments through the
+    /// GitHub API (token from GITHUB_TOKEN, API from GITHUB_API_URL).
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with = "settings")]
+    github: Option<String>,
+    /// Also check repository settings saved by `ship settings export` (offline).
+    #[arg(long, value_name = "FILE")]
+    settings: Option<PathBuf>,
     /// Print a rule's documentation and exit.
     #[arg(long, value_name = "RULE")]
     explain: Option<String>,
@@ -115,6 +146,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => lint(args),
         Command::Rules { format } => rules(format),
         Command::Policy { command } => policy(command),
+        Command::Settings { command } => settings(command),
     };
     match result {
         Ok(code) => code,
@@ -152,6 +184,68 @@ fn rules(format: ListFormat) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn settings(command: SettingsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        SettingsCommand::Export {
+            repository,
+            branch,
+            dir,
+            output,
+        } => {
+            let branch = match branch {
+                Some(b) => b,
+                None => {
+                    ship_lint::resolve_policy(&dir, None)?
+                        .policy
+                        .policy
+                        .production_branch
+                }
+            };
+            let opts = ship_github_settings::fetch::FetchOptions::from_env();
+            let snapshot =
+                ship_github_settings::fetch::fetch_snapshot_blocking(&opts, &repository, &branch)?;
+            let text = serde_json::to_string_pretty(&snapshot)? + "\n";
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?,
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The settings to lint against, from the API or a file.
+fn load_settings(
+    args: &LintArgs,
+    branch: &str,
+) -> anyhow::Result<Option<ship_github_settings::EffectiveSettings>> {
+    let snapshot = if let Some(repo) = &args.github {
+        let opts = ship_github_settings::fetch::FetchOptions::from_env();
+        ship_github_settings::fetch::fetch_snapshot_blocking(&opts, repo, branch)?
+    } else if let Some(path) = &args.settings {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read settings file `{}`; write one with `ship settings export OWNER/REPO`",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: not a ship settings document: {e}; write one with `ship settings export OWNER/REPO`",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(
+        ship_github_settings::EffectiveSettings::from_snapshot(&snapshot),
+    ))
 }
 
 fn policy(command: PolicyCommand) -> anyhow::Result<ExitCode> {
@@ -208,9 +302,12 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
             .ok()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
     });
+    let settings = load_settings(&args, &resolved.policy.policy.production_branch)?;
     let mut opts = ship_lint::LintOptions::new(args.dir.clone(), resolved.policy);
     opts.workflows = args.workflows.clone();
     opts.policy_path = policy_path;
+    opts.policy_file = resolved.file.clone();
+    opts.settings = settings;
     let report = ship_lint::lint(&opts)?;
     let summary = Summary::new(report.files, &report.findings);
 

@@ -308,39 +308,42 @@ pub fn strip_shell_comments(script: &str) -> String {
         .join("\n")
 }
 
-/// Which of the policy's CI stages a workflow runs.
-pub fn stages_satisfied(wf: &Workflow<'_>, policy: &CompiledPolicy) -> BTreeSet<String> {
+/// Which of the policy's CI stages each job runs (`result[i]` for `wf.jobs[i]`).
+pub fn job_stages(wf: &Workflow<'_>, policy: &CompiledPolicy) -> Vec<BTreeSet<String>> {
     let stages = &policy.stages;
-    let mut found = vec![false; stages.len()];
-    for job in &wf.jobs {
-        policy.stage_names.mark(job.id, &mut found);
-        if let Some(name) = job.name.and_then(|n| n.as_str()) {
-            policy.stage_names.mark(name, &mut found);
-        }
-        for s in &job.steps {
-            if let Some(name) = s.name_str() {
+    wf.jobs
+        .iter()
+        .map(|job| {
+            let mut found = vec![false; stages.len()];
+            policy.stage_names.mark(job.id, &mut found);
+            if let Some(name) = job.name.and_then(|n| n.as_str()) {
                 policy.stage_names.mark(name, &mut found);
             }
-            if let Some(run) = s.run_str() {
-                policy
-                    .stage_commands
-                    .mark(&strip_shell_comments(run), &mut found);
-            }
-            if let Some(action) = s.action() {
-                let name = action.name_without_ref().to_ascii_lowercase();
-                for (i, stage) in stages.iter().enumerate() {
-                    if !found[i] && stage.uses.iter().any(|g| g.is_match(&name)) {
-                        found[i] = true;
+            for s in &job.steps {
+                if let Some(name) = s.name_str() {
+                    policy.stage_names.mark(name, &mut found);
+                }
+                if let Some(run) = s.run_str() {
+                    policy
+                        .stage_commands
+                        .mark(&strip_shell_comments(run), &mut found);
+                }
+                if let Some(action) = s.action() {
+                    let name = action.name_without_ref().to_ascii_lowercase();
+                    for (i, stage) in stages.iter().enumerate() {
+                        if !found[i] && stage.uses.iter().any(|g| g.is_match(&name)) {
+                            found[i] = true;
+                        }
                     }
                 }
             }
-        }
-    }
-    stages
-        .iter()
-        .zip(found)
-        .filter(|(_, hit)| *hit)
-        .map(|(s, _)| s.name.clone())
+            stages
+                .iter()
+                .zip(found)
+                .filter(|(_, hit)| *hit)
+                .map(|(s, _)| s.name.clone())
+                .collect()
+        })
         .collect()
 }
 

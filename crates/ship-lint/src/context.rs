@@ -121,8 +121,58 @@ pub struct WorkflowSummary {
     pub production_deploy: Option<Span>,
     /// Manually triggerable and rolls back.
     pub manual_rollback: bool,
-    /// Names of the status checks the workflow's jobs report (job names, else ids).
-    pub check_names: Vec<String>,
+    /// The jobs, as status checks: what each reports and which CI stages it runs.
+    pub jobs: Vec<JobSummary>,
+    /// The workflow runs on `pull_request` (its jobs report checks on pull requests).
+    pub runs_on_pull_request: bool,
+    /// Environments deploy jobs name explicitly, with where.
+    pub deploy_environments: Vec<(String, Span)>,
+    /// A production deploy started by pushing a release tag: the tag filter's span.
+    pub production_on_release_tag: Option<Span>,
+}
+
+/// One job as a status check.
+#[derive(Debug, Clone, Default)]
+pub struct JobSummary {
+    /// The check name GitHub shows: the job's `name:`, else its id.
+    pub check_name: String,
+    /// The name has an expression or a matrix: checks are `name (…)` or computed.
+    pub dynamic: bool,
+    pub stages: BTreeSet<String>,
+}
+
+/// Where a settings finding points: the policy file's line for the setting, else the
+/// repository itself (`github:OWNER/REPO`, line 0).
+pub struct SettingsContext<'a> {
+    pub settings: &'a ship_github_settings::EffectiveSettings,
+    pub workflows: &'a [WorkflowSummary],
+    pub policy: &'a CompiledPolicy,
+    /// The policy file (path as shown, parsed tree), when there is one.
+    pub policy_file: Option<(&'a str, &'a Node)>,
+}
+
+impl SettingsContext<'_> {
+    /// A finding about a setting that the policy key `key_path` governs.
+    pub fn diagnostic(&self, key_path: &[&str], message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+        match self.policy_file {
+            Some((path, root)) => {
+                let segs: Vec<String> = key_path.iter().map(|s| s.to_string()).collect();
+                let span = (0..=segs.len())
+                    .rev()
+                    .find_map(|n| {
+                        let node = root.at_path(&segs[..n])?;
+                        // Point at the key of the deepest entry found, not its value.
+                        if n == 0 {
+                            return Some(Span::point(ship_workflow::Pos { line: 1, column: 1 }));
+                        }
+                        let parent = root.at_path(&segs[..n - 1])?;
+                        Some(parent.entry(&segs[n - 1]).map(|e| e.key.span).unwrap_or(node.span))
+                    });
+                Diagnostic::in_file(path, span, message, help)
+            }
+            None => Diagnostic::in_file(format!("github:{}", self.settings.repository), None, message, help),
+        }
+    }
 }
 
 /// Every workflow's summary, the directory, and the policy.

@@ -1,7 +1,9 @@
 //! Finding the files, running the rules on each (in parallel), then the repository rules.
 
-use crate::analysis::{stages_satisfied, StepRole, WorkflowFacts};
-use crate::context::{Diagnostic, RepositoryContext, WorkflowContext, WorkflowSummary};
+use crate::analysis::{job_stages, EnvironmentBinding, StepRole, WorkflowFacts};
+use crate::context::{
+    Diagnostic, JobSummary, RepositoryContext, SettingsContext, WorkflowContext, WorkflowSummary,
+};
 use crate::rules::{registry, unused_ignore::UnusedIgnore, workflow_syntax::WorkflowSyntax, Rule};
 use crate::suppress::find_suppressions;
 use rayon::prelude::*;
@@ -18,8 +20,12 @@ pub struct LintOptions {
     /// Lint only these files (no directory scan, no repository-wide rules).
     pub workflows: Vec<PathBuf>,
     pub policy: CompiledPolicy,
-    /// The policy file, relative to `dir`, when one is in use (repository findings point at it).
+    /// The policy file as findings name it (relative to `dir` when inside it).
     pub policy_path: Option<String>,
+    /// The policy file to read for positions of settings findings.
+    pub policy_file: Option<PathBuf>,
+    /// Repository settings to check (`--github` or `--settings`).
+    pub settings: Option<ship_github_settings::EffectiveSettings>,
 }
 
 impl LintOptions {
@@ -29,6 +35,8 @@ impl LintOptions {
             workflows: Vec::new(),
             policy,
             policy_path: None,
+            policy_file: None,
+            settings: None,
         }
     }
 }
@@ -127,12 +135,70 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
         }
     }
 
+    if let Some(settings) = &opts.settings {
+        findings.extend(settings_findings(opts, settings, &rules, &summaries));
+    }
+
     sort_findings(&mut findings);
     Ok(LintReport {
         findings,
         files: files.len(),
         summaries,
     })
+}
+
+/// Run the settings rules; findings point into the policy file when there is one.
+fn settings_findings(
+    opts: &LintOptions,
+    settings: &ship_github_settings::EffectiveSettings,
+    rules: &[&dyn Rule],
+    summaries: &[WorkflowSummary],
+) -> Vec<Finding> {
+    let policy_text = opts
+        .policy_file
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok());
+    let policy_root = policy_text
+        .as_deref()
+        .and_then(|t| yaml::parse(t, Limits::default()).ok().flatten());
+    let shown = opts
+        .policy_path
+        .clone()
+        .or_else(|| opts.policy_file.as_ref().map(|p| display_path(p)));
+    let cx = SettingsContext {
+        settings,
+        workflows: summaries,
+        policy: &opts.policy,
+        policy_file: match (&shown, &policy_root) {
+            (Some(path), Some(root)) => Some((path.as_str(), root)),
+            _ => None,
+        },
+    };
+    let policy_source = policy_text.as_deref().map(Source::new);
+    let mut findings = Vec::new();
+    for rule in rules {
+        let mut out = Vec::new();
+        rule.check_settings(&cx, &mut out);
+        for d in out {
+            let path = d.path.clone().unwrap_or_else(|| format!("github:{}", settings.repository));
+            // Settings findings point into the policy file or a workflow; read whichever.
+            let source_text = if Some(&path) == shown.as_ref() {
+                None
+            } else if d.span.is_some() {
+                std::fs::read_to_string(opts.dir.join(&path)).ok()
+            } else {
+                None
+            };
+            let workflow_source = source_text.as_deref().map(Source::new);
+            let source = if Some(&path) == shown.as_ref() {
+                policy_source.as_ref()
+            } else {
+                workflow_source.as_ref()
+            };
+            findings.push(to_finding(rule.info(), &opts.policy, &path, source, d));
+        }
+    }
+    findings
 }
 
 fn display_path(p: &Path) -> String {
@@ -432,7 +498,30 @@ fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPol
             t.event == "pull_request" && crate::analysis::branch_filter_covers(t.config, branch)
         })
         .map(|t| t.key.span);
-    summary.stages = stages_satisfied(&workflow, policy);
+    let per_job = job_stages(&workflow, policy);
+    summary.stages = per_job.iter().flatten().cloned().collect();
+    summary.jobs = workflow
+        .jobs
+        .iter()
+        .zip(per_job)
+        .map(|(j, stages)| JobSummary {
+            check_name: j.display_name().to_string(),
+            dynamic: j.display_name().contains("${{") || j.node.get("strategy").is_some(),
+            stages,
+        })
+        .collect();
+    summary.runs_on_pull_request = workflow
+        .triggers
+        .iter()
+        .any(|t| t.event == "pull_request" || t.event == "pull_request_target");
+    summary.deploy_environments = cx
+        .deploy_jobs()
+        .filter_map(|(_, f)| match &f.environment {
+            EnvironmentBinding::Explicit { name, span } => Some((name.clone(), *span)),
+            _ => None,
+        })
+        .collect();
+
     summary.production_deploy = cx
         .deploy_jobs()
         .find(|(_, f)| {
@@ -442,13 +531,19 @@ fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPol
                 && (f.has(StepRole::Rollout) || f.has(StepRole::Migrations))
         })
         .map(|(j, _)| j.key.span);
+    if summary.production_deploy.is_some() {
+        summary.production_on_release_tag = workflow
+            .trigger("push")
+            .and_then(|t| t.filter("tags"))
+            .filter(|tags| {
+                tags.str_items()
+                    .iter()
+                    .any(|p| p.as_str().is_some_and(|p| policy.pattern_within_release_tags(p)))
+            })
+            .map(|n| n.span);
+    }
     summary.manual_rollback =
         workflow.trigger("workflow_dispatch").is_some() && cx.has_role(StepRole::Rollback);
-    summary.check_names = workflow
-        .jobs
-        .iter()
-        .map(|j| j.display_name().to_string())
-        .collect();
 
     FileResult { findings, summary }
 }

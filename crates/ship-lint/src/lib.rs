@@ -37,7 +37,7 @@ pub struct ResolvedPolicy {
 pub enum PolicyLoadError {
     #[error("cannot read policy file `{path}`: {reason}; pass an existing file to --policy")]
     Unreadable { path: String, reason: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] PolicyError),
 }
 

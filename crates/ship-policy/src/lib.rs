@@ -316,9 +316,7 @@ impl CompiledPolicy {
 
 /// The part of a glob before its first special character.
 pub fn literal_prefix(glob: &str) -> &str {
-    let end = glob
-        .find(|c| matches!(c, '*' | '?' | '[' | '+' | '!'))
-        .unwrap_or(glob.len());
+    let end = glob.find(['*', '?', '[', '+', '!']).unwrap_or(glob.len());
     &glob[..end]
 }
 

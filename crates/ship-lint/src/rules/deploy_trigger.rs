@@ -39,19 +39,21 @@ declare_rule! {
 }
 rule_impl!(DeployTrigger, workflow);
 
-/// What a trigger amounts to in policy terms; `None` for events that never deploy alone.
+/// What a trigger amounts to in policy terms, with the node to point at and how to name it
+/// in a message; empty for events that never deploy alone.
 fn classify<'a>(
     cx: &WorkflowContext<'_>,
     t: &Trigger<'a>,
-) -> Vec<(TriggerKind, &'a ship_workflow::Node)> {
+) -> Vec<(TriggerKind, &'a ship_workflow::Node, String)> {
     let policy = cx.policy;
+    let one = |kind: TriggerKind| vec![(kind, t.key, kind.describe().to_string())];
     match t.event {
-        "workflow_dispatch" => vec![(TriggerKind::WorkflowDispatch, t.key)],
-        "release" => vec![(TriggerKind::Release, t.key)],
-        "schedule" => vec![(TriggerKind::Schedule, t.key)],
-        "workflow_run" => vec![(TriggerKind::WorkflowRun, t.key)],
-        "repository_dispatch" => vec![(TriggerKind::RepositoryDispatch, t.key)],
-        "merge_group" => vec![(TriggerKind::MergeGroup, t.key)],
+        "workflow_dispatch" => one(TriggerKind::WorkflowDispatch),
+        "release" => one(TriggerKind::Release),
+        "schedule" => one(TriggerKind::Schedule),
+        "workflow_run" => one(TriggerKind::WorkflowRun),
+        "repository_dispatch" => one(TriggerKind::RepositoryDispatch),
+        "merge_group" => one(TriggerKind::MergeGroup),
         "push" => {
             let mut kinds = Vec::new();
             let has_branch_filter =
@@ -62,7 +64,8 @@ fn classify<'a>(
                 let node = t.filter("branches").unwrap_or(t.key);
                 let prod = &policy.policy.production_branch;
                 if branch_filter_covers(t.config, prod) {
-                    kinds.push((TriggerKind::PushProductionBranch, node));
+                    let kind = TriggerKind::PushProductionBranch;
+                    kinds.push((kind, node, kind.describe().to_string()));
                 }
                 let other_branches = match t.filter("branches") {
                     Some(b) => b
@@ -73,7 +76,8 @@ fn classify<'a>(
                     None => true,
                 };
                 if other_branches {
-                    kinds.push((TriggerKind::Push, node));
+                    let kind = TriggerKind::Push;
+                    kinds.push((kind, node, kind.describe().to_string()));
                 }
             }
             if has_tag_filter || !has_branch_filter {
@@ -85,14 +89,20 @@ fn classify<'a>(
                                 continue;
                             }
                             if policy.pattern_within_release_tags(pattern) {
-                                kinds.push((TriggerKind::ReleaseTag, p));
+                                let kind = TriggerKind::ReleaseTag;
+                                kinds.push((kind, p, kind.describe().to_string()));
                             } else {
-                                kinds.push((TriggerKind::Push, p));
+                                // Not a release tag, and not a branch either.
+                                kinds.push((
+                                    TriggerKind::Push,
+                                    p,
+                                    format!("a push of tags matching `{pattern}` (not only release tags)"),
+                                ));
                             }
                         }
                     }
                     // Every tag push, release or not.
-                    None => kinds.push((TriggerKind::Push, t.key)),
+                    None => kinds.push((TriggerKind::Push, t.key, "a push of any tag".to_string())),
                 }
             }
             kinds
@@ -136,7 +146,7 @@ impl DeployTrigger {
                 ) {
                     continue;
                 }
-                for (kind, node) in classify(cx, t) {
+                for (kind, node, described) in classify(cx, t) {
                     if allowed.contains(&kind) || reported.contains(&(node.span, env_name)) {
                         continue;
                     }
@@ -145,8 +155,7 @@ impl DeployTrigger {
                     out.push(Diagnostic::new(
                         node.span,
                         format!(
-                            "{} deploys job `{}` to `{env_name}`, which allows only {}",
-                            kind.describe(),
+                            "{described} deploys job `{}` to `{env_name}`, which allows only {}",
                             job.id,
                             if allowed_text.is_empty() { "no trigger".to_string() } else { allowed_text.join(" or ") }
                         ),

@@ -1,13 +1,17 @@
+use crate::analysis::{is_ship_action, job_needs};
 use crate::context::{Diagnostic, WorkflowContext};
 use crate::images::{pushed_tags, TagKind};
 use crate::rules::rule_impl;
+use ship_workflow::{Job, Step};
 
 declare_rule! {
     /// ## What it reports
     /// A build that pushes images without both a semver tag (`vMAJOR.MINOR.PATCH`) and a
     /// `sha-<commit>` tag. Reads `docker/build-push-action` tags (including the rules of a
     /// `docker/metadata-action` step they come from), `docker push`, `docker buildx build
-    /// --push` and `imagetools create`. ship's `tag-image` action always applies both.
+    /// --push` and `imagetools create`. ship's `tag-image` action always applies both, so a
+    /// push followed by it (later in the job, or in a job that `needs:` the pushing one)
+    /// passes too.
     ///
     /// ## Why
     /// The release policy builds one image per merge and names it twice: `sha-<commit>`
@@ -34,6 +38,20 @@ declare_rule! {
 }
 rule_impl!(ImageTags, workflow);
 
+/// Does ship's `tag-image` run after `step` of `job`: later in the job, or in a job that
+/// `needs:` it? It then adds the missing tags to what the step pushed.
+fn tagged_later(cx: &WorkflowContext<'_>, job: &Job<'_>, step: &Step<'_>) -> bool {
+    let is_tag_image = |s: &Step<'_>| s.action().is_some_and(|a| is_ship_action(&a, "tag-image"));
+    job.steps
+        .iter()
+        .any(|s| s.index > step.index && is_tag_image(s))
+        || cx.workflow.jobs.iter().any(|other| {
+            other.id != job.id
+                && job_needs(cx.workflow, other, job.id)
+                && other.steps.iter().any(is_tag_image)
+        })
+}
+
 impl ImageTags {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
         for job in &cx.workflow.jobs {
@@ -41,7 +59,7 @@ impl ImageTags {
                 let Some(pushed) = pushed_tags(job, step) else {
                     continue;
                 };
-                if pushed.ship_tag_image {
+                if pushed.ship_tag_image || tagged_later(cx, job, step) {
                     continue;
                 }
                 let kinds = pushed.all_kinds();
@@ -53,11 +71,19 @@ impl ImageTags {
                     (true, false) => "a `sha-<commit>` tag",
                     (false, false) => "a semver tag (`vX.Y.Z`) and a `sha-<commit>` tag",
                 };
+                // In a script, point at the pushing command rather than the first `docker`.
                 let span = match pushed.node.as_str() {
-                    Some(script) if step.run.is_some() => script
-                        .find("docker")
-                        .and_then(|_| cx.source.find_in_span(pushed.node.span, "docker"))
-                        .unwrap_or(pushed.node.span),
+                    Some(script) if step.run.is_some() => [
+                        "docker push",
+                        "docker buildx imagetools",
+                        "docker buildx build",
+                        "docker build",
+                        "docker",
+                    ]
+                    .iter()
+                    .find(|needle| script.contains(*needle))
+                    .and_then(|needle| cx.source.find_in_span(pushed.node.span, needle))
+                    .unwrap_or(pushed.node.span),
                     _ => pushed.node.span,
                 };
                 out.push(Diagnostic::new(

@@ -54,25 +54,31 @@ impl MigrationsOrder {
                 if after_job {
                     continue;
                 }
-                let migrators: Vec<&str> = migrating.iter().map(|(m, _)| m.id).collect();
-                let help = if migrators.contains(&job.id) {
-                    "move the migration step before the rollout step".to_string()
+                let others: Vec<&str> = migrating
+                    .iter()
+                    .map(|(m, _)| m.id)
+                    .filter(|id| *id != job.id)
+                    .collect();
+                let (message, help) = if others.is_empty() {
+                    // The only migrations are later steps of this very job.
+                    (
+                        format!(
+                            "rollout in job `{}` runs before the job's own migration step",
+                            job.id
+                        ),
+                        "move the migration step before the rollout step".to_string(),
+                    )
                 } else {
-                    format!(
-                        "add `needs: [{}]` to job `{}`",
-                        migrators.join(", "),
-                        job.id
+                    (
+                        format!(
+                            "rollout in job `{}` does not wait for the migrations (job `{}`)",
+                            job.id,
+                            others.join("`, `")
+                        ),
+                        format!("add `needs: [{}]` to job `{}`", others.join(", "), job.id),
                     )
                 };
-                out.push(Diagnostic::new(
-                    rollout.span,
-                    format!(
-                        "rollout in job `{}` does not wait for the migrations (job `{}`)",
-                        job.id,
-                        migrators.join("`, `")
-                    ),
-                    help,
-                ));
+                out.push(Diagnostic::new(rollout.span, message, help));
             }
         }
     }

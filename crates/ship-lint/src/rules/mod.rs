@@ -2,7 +2,7 @@
 //! (what it reports, why, how to fix, an example), shown by `ship lint --explain RULE` and
 //! carried into SARIF. [`registry`] lists every rule, in the order `ship rules` prints them.
 
-use crate::context::{Diagnostic, RepositoryContext, WorkflowContext};
+use crate::context::{Diagnostic, RepositoryContext, SettingsContext, WorkflowContext};
 use ship_findings::RuleInfo;
 
 /// Declare a rule struct whose doc comment becomes its documentation.
@@ -29,6 +29,9 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod admin_bypass;
+pub mod branch_deletion;
+pub mod branch_protection;
 pub mod ci_stages;
 pub mod ci_trigger;
 pub mod dangerous_trigger;
@@ -37,15 +40,23 @@ pub mod deploy_environment;
 pub mod deploy_trigger;
 pub mod deploy_version_input;
 pub mod env_file_committed;
+pub mod environment_protection;
+pub mod force_push;
 pub mod hardcoded_secret;
 pub mod image_tags;
 pub mod migrations_order;
 pub mod mutable_image_tag;
 pub mod permissions;
 pub mod post_deploy_check;
+pub mod required_checks;
+pub mod required_reviews;
 pub mod rollback_path;
 pub mod secret_scope;
+pub mod settings_access;
+pub mod stale_reviews;
 pub mod static_credentials;
+pub mod strict_checks;
+pub mod tag_protection;
 pub mod template_injection;
 pub mod unpinned_action;
 pub mod unused_ignore;
@@ -58,6 +69,9 @@ pub trait Rule: Send + Sync {
     fn check_workflow(&self, _cx: &WorkflowContext<'_>, _out: &mut Vec<Diagnostic>) {}
 
     fn check_repository(&self, _cx: &RepositoryContext<'_>, _out: &mut Vec<Diagnostic>) {}
+
+    /// Repository settings rules (`--github`/`--settings`): branch protection, environments.
+    fn check_settings(&self, _cx: &SettingsContext<'_>, _out: &mut Vec<Diagnostic>) {}
 }
 
 /// Every rule, in the order `ship rules` lists them.
@@ -84,6 +98,17 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &dangerous_trigger::DangerousTrigger,
         &env_file_committed::EnvFileCommitted,
         &unused_ignore::UnusedIgnore,
+        &branch_protection::BranchProtection,
+        &required_reviews::RequiredReviews,
+        &stale_reviews::StaleReviews,
+        &required_checks::RequiredChecks,
+        &strict_checks::StrictChecks,
+        &admin_bypass::AdminBypass,
+        &force_push::ForcePush,
+        &branch_deletion::BranchDeletion,
+        &environment_protection::EnvironmentProtection,
+        &tag_protection::TagProtection,
+        &settings_access::SettingsAccess,
     ];
     RULES
 }
@@ -124,6 +149,20 @@ macro_rules! rule_impl {
             fn check_workflow(
                 &self,
                 cx: &$crate::context::WorkflowContext<'_>,
+                out: &mut Vec<$crate::context::Diagnostic>,
+            ) {
+                self.check(cx, out)
+            }
+        }
+    };
+    ($name:ident, settings) => {
+        impl $crate::rules::Rule for $name {
+            fn info(&self) -> &'static ship_findings::RuleInfo {
+                &Self::INFO
+            }
+            fn check_settings(
+                &self,
+                cx: &$crate::context::SettingsContext<'_>,
                 out: &mut Vec<$crate::context::Diagnostic>,
             ) {
                 self.check(cx, out)

@@ -78,16 +78,18 @@ impl TemplateInjection {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
         for job in &cx.workflow.jobs {
             for step in &job.steps {
+                let is_github_script = step.run.is_none()
+                    && matches!(
+                        step.action(),
+                        Some(ActionRef::Repository {
+                            owner: "actions",
+                            repo: "github-script",
+                            ..
+                        })
+                    );
                 let script = if let Some(run) = step.run {
                     Some(run)
-                } else if matches!(
-                    step.action(),
-                    Some(ActionRef::Repository {
-                        owner: "actions",
-                        repo: "github-script",
-                        ..
-                    })
-                ) {
+                } else if is_github_script {
                     step.with.and_then(|w| w.get("script"))
                 } else {
                     None
@@ -114,11 +116,18 @@ impl TemplateInjection {
                         .unwrap_or("VALUE")
                         .to_ascii_uppercase()
                         .replace('-', "_");
-                    out.push(Diagnostic::new(
-                        span,
-                        format!("`{tainted}` is interpolated into a script: its value can inject shell commands"),
-                        format!("pass it through `env:` (`{var}: ${{{{ {tainted} }}}}`) and use \"${var}\" in the script"),
-                    ));
+                    let (message, help) = if is_github_script {
+                        (
+                            format!("`{tainted}` is interpolated into a github-script script: its value can inject JavaScript"),
+                            format!("pass it through `env:` (`{var}: ${{{{ {tainted} }}}}`) and read `process.env.{var}` in the script"),
+                        )
+                    } else {
+                        (
+                            format!("`{tainted}` is interpolated into a script: its value can inject shell commands"),
+                            format!("pass it through `env:` (`{var}: ${{{{ {tainted} }}}}`) and use \"${var}\" in the script"),
+                        )
+                    };
+                    out.push(Diagnostic::new(span, message, help));
                 }
             }
         }

@@ -126,6 +126,20 @@ impl WorkflowSyntax {
                     format!("job `{}` has neither `steps:` nor `uses:`", job.id),
                     "add `runs-on:` and `steps:`, or `uses:` to call a reusable workflow",
                 ));
+            } else if job.node.get("uses").is_none() && job.node.get("runs-on").is_none() {
+                // A misspelt `runs-on` was reported above, with the fix.
+                let misspelt = job.node.as_map().unwrap_or_default().iter().any(|e| {
+                    e.key.as_str().is_some_and(|k| {
+                        !JOB_KEYS.contains(&k) && closest(k, JOB_KEYS) == Some("runs-on")
+                    })
+                });
+                if !misspelt {
+                    out.push(Diagnostic::new(
+                        job.key.span,
+                        format!("job `{}` has no `runs-on:`", job.id),
+                        "add `runs-on: ubuntu-latest` (or the label of the runner it needs); `container:` picks an image, not a machine",
+                    ));
+                }
             }
             for need in &job.needs {
                 let Some(name) = need.as_str() else { continue };

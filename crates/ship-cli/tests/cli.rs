@@ -1,0 +1,984 @@
+//! End-to-end tests of the `ship` binary: exit codes, output formats, policy errors, bad
+//! input, inline suppressions and secret redaction. Each test runs the built binary in a
+//! temporary repository (or on `examples/`) with a time limit, so a hang fails the test
+//! instead of stalling the suite.
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// Every run must finish within this long (debug build, slow CI machines included).
+const TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// What one run of `ship` produced.
+#[derive(Debug)]
+struct Run {
+    /// `None` when the process was killed by a signal.
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Assert the exit code, showing the output when it differs.
+    #[track_caller]
+    fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The process ended with a lint result or a usage error, never a panic (101) or signal.
+    #[track_caller]
+    fn expect_no_crash(&self) -> &Self {
+        assert!(
+            matches!(self.code, Some(1) | Some(2)),
+            "expected exit 1 or 2, got {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "ship panicked:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+fn ship() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ship"));
+    cmd.env("NO_COLOR", "1").env_remove("GITHUB_STEP_SUMMARY");
+    cmd
+}
+
+/// Run `cmd` with [`TIME_LIMIT`], reading its output while it runs.
+fn run(mut cmd: Command) -> Run {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ship");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        out.read_to_end(&mut s).map(|_| s)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        err.read_to_end(&mut s).map(|_| s)
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for ship") {
+            break status;
+        }
+        if started.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ship did not finish within {TIME_LIMIT:?}: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("ship prints UTF-8");
+    Run {
+        code: status.code(),
+        stdout: text(out_reader.join().unwrap().expect("read stdout")),
+        stderr: text(err_reader.join().unwrap().expect("read stderr")),
+    }
+}
+
+/// `ship ARGS…` run in `dir`.
+fn ship_in(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = ship();
+    cmd.current_dir(dir).args(args);
+    run(cmd)
+}
+
+fn ship_args(args: &[&str]) -> Run {
+    let mut cmd = ship();
+    cmd.args(args);
+    run(cmd)
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn example(name: &str) -> String {
+    workspace_root()
+        .join("examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(fixture_path(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// A temporary repository whose `.github/workflows/` holds `workflows` (name, content).
+fn repo(workflows: &[(&str, &[u8])]) -> TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wf = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).unwrap();
+    for (name, content) in workflows {
+        std::fs::write(wf.join(name), content).unwrap();
+    }
+    dir
+}
+
+/// A repository with one workflow, `.github/workflows/ci.yml`.
+fn repo_with(content: &str) -> TempDir {
+    repo(&[("ci.yml", content.as_bytes())])
+}
+
+const CI: &str = ".github/workflows/ci.yml";
+
+fn findings(v: &Value) -> &Vec<Value> {
+    v["findings"].as_array().expect("`findings` is an array")
+}
+
+fn rule_ids(v: &Value) -> BTreeSet<String> {
+    findings(v)
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn of_rule<'a>(v: &'a Value, rule: &str) -> Vec<&'a Value> {
+    findings(v).iter().filter(|f| f["rule"] == rule).collect()
+}
+
+/// Every rule id, as `ship rules --format json` lists them.
+fn all_rule_ids() -> Vec<String> {
+    let r = ship_args(&["rules", "--format", "json"]);
+    r.expect_code(0);
+    r.json()
+        .as_array()
+        .expect("rules is an array")
+        .iter()
+        .map(|r| r["id"].as_str().expect("rule id").to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Exit codes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn compliant_example_is_clean() {
+    let r = ship_args(&["lint", &example("compliant")]);
+    r.expect_code(0);
+    assert!(r.stdout.contains("no findings"), "stdout:\n{}", r.stdout);
+}
+
+#[test]
+fn bad_example_fails_with_many_rules() {
+    let r = ship_args(&["lint", &example("bad")]);
+    r.expect_code(1);
+    let r = ship_args(&["lint", &example("bad"), "--format", "json"]);
+    r.expect_code(1);
+    let ids = rule_ids(&r.json());
+    assert!(
+        ids.len() >= 12,
+        "examples/bad triggers only {} rules: {ids:?}",
+        ids.len()
+    );
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let r = ship_args(&["lint", "--no-such-flag"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("--no-such-flag"), "{}", r.stderr);
+}
+
+#[test]
+fn missing_directory_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-repo");
+    let r = ship_args(&["lint", missing.to_str().unwrap()]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("no-such-repo"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
+
+#[test]
+fn a_file_instead_of_a_directory_is_a_usage_error() {
+    let dir = repo_with(&fixture("unpinned.yml"));
+    let r = ship_in(dir.path(), &["lint", CI]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("not a directory"), "{}", r.stderr);
+    assert!(r.stderr.contains("--workflow"), "{}", r.stderr);
+}
+
+#[test]
+fn missing_workflow_file_is_a_usage_error() {
+    let dir = repo_with(&fixture("unpinned.yml"));
+    let r = ship_in(
+        dir.path(),
+        &["lint", "--workflow", ".github/workflows/nope.yml"],
+    );
+    r.expect_code(2);
+    assert!(r.stderr.contains("nope.yml"), "{}", r.stderr);
+}
+
+#[test]
+fn unknown_rule_for_explain_is_a_usage_error() {
+    let r = ship_args(&["lint", "--explain", "no-such-rule"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("no-such-rule"), "{}", r.stderr);
+    assert!(r.stderr.contains("ship rules"), "{}", r.stderr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Policy files
+// ---------------------------------------------------------------------------------------
+
+/// Lint a clean one-workflow repository with `--policy FIXTURE` (copied in as `policy.yml`).
+fn lint_with_policy(policy_fixture: &str) -> Run {
+    let dir = repo_with(&fixture("warning-only.yml"));
+    std::fs::write(dir.path().join("policy.yml"), fixture(policy_fixture)).unwrap();
+    ship_in(dir.path(), &["lint", ".", "--policy", "policy.yml"])
+}
+
+#[test]
+fn policy_unknown_key_names_file_line_key_path_and_allowed_keys() {
+    let r = lint_with_policy("policy-unknown-key.yml");
+    r.expect_code(2);
+    let err = &r.stderr;
+    assert!(err.contains("policy.yml:4:3"), "{err}");
+    assert!(err.contains("actions.allowed-owner"), "{err}");
+    assert!(err.contains("`allowed-owners`"), "{err}");
+    assert!(err.contains("`pinning`"), "{err}");
+    // One problem, said once.
+    assert_eq!(err.matches("allowed-owner`;").count(), 1, "{err}");
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
+
+#[test]
+fn policy_wrong_type_names_the_key() {
+    let r = lint_with_policy("policy-wrong-type.yml");
+    r.expect_code(2);
+    assert!(r.stderr.contains("policy.yml:2:"), "{}", r.stderr);
+    assert!(r.stderr.contains("production-branch"), "{}", r.stderr);
+    assert!(r.stderr.contains("string"), "{}", r.stderr);
+}
+
+#[test]
+fn policy_invalid_regex_names_the_pattern() {
+    let r = lint_with_policy("policy-bad-regex.yml");
+    r.expect_code(2);
+    assert!(r.stderr.contains("policy.yml:4:"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("environments.production.match[0]"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("(prod"), "{}", r.stderr);
+    assert!(r.stderr.contains("regex"), "{}", r.stderr);
+}
+
+#[test]
+fn invalid_policy_in_the_repository_is_found_and_reported() {
+    let dir = repo_with(&fixture("warning-only.yml"));
+    std::fs::write(
+        dir.path().join(".github/ship-policy.yml"),
+        fixture("policy-unknown-key.yml"),
+    )
+    .unwrap();
+    let r = ship_in(dir.path(), &["lint"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains(".github/ship-policy.yml:4:3"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn missing_policy_file_is_a_usage_error() {
+    let dir = repo_with(&fixture("warning-only.yml"));
+    let r = ship_in(dir.path(), &["lint", ".", "--policy", "nope.yml"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("nope.yml"), "{}", r.stderr);
+}
+
+#[test]
+fn policy_show_prints_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = ship_in(dir.path(), &["policy", "show"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout.lines().any(|l| l == "production-branch: main"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("the built-in default"), "{}", r.stdout);
+}
+
+#[test]
+fn policy_show_merges_a_policy_file() {
+    let r = ship_args(&[
+        "policy",
+        "show",
+        "--policy",
+        fixture_path("policy-trunk.yml").to_str().unwrap(),
+    ]);
+    r.expect_code(0);
+    assert!(
+        r.stdout.lines().any(|l| l == "production-branch: trunk"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("production-branch: main"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("merged with"), "{}", r.stdout);
+    // Everything the file does not set comes from the default.
+    assert!(r.stdout.contains("release-tags:"), "{}", r.stdout);
+}
+
+#[test]
+fn policy_show_reads_the_repository_policy() {
+    let r = ship_args(&["policy", "show", &example("compliant"), "--format", "json"]);
+    r.expect_code(0);
+    let owners = &r.json()["actions"]["allowed-owners"];
+    assert_eq!(owners, &serde_json::json!(["actions", "github", "org"]));
+}
+
+#[test]
+fn policy_schema_is_json_schema() {
+    let r = ship_args(&["policy", "schema"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert!(v["$schema"].is_string(), "{v}");
+    assert!(v["properties"]["production-branch"].is_object(), "{v}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Rules and documentation
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rules_lists_every_rule() {
+    let ids = all_rule_ids();
+    assert_eq!(ids.len(), 21, "{ids:?}");
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "duplicate ids: {ids:?}");
+    for id in ["workflow-syntax", "unpinned-action", "unused-ignore"] {
+        assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
+    }
+    let r = ship_args(&["rules"]);
+    r.expect_code(0);
+    assert_eq!(r.stdout.lines().count(), 21, "{}", r.stdout);
+    for id in &ids {
+        assert!(r.stdout.lines().any(|l| l.starts_with(id.as_str())), "{id}");
+    }
+}
+
+#[test]
+fn explain_prints_the_rule_docs() {
+    let r = ship_args(&["lint", "--explain", "unpinned-action"]);
+    r.expect_code(0);
+    let out = &r.stdout;
+    assert!(out.starts_with("# unpinned-action (error)"), "{out}");
+    assert!(out.contains("## What it reports"), "{out}");
+    assert!(out.contains("## Why"), "{out}");
+    assert!(out.contains("## How to fix"), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------
+// --fail-on
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn fail_on_warning() {
+    let dir = repo_with(&fixture("warning-only.yml"));
+    let r = ship_in(dir.path(), &["lint", "--format", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!(rule_ids(&v), BTreeSet::from(["permissions".to_string()]));
+    assert_eq!(v["summary"]["warnings"], 1);
+    assert_eq!(v["summary"]["errors"], 0);
+
+    ship_in(dir.path(), &["lint", "--fail-on", "error"]).expect_code(0);
+    ship_in(dir.path(), &["lint", "--fail-on", "warning"]).expect_code(1);
+    ship_in(dir.path(), &["lint", "--fail-on", "note"]).expect_code(1);
+}
+
+#[test]
+fn fail_on_note() {
+    let dir = repo_with(&fixture("unused-ignore.yml"));
+    let r = ship_in(dir.path(), &["lint", "--workflow", CI, "--format", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!(rule_ids(&v), BTreeSet::from(["unused-ignore".to_string()]));
+    assert_eq!(v["summary"]["notes"], 1);
+
+    ship_in(
+        dir.path(),
+        &["lint", "--workflow", CI, "--fail-on", "warning"],
+    )
+    .expect_code(0);
+    ship_in(dir.path(), &["lint", "--workflow", CI, "--fail-on", "note"]).expect_code(1);
+}
+
+#[test]
+fn fail_on_rejects_unknown_levels() {
+    let dir = repo_with(&fixture("warning-only.yml"));
+    ship_in(dir.path(), &["lint", "--fail-on", "fatal"]).expect_code(2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Output formats
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn json_shape_and_order() {
+    let r = ship_args(&["lint", &example("bad"), "--format", "json"]);
+    r.expect_code(1);
+    let v = r.json();
+    let obj = v.as_object().unwrap();
+    assert_eq!(
+        obj.keys().collect::<BTreeSet<_>>(),
+        BTreeSet::from([&"findings".to_string(), &"summary".to_string()])
+    );
+
+    let summary = v["summary"].as_object().unwrap();
+    for key in ["files", "errors", "warnings", "notes"] {
+        assert!(summary[key].is_u64(), "summary.{key}: {v}");
+    }
+    assert_eq!(v["summary"]["files"], 6);
+
+    let list = findings(&v);
+    assert!(!list.is_empty());
+    let count = |sev: &str| list.iter().filter(|f| f["severity"] == sev).count() as u64;
+    assert_eq!(v["summary"]["errors"], count("error"));
+    assert_eq!(v["summary"]["warnings"], count("warning"));
+    assert_eq!(v["summary"]["notes"], count("note"));
+
+    for f in list {
+        for key in ["rule", "severity", "path", "message", "help"] {
+            assert!(f[key].is_string(), "{key} in {f}");
+        }
+        for key in ["line", "column"] {
+            assert!(f[key].is_u64(), "{key} in {f}");
+        }
+        assert!(
+            ["error", "warning", "note"].contains(&f["severity"].as_str().unwrap()),
+            "{f}"
+        );
+        let path = f["path"].as_str().unwrap();
+        assert!(
+            !path.starts_with('/') && !path.contains('\\') && !path.starts_with("./"),
+            "path is not relative and `/`-separated: {path}"
+        );
+        assert!(!path.contains("examples"), "path is not relative: {path}");
+        assert!(f.get("source_line").is_none(), "{f}");
+    }
+
+    let keys: Vec<(String, u64, u64)> = list
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(
+        keys, sorted,
+        "findings are not sorted by path, line, column"
+    );
+}
+
+fn check_sarif(v: &Value) {
+    assert_eq!(v["version"], "2.1.0");
+    assert!(
+        v["$schema"].as_str().unwrap_or("").contains("sarif"),
+        "$schema: {}",
+        v["$schema"]
+    );
+    let runs = v["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1);
+    let driver = &runs[0]["tool"]["driver"];
+    assert_eq!(driver["name"], "ship");
+    assert!(driver["version"].is_string());
+    let rules: BTreeSet<&str> = driver["rules"]
+        .as_array()
+        .expect("driver.rules")
+        .iter()
+        .map(|r| r["id"].as_str().expect("rule id"))
+        .collect();
+    for id in all_rule_ids() {
+        assert!(rules.contains(id.as_str()), "SARIF rules lack {id}");
+    }
+    let results = runs[0]["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for r in results {
+        let rule = r["ruleId"].as_str().expect("ruleId");
+        assert!(rules.contains(rule), "{rule}");
+        assert!(
+            ["error", "warning", "note"].contains(&r["level"].as_str().expect("level")),
+            "{r}"
+        );
+        assert!(r["message"]["text"].is_string(), "{r}");
+        let locations = r["locations"].as_array().expect("locations");
+        assert!(!locations.is_empty(), "{r}");
+        let physical = &locations[0]["physicalLocation"];
+        let uri = physical["artifactLocation"]["uri"].as_str().expect("uri");
+        assert!(!uri.starts_with('/') && !uri.contains('\\'), "{uri}");
+        if let Some(region) = physical.get("region") {
+            assert!(region["startLine"].as_u64().unwrap() >= 1, "{r}");
+            assert!(region["startColumn"].as_u64().unwrap() >= 1, "{r}");
+        }
+    }
+}
+
+#[test]
+fn sarif_is_valid_and_fails_on_errors() {
+    let r = ship_args(&["lint", &example("bad"), "--format", "sarif"]);
+    r.expect_code(1);
+    let v = r.json();
+    check_sarif(&v);
+    // Every finding is a result, and the positioned ones have regions.
+    let json = ship_args(&["lint", &example("bad"), "--format", "json"]).json();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), findings(&json).len());
+    assert!(results.iter().any(|r| r["locations"][0]["physicalLocation"]
+        .get("region")
+        .is_some()));
+}
+
+#[test]
+fn sarif_file_is_written_alongside_other_formats() {
+    let out = tempfile::tempdir().unwrap();
+    let sarif = out.path().join("ship.sarif");
+    let r = ship_args(&[
+        "lint",
+        &example("bad"),
+        "--format",
+        "json",
+        "--sarif-file",
+        sarif.to_str().unwrap(),
+    ]);
+    r.expect_code(1);
+    // stdout is still the requested format…
+    let json = r.json();
+    assert!(json["findings"].is_array());
+    // …and the file is SARIF with the same results.
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    check_sarif(&v);
+    assert_eq!(
+        v["runs"][0]["results"].as_array().unwrap().len(),
+        findings(&json).len()
+    );
+}
+
+#[test]
+fn sarif_file_in_a_missing_directory_is_an_error() {
+    let dir = repo_with(&fixture("warning-only.yml"));
+    let r = ship_in(
+        dir.path(),
+        &["lint", "--sarif-file", "no-such-dir/ship.sarif"],
+    );
+    r.expect_code(2);
+    assert!(r.stderr.contains("ship.sarif"), "{}", r.stderr);
+}
+
+#[test]
+fn github_format_annotates_and_writes_the_step_summary() {
+    let out = tempfile::tempdir().unwrap();
+    let summary = out.path().join("summary.md");
+    std::fs::write(&summary, "previous step\n").unwrap();
+    let mut cmd = ship();
+    cmd.args(["lint", &example("bad"), "--format", "github"])
+        .env("GITHUB_STEP_SUMMARY", &summary);
+    let r = run(cmd);
+    r.expect_code(1);
+
+    let errors: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert!(!errors.is_empty(), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=.github/workflows/")
+                && l.contains(",line=")
+                && l.contains(",col=")
+                && l.contains("title=ship%3A ")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("::warning ")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("::notice ")),
+        "{}",
+        r.stdout
+    );
+    // Every line is a workflow command: properties and multi-line messages are escaped
+    // (`:` in the title as `%3A`, newlines as `%0A`).
+    for line in r.stdout.lines() {
+        assert!(line.starts_with("::"), "not a workflow command: {line}");
+    }
+
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("previous step\n"),
+        "appends, not overwrites:\n{md}"
+    );
+    assert!(md.contains("### ship lint"), "{md}");
+    assert!(
+        md.contains("| Severity | Rule | Location | Message |"),
+        "{md}"
+    );
+    assert!(md.contains("| --- |"), "{md}");
+    assert!(md.contains("`unpinned-action`"), "{md}");
+    let rows = md.lines().filter(|l| l.starts_with("| error |")).count();
+    assert_eq!(rows, errors.len(), "{md}");
+}
+
+#[test]
+fn github_format_without_step_summary_still_annotates() {
+    let dir = repo_with(&fixture("unpinned.yml"));
+    let r = ship_in(
+        dir.path(),
+        &["lint", "--workflow", CI, "--format", "github"],
+    );
+    r.expect_code(1);
+    assert!(
+        r.stdout.starts_with(
+            "::error file=.github/workflows/ci.yml,line=12,endLine=12,col=15,endColumn=37,title=ship%3A unpinned-action::"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn human_format_shows_the_source_line_and_caret() {
+    let dir = repo_with(&fixture("unpinned.yml"));
+    let r = ship_in(dir.path(), &["lint", "--workflow", CI]);
+    r.expect_code(1);
+    insta::assert_snapshot!(r.stdout);
+}
+
+#[test]
+fn human_format_clean_run() {
+    let r = ship_args(&[
+        "lint",
+        &example("compliant"),
+        "--workflow",
+        &format!("{}/.github/workflows/ci.yml", example("compliant")),
+    ]);
+    r.expect_code(0);
+    assert_eq!(r.stdout, "no findings in 1 file\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad input: every case finishes quickly, exits 1 or 2, and reports `workflow-syntax`
+// ---------------------------------------------------------------------------------------
+
+/// Lint a repository holding `bad.yml` with `content`; return its `workflow-syntax` finding.
+fn lint_bad_file(content: &[u8]) -> Value {
+    let dir = repo(&[("bad.yml", content)]);
+    let r = ship_in(dir.path(), &["lint", "--format", "json"]);
+    r.expect_no_crash();
+    let v = r.json();
+    let syntax: Vec<&Value> = of_rule(&v, "workflow-syntax")
+        .into_iter()
+        .filter(|f| f["path"] == ".github/workflows/bad.yml")
+        .collect();
+    assert_eq!(syntax.len(), 1, "{v:#}");
+    syntax[0].clone()
+}
+
+#[test]
+fn malformed_yaml_reports_the_error_line() {
+    let f = lint_bad_file(fixture("malformed.yml").as_bytes());
+    assert_eq!(f["line"], 5, "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("invalid YAML"),
+        "{f}"
+    );
+}
+
+#[test]
+fn binary_file() {
+    let mut bytes = b"on: push\njobs:\n".to_vec();
+    bytes.extend((0u8..=255).cycle().take(4096));
+    let f = lint_bad_file(&bytes);
+    assert!(f["message"].as_str().unwrap().contains("binary"), "{f}");
+}
+
+#[test]
+fn not_utf8() {
+    let f = lint_bad_file(b"on: push\njobs:\n  caf\xe9: {}\n");
+    assert!(f["message"].as_str().unwrap().contains("UTF-8"), "{f}");
+}
+
+#[test]
+fn huge_file_is_not_parsed() {
+    // 25 MB of valid YAML: a workflow followed by comment lines.
+    let mut content = fixture("unpinned.yml").into_bytes();
+    let line = b"# padding padding padding padding padding padding padding padding\n";
+    while content.len() < 25 * 1024 * 1024 {
+        content.extend_from_slice(line);
+    }
+    let f = lint_bad_file(&content);
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("MB") && msg.contains("limit"), "{f}");
+    assert!(msg.contains("not parsed"), "{f}");
+}
+
+#[test]
+fn deep_flow_nesting() {
+    let content = "[".repeat(100_000);
+    let f = lint_bad_file(content.as_bytes());
+    assert!(f["message"].as_str().unwrap().contains("nesting"), "{f}");
+}
+
+#[test]
+fn deep_block_nesting() {
+    // `- - - … x`: 100,000 nested block sequences under a job's `steps:`.
+    let content = format!(
+        "on: push\njobs:\n  deep:\n    runs-on: ubuntu-latest\n    steps:\n      {}x\n",
+        "- ".repeat(100_000)
+    );
+    let f = lint_bad_file(content.as_bytes());
+    assert!(f["message"].as_str().unwrap().contains("nesting"), "{f}");
+    assert_eq!(f["line"], 6, "{f}");
+}
+
+#[test]
+fn deep_block_mapping_nesting() {
+    // Indented `kN:` keys, one level per line (as deep as a file of sane size allows).
+    let mut content = String::from("on: push\njobs:\n");
+    for i in 1..3000 {
+        content.push_str(&" ".repeat(i));
+        content.push_str(&format!("k{i}:\n"));
+    }
+    let f = lint_bad_file(content.as_bytes());
+    assert!(f["message"].as_str().unwrap().contains("nesting"), "{f}");
+}
+
+#[test]
+fn billion_laughs() {
+    let f = lint_bad_file(fixture("billion-laughs.yml").as_bytes());
+    assert!(f["message"].as_str().unwrap().contains("alias"), "{f}");
+}
+
+#[test]
+fn empty_file() {
+    let f = lint_bad_file(b"");
+    assert!(f["message"].as_str().unwrap().contains("empty"), "{f}");
+}
+
+#[test]
+fn comments_only_file() {
+    let f = lint_bad_file(b"# nothing here yet\n");
+    assert!(f["message"].as_str().unwrap().contains("empty"), "{f}");
+}
+
+#[test]
+fn top_level_list() {
+    let f = lint_bad_file(fixture("top-level-list.yml").as_bytes());
+    assert!(
+        f["message"].as_str().unwrap().contains("not a workflow"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_bad_file_does_not_stop_the_others() {
+    let dir = repo(&[
+        ("broken.yml", fixture("malformed.yml").as_bytes()),
+        ("ci.yml", fixture("unpinned.yml").as_bytes()),
+        ("empty.yaml", b""),
+    ]);
+    let r = ship_in(dir.path(), &["lint", "--format", "json"]);
+    r.expect_code(1);
+    let v = r.json();
+    assert_eq!(v["summary"]["files"], 3);
+    let syntax: BTreeSet<&str> = of_rule(&v, "workflow-syntax")
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        syntax,
+        BTreeSet::from([
+            ".github/workflows/broken.yml",
+            ".github/workflows/empty.yaml"
+        ])
+    );
+    let unpinned = of_rule(&v, "unpinned-action");
+    assert_eq!(unpinned.len(), 1, "{v:#}");
+    assert_eq!(unpinned[0]["path"], CI);
+    assert_eq!(unpinned[0]["line"], 12);
+}
+
+#[test]
+fn files_outside_workflows_and_other_extensions_are_ignored() {
+    let dir = repo(&[
+        ("ci.yml", fixture("warning-only.yml").as_bytes()),
+        ("README.md", b"\x00 not yaml"),
+        ("old.yml.bak", b"[[["),
+    ]);
+    let r = ship_in(dir.path(), &["lint", "--format", "json"]);
+    r.expect_code(0);
+    assert_eq!(r.json()["summary"]["files"], 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Inline suppression
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn ignore_comment_on_the_line_above_suppresses() {
+    let dir = repo_with(&fixture("suppressed.yml"));
+    let r = ship_in(dir.path(), &["lint", "--workflow", CI, "--format", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert!(findings(&v).is_empty(), "{v:#}");
+}
+
+#[test]
+fn ignore_comment_that_suppresses_nothing_is_a_note() {
+    let dir = repo_with(&fixture("unused-ignore.yml"));
+    let r = ship_in(dir.path(), &["lint", "--workflow", CI, "--format", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    let notes = of_rule(&v, "unused-ignore");
+    assert_eq!(notes.len(), 1, "{v:#}");
+    assert_eq!(notes[0]["severity"], "note");
+    assert_eq!(notes[0]["line"], 11);
+    assert!(
+        notes[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unpinned-action"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn ignore_comment_naming_an_unknown_rule_is_a_note() {
+    let text = fixture("suppressed.yml").replace(
+        "ignore[unpinned-action]",
+        "ignore[unpinned-action, no-such-rule]",
+    );
+    let dir = repo_with(&text);
+    let r = ship_in(dir.path(), &["lint", "--workflow", CI, "--format", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert!(of_rule(&v, "unpinned-action").is_empty(), "{v:#}");
+    let notes = of_rule(&v, "unused-ignore");
+    assert_eq!(notes.len(), 1, "{v:#}");
+    assert!(
+        notes[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-rule"),
+        "{v:#}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Secrets are never printed
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn secrets_are_never_printed() {
+    // Built at run time so that no token-shaped string is committed.
+    let token = format!("ghp_{}", "Zq7x".repeat(9));
+    let password = "hunter2hunter2";
+    let text = fixture("secrets.yml").replace("__GITHUB_TOKEN__", &token);
+    assert!(text.contains(&token) && text.contains(password));
+    let dir = repo_with(&text);
+    let secret_free = |what: &str, output: &str| {
+        assert!(
+            !output.contains(&token),
+            "{what} prints the token:\n{output}"
+        );
+        assert!(
+            !output.contains(password),
+            "{what} prints the password:\n{output}"
+        );
+    };
+
+    // Both are found…
+    let r = ship_in(dir.path(), &["lint", "--workflow", CI, "--format", "json"]);
+    r.expect_code(1);
+    let v = r.json();
+    let lines: BTreeSet<u64> = of_rule(&v, "hardcoded-secret")
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, BTreeSet::from([12, 17]), "{v:#}");
+    secret_free("json", &r.stdout);
+
+    // …and no format shows them, nor the SARIF file or the step summary.
+    let summary = dir.path().join("summary.md");
+    let sarif = dir.path().join("out.sarif");
+    for format in ["human", "json", "sarif", "github"] {
+        let mut cmd = ship();
+        cmd.current_dir(dir.path())
+            .args(["lint", "--workflow", CI, "--format", format])
+            .args(["--sarif-file", sarif.to_str().unwrap()])
+            .env("GITHUB_STEP_SUMMARY", &summary);
+        let r = run(cmd);
+        r.expect_code(1);
+        secret_free(format, &r.stdout);
+        secret_free(format, &r.stderr);
+        secret_free("--sarif-file", &std::fs::read_to_string(&sarif).unwrap());
+    }
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("hardcoded-secret"), "{md}");
+    secret_free("step summary", &md);
+
+    // The human format still points at the value, masked.
+    let r = ship_in(dir.path(), &["lint", "--workflow", CI]);
+    assert!(r.stdout.contains("GH_TOKEN: ****"), "{}", r.stdout);
+    assert!(r.stdout.contains("password: ****"), "{}", r.stdout);
+}

@@ -1,0 +1,3 @@
+module github.com/org/orders-api
+
+go 1.23

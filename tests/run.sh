@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs and starts what the tests need, then runs
+# every test in the workspace. README.md and .ci/run both call exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Formatting and lints first: cheap, and they fail fast.
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Snapshot tests must match the committed snapshots exactly (never write new ones in CI).
+export INSTA_UPDATE=no
+cargo test --workspace --locked
