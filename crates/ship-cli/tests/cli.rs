@@ -212,6 +212,16 @@ fn bad_example_fails_with_many_rules() {
         "examples/bad triggers only {} rules: {ids:?}",
         ids.len()
     );
+    // It is written to break every workflow and repository rule.
+    let missing: Vec<&str> = WORKFLOW_RULES
+        .iter()
+        .copied()
+        .filter(|id| !ids.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "examples/bad no longer triggers {missing:?}"
+    );
 }
 
 #[test]
@@ -238,6 +248,18 @@ fn a_file_instead_of_a_directory_is_a_usage_error() {
     r.expect_code(2);
     assert!(r.stderr.contains("not a directory"), "{}", r.stderr);
     assert!(r.stderr.contains("--workflow"), "{}", r.stderr);
+}
+
+#[test]
+fn unreadable_workflows_directory_is_a_usage_error() {
+    // `.github/workflows` exists but cannot be listed (a file here; permissions do not
+    // stop root, so a mode-000 directory would not be a portable test).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    std::fs::write(dir.path().join(".github/workflows"), "not a directory").unwrap();
+    let r = ship_in(dir.path(), &["lint"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains(".github/workflows"), "{}", r.stderr);
 }
 
 #[test]
@@ -393,19 +415,59 @@ fn policy_schema_is_json_schema() {
 #[test]
 fn rules_lists_every_rule() {
     let ids = all_rule_ids();
-    assert_eq!(ids.len(), 21, "{ids:?}");
     let unique: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "duplicate ids: {ids:?}");
-    for id in ["workflow-syntax", "unpinned-action", "unused-ignore"] {
+    // The 21 workflow and repository rules (settings rules come on top).
+    for id in WORKFLOW_RULES {
         assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
     }
     let r = ship_args(&["rules"]);
     r.expect_code(0);
-    assert_eq!(r.stdout.lines().count(), 21, "{}", r.stdout);
+    assert_eq!(r.stdout.lines().count(), ids.len(), "{}", r.stdout);
     for id in &ids {
-        assert!(r.stdout.lines().any(|l| l.starts_with(id.as_str())), "{id}");
+        assert!(
+            r.stdout
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(id.as_str())),
+            "{id}"
+        );
+    }
+    // Every rule is documented.
+    let docs = ship_args(&["rules", "--format", "json"]).json();
+    for rule in docs.as_array().unwrap() {
+        let text = rule["docs"].as_str().unwrap_or("");
+        assert!(text.contains("## What it reports"), "{rule}");
+        assert!(
+            ["error", "warning", "note"].contains(&rule["severity"].as_str().unwrap()),
+            "{rule}"
+        );
     }
 }
+
+/// The rules that look at workflow files and the repository tree.
+const WORKFLOW_RULES: [&str; 21] = [
+    "workflow-syntax",
+    "ci-trigger",
+    "ci-stages",
+    "deploy-trigger",
+    "deploy-environment",
+    "deploy-concurrency",
+    "deploy-version-input",
+    "migrations-order",
+    "post-deploy-check",
+    "mutable-image-tag",
+    "image-tags",
+    "rollback-path",
+    "secret-scope",
+    "hardcoded-secret",
+    "template-injection",
+    "permissions",
+    "unpinned-action",
+    "static-credentials",
+    "dangerous-trigger",
+    "env-file-committed",
+    "unused-ignore",
+];
 
 #[test]
 fn explain_prints_the_rule_docs() {
