@@ -47,6 +47,9 @@ pub struct Policy {
     pub protection: ProtectionPolicy,
     /// Resource limits for linting.
     pub limits: LimitsPolicy,
+    /// Globs (relative to the repository root) that repository-wide file checks skip, such
+    /// as test fixtures that hold a `.env` on purpose.
+    pub ignore_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

@@ -5,7 +5,8 @@ declare_rule! {
     /// ## What it reports
     /// A `.env` file (or `.env.production`, `.env.local`…) in the repository. Templates
     /// (`.env.example`, `.env.sample`, `.env.template`, `.env.dist`, `.env.defaults`) are
-    /// allowed. Files ignored by `.gitignore` are not reported: they are not committed.
+    /// allowed. Files ignored by `.gitignore` are not reported: they are not committed, nor
+    /// are paths matching the policy's `ignore-paths` (e.g. test fixtures).
     ///
     /// ## Why
     /// `.env` files hold real credentials for a machine. Committed, they are in every clone
@@ -33,6 +34,13 @@ fn is_template(name: &str) -> bool {
 
 impl EnvFileCommitted {
     fn check(&self, cx: &RepositoryContext<'_>, out: &mut Vec<Diagnostic>) {
+        let ignored: Vec<globset::GlobMatcher> = cx
+            .policy
+            .policy
+            .ignore_paths
+            .iter()
+            .filter_map(|p| globset::Glob::new(p).ok().map(|g| g.compile_matcher()))
+            .collect();
         let walker = ignore::WalkBuilder::new(cx.dir)
             .hidden(false)
             .git_ignore(true)
@@ -59,6 +67,9 @@ impl EnvFileCommitted {
                 .unwrap_or(entry.path())
                 .to_string_lossy()
                 .replace('\\', "/");
+            if ignored.iter().any(|g| g.is_match(&rel)) {
+                continue;
+            }
             out.push(Diagnostic::in_file(
                 rel.clone(),
                 None,
