@@ -153,24 +153,37 @@ pub struct SettingsContext<'a> {
 
 impl SettingsContext<'_> {
     /// A finding about a setting that the policy key `key_path` governs.
-    pub fn diagnostic(&self, key_path: &[&str], message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+    pub fn diagnostic(
+        &self,
+        key_path: &[&str],
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Diagnostic {
         match self.policy_file {
             Some((path, root)) => {
                 let segs: Vec<String> = key_path.iter().map(|s| s.to_string()).collect();
-                let span = (0..=segs.len())
-                    .rev()
-                    .find_map(|n| {
-                        let node = root.at_path(&segs[..n])?;
-                        // Point at the key of the deepest entry found, not its value.
-                        if n == 0 {
-                            return Some(Span::point(ship_workflow::Pos { line: 1, column: 1 }));
-                        }
-                        let parent = root.at_path(&segs[..n - 1])?;
-                        Some(parent.entry(&segs[n - 1]).map(|e| e.key.span).unwrap_or(node.span))
-                    });
+                let span = (0..=segs.len()).rev().find_map(|n| {
+                    let node = root.at_path(&segs[..n])?;
+                    // Point at the key of the deepest entry found, not its value.
+                    if n == 0 {
+                        return Some(Span::point(ship_workflow::Pos { line: 1, column: 1 }));
+                    }
+                    let parent = root.at_path(&segs[..n - 1])?;
+                    Some(
+                        parent
+                            .entry(&segs[n - 1])
+                            .map(|e| e.key.span)
+                            .unwrap_or(node.span),
+                    )
+                });
                 Diagnostic::in_file(path, span, message, help)
             }
-            None => Diagnostic::in_file(format!("github:{}", self.settings.repository), None, message, help),
+            None => Diagnostic::in_file(
+                format!("github:{}", self.settings.repository),
+                None,
+                message,
+                help,
+            ),
         }
     }
 }

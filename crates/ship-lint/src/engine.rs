@@ -180,7 +180,10 @@ fn settings_findings(
         let mut out = Vec::new();
         rule.check_settings(&cx, &mut out);
         for d in out {
-            let path = d.path.clone().unwrap_or_else(|| format!("github:{}", settings.repository));
+            let path = d
+                .path
+                .clone()
+                .unwrap_or_else(|| format!("github:{}", settings.repository));
             // Settings findings point into the policy file or a workflow; read whichever.
             let source_text = if Some(&path) == shown.as_ref() {
                 None
@@ -536,9 +539,10 @@ fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPol
             .trigger("push")
             .and_then(|t| t.filter("tags"))
             .filter(|tags| {
-                tags.str_items()
-                    .iter()
-                    .any(|p| p.as_str().is_some_and(|p| policy.pattern_within_release_tags(p)))
+                tags.str_items().iter().any(|p| {
+                    p.as_str()
+                        .is_some_and(|p| policy.pattern_within_release_tags(p))
+                })
             })
             .map(|n| n.span);
     }

@@ -32,8 +32,11 @@ struct Linted {
 }
 
 fn lint_dir(dir: &Path, enabled: &[&str]) -> Linted {
-    let report = lint(&LintOptions::new(dir.to_path_buf(), policy_enabling(enabled)))
-        .unwrap_or_else(|e| panic!("linting {}: {e}", dir.display()));
+    let report = lint(&LintOptions::new(
+        dir.to_path_buf(),
+        policy_enabling(enabled),
+    ))
+    .unwrap_or_else(|e| panic!("linting {}: {e}", dir.display()));
     Linted {
         findings: report.findings,
         files: report.files,
@@ -121,7 +124,11 @@ fn run_rule(rule: &str, also: &[&str]) -> String {
     let root = fixtures();
     let mut snapshot = String::new();
     for dir in &bad {
-        let case = dir.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let case = dir
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let linted = lint_dir(dir, &enabled);
         assert!(
             linted.findings.iter().any(|f| f.rule == rule),
@@ -137,7 +144,11 @@ fn run_rule(rule: &str, also: &[&str]) -> String {
         snapshot.push_str(&format!("──── {case} ────\n{text}\n"));
     }
     for dir in &ok {
-        let case = dir.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let case = dir
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let linted = lint_dir(dir, &enabled);
         let mine: Vec<&Finding> = linted.findings.iter().filter(|f| f.rule == rule).collect();
         assert!(
@@ -160,22 +171,43 @@ macro_rules! rule_tests {
             }
         )*
 
-        /// Every rule in the registry has a test above, and every fixture folder is a rule.
+        /// Every workflow and repository rule has a test above, and every fixture folder is
+        /// such a rule.
         #[test]
         fn every_rule_has_fixtures_and_a_test() {
             let tested: BTreeSet<&str> = [$($rule),*].into_iter().collect();
+            let settings: BTreeSet<&str> = SETTINGS_RULES.iter().copied().collect();
+            assert!(tested.is_disjoint(&settings), "a rule is listed twice");
             let registered: BTreeSet<&str> = rule_ids().into_iter().collect();
-            assert_eq!(tested, registered, "rules without a fixture test (or tests of no rule)");
+            let file_rules: BTreeSet<&str> = registered.difference(&settings).copied().collect();
+            assert_eq!(tested, file_rules, "rules without a fixture test (or tests of no rule)");
+            assert!(settings.is_subset(&registered), "SETTINGS_RULES names unknown rules");
             let folders: BTreeSet<String> = std::fs::read_dir(fixtures())
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .collect();
-            let registered: BTreeSet<String> =
-                registered.into_iter().map(str::to_string).collect();
-            assert_eq!(folders, registered, "fixture folders and rule ids differ");
+            let file_rules: BTreeSet<String> =
+                file_rules.into_iter().map(str::to_string).collect();
+            assert_eq!(folders, file_rules, "fixture folders and rule ids differ");
         }
     };
 }
+
+/// Rules that check the repository's GitHub settings (`--github`/`--settings`), not its
+/// files: linting a directory never runs them, so they have no fixtures here.
+const SETTINGS_RULES: &[&str] = &[
+    "branch-protection",
+    "required-reviews",
+    "stale-reviews",
+    "required-checks",
+    "strict-checks",
+    "admin-bypass",
+    "force-push",
+    "branch-deletion",
+    "environment-protection",
+    "tag-protection",
+    "settings-access",
+];
 
 rule_tests! {
     workflow_syntax: "workflow-syntax";
@@ -256,7 +288,11 @@ fn hardcoded_secret_values_are_never_rendered() {
 #[test]
 fn env_file_ignored_by_gitignore_is_not_reported() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".gitignore"), ".env\n.env.*\n!.env.example\n").unwrap();
+    std::fs::write(
+        dir.path().join(".gitignore"),
+        ".env\n.env.*\n!.env.example\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join(".env"), "TOKEN=local\n").unwrap();
     std::fs::write(dir.path().join(".env.local"), "TOKEN=local\n").unwrap();
     std::fs::write(dir.path().join(".env.example"), "TOKEN=\n").unwrap();

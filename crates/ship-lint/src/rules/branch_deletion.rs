@@ -23,8 +23,12 @@ rule_impl!(BranchDeletion, settings);
 
 impl BranchDeletion {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(p) = &cx.settings.protection else { return };
-        if !p.classic && p.rulesets.is_empty() {
+        let Some(p) = &cx.settings.protection else {
+            return;
+        };
+        // Unprotected: branch-protection reports the whole gap. Partly read: the unreadable
+        // source may set what is missing here (settings-access reports it).
+        if (!p.classic && p.rulesets.is_empty()) || p.partial {
             return;
         }
         if p.deletion_allowed {

@@ -25,8 +25,11 @@ rule_impl!(BranchProtection, settings);
 
 impl BranchProtection {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(p) = &cx.settings.protection else { return };
-        if !p.classic && p.rulesets.is_empty() {
+        let Some(p) = &cx.settings.protection else {
+            return;
+        };
+        // `partial`: one source was unreadable (settings-access says which) and may protect it.
+        if !p.classic && p.rulesets.is_empty() && !p.partial {
             out.push(cx.diagnostic(
                 &["production-branch"],
                 format!("branch `{}` of {} has no branch protection and no ruleset", cx.settings.branch, cx.settings.repository),

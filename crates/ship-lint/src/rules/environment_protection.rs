@@ -28,7 +28,9 @@ rule_impl!(EnvironmentProtection, settings);
 
 impl EnvironmentProtection {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(envs) = &cx.settings.environments else { return };
+        let Some(envs) = &cx.settings.environments else {
+            return;
+        };
         let exists = |name: &str| envs.iter().any(|e| e.name.eq_ignore_ascii_case(name));
         let mut reported: Vec<&str> = Vec::new();
         for w in cx.workflows {

@@ -12,7 +12,10 @@ declare_rule! {
     ///   tag in the policy's `images.forbidden-tags`), an image with no tag at all (which
     ///   means `latest`), or one fed by a `workflow_dispatch` input whose default is
     ///   `latest`. Image references are `image`-like inputs and env vars (`image`,
-    ///   `image-uri`, `IMAGE`, `image-tag`…) and `name:latest` in scripts.
+    ///   `image-uri`, `IMAGE`, `image-tag`…) and `name:latest` in scripts. An env var with
+    ///   no tag is reported only where an action input deploys it whole
+    ///   (`image: ${{ env.IMAGE }}`): env vars often name the repository and get their tag
+    ///   where they are used.
     /// - In any workflow: a build that pushes only `latest`.
     ///
     /// ## Why
@@ -31,6 +34,10 @@ declare_rule! {
     }
 }
 rule_impl!(MutableImageTag, workflow);
+
+/// A value that is exactly one env var: `${{ env.NAME }}`.
+static ENV_REF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$").unwrap());
 
 static SCRIPT_IMAGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9][A-Za-z0-9._\-/]*(:[0-9]+)?/[A-Za-z0-9._\-/]*:([A-Za-z0-9._\-]+)")
@@ -73,7 +80,9 @@ impl MutableImageTag {
             {
                 continue;
             }
-            let mut check_value = |key: &str, value: &Node| {
+            // `env_scope` is `None` for an env var itself, else the env maps (innermost
+            // first) an action input's `${{ env.NAME }}` reads.
+            let mut check_value = |key: &str, value: &Node, env_scope: Option<&[Option<&Node>]>| {
                 let Some(text) = value.as_str() else { return };
                 if is_image_tag_key(key) {
                     if is_forbidden(text.trim()) {
@@ -100,12 +109,29 @@ impl MutableImageTag {
                         format!("production deploy job `{}` deploys `{}`, a mutable tag", job.id, text.trim()),
                         "deploy an immutable release tag, e.g. `…/api:${{ inputs.version }}`",
                     )),
-                    ImageTag::Missing => out.push(Diagnostic::new(
+                    // An env var often names the image *repository* and gets its tag where
+                    // it is used (`${{ env.IMAGE }}:${{ inputs.version }}`): only an action
+                    // input is known to deploy the value as it is.
+                    ImageTag::Missing if env_scope.is_some() => out.push(Diagnostic::new(
                         value.span,
                         format!("production deploy job `{}` deploys `{}` without a tag, which means `latest`", job.id, text.trim()),
                         "add the release tag: `…:vX.Y.Z` or `…:${{ inputs.version }}`",
                     )),
                     ImageTag::Dynamic(_) => {
+                        // `image: ${{ env.IMAGE }}` deploys that env var's value as it is.
+                        let env_value = env_scope.zip(ENV_REF.captures(text.trim())).and_then(|(scope, caps)| {
+                            scope.iter().flatten().find_map(|env| env.get(&caps[1]))
+                        });
+                        if let Some(v) = env_value.and_then(|v| v.as_str()) {
+                            if image_tag(v) == ImageTag::Missing {
+                                out.push(Diagnostic::new(
+                                    value.span,
+                                    format!("production deploy job `{}` deploys `{}` (`{}`) without a tag, which means `latest`", job.id, text.trim(), v.trim()),
+                                    "add the release tag: `…:vX.Y.Z` or `…:${{ inputs.version }}`",
+                                ));
+                                return;
+                            }
+                        }
                         if let Some(d) = self.dispatch_default(cx, job, text, &is_forbidden) {
                             out.push(d);
                         }
@@ -113,17 +139,20 @@ impl MutableImageTag {
                     _ => {}
                 }
             };
-            let mut maps: Vec<&Node> = Vec::new();
-            maps.extend(cx.workflow.env);
-            maps.extend(job.env);
+            let mut maps: Vec<(&Node, Option<[Option<&Node>; 3]>)> = Vec::new();
+            maps.extend(cx.workflow.env.map(|m| (m, None)));
+            maps.extend(job.env.map(|m| (m, None)));
             for step in &job.steps {
-                maps.extend(step.with);
-                maps.extend(step.env);
+                maps.extend(
+                    step.with
+                        .map(|m| (m, Some([step.env, job.env, cx.workflow.env]))),
+                );
+                maps.extend(step.env.map(|m| (m, None)));
             }
-            for map in maps {
+            for (map, env_scope) in maps {
                 for e in map.as_map().unwrap_or_default() {
                     if let Some(k) = e.key.as_str() {
-                        check_value(k, &e.value);
+                        check_value(k, &e.value, env_scope.as_ref().map(|s| s.as_slice()));
                     }
                 }
             }

@@ -36,12 +36,20 @@ fn produces(job_name: &str, dynamic: bool, context: &str) -> bool {
     // Matrix jobs report `name (a, b)`; reusable workflows report `caller / job`.
     let lower = c.to_ascii_lowercase();
     let jl = j.to_ascii_lowercase();
-    if lower.starts_with(&format!("{jl} (")) || lower.starts_with(&format!("{jl} / ")) || lower.ends_with(&format!(" / {jl}")) {
+    if lower.starts_with(&format!("{jl} ("))
+        || lower.starts_with(&format!("{jl} / "))
+        || lower.ends_with(&format!(" / {jl}"))
+    {
         return true;
     }
     // A computed name: accept a context sharing its literal prefix.
     if dynamic || j.contains("${{") {
-        let prefix = j.split("${{").next().unwrap_or("").trim().to_ascii_lowercase();
+        let prefix = j
+            .split("${{")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         return !prefix.is_empty() && lower.starts_with(&prefix);
     }
     false
@@ -49,21 +57,36 @@ fn produces(job_name: &str, dynamic: bool, context: &str) -> bool {
 
 impl RequiredChecks {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(p) = &cx.settings.protection else { return };
+        let Some(p) = &cx.settings.protection else {
+            return;
+        };
         if !p.classic && p.rulesets.is_empty() {
             return;
         }
-        let jobs: Vec<_> = cx.workflows.iter().flat_map(|w| w.jobs.iter().map(move |j| (w, j))).collect();
+        let jobs: Vec<_> = cx
+            .workflows
+            .iter()
+            .flat_map(|w| w.jobs.iter().map(move |j| (w, j)))
+            .collect();
         let branch = &cx.settings.branch;
 
-        for stage in cx.policy.stages.iter().filter(|s| s.required) {
+        // A stage missing from what was read may be required by the unreadable source.
+        for stage in cx.policy.stages.iter().filter(|s| s.required && !p.partial) {
             let by_name = p.required_checks.iter().any(|c| {
                 let mut found = vec![false; cx.policy.stages.len()];
                 cx.policy.stage_names.mark(&c.context, &mut found);
-                cx.policy.stages.iter().zip(found).any(|(s, hit)| hit && s.name == stage.name)
+                cx.policy
+                    .stages
+                    .iter()
+                    .zip(found)
+                    .any(|(s, hit)| hit && s.name == stage.name)
             });
             let by_job = p.required_checks.iter().any(|c| {
-                jobs.iter().any(|(w, j)| w.runs_on_pull_request && j.stages.contains(&stage.name) && produces(&j.check_name, j.dynamic, &c.context))
+                jobs.iter().any(|(w, j)| {
+                    w.runs_on_pull_request
+                        && j.stages.contains(&stage.name)
+                        && produces(&j.check_name, j.dynamic, &c.context)
+                })
             });
             if !by_name && !by_job {
                 let candidates: Vec<&str> = jobs
@@ -74,11 +97,17 @@ impl RequiredChecks {
                 let help = if candidates.is_empty() {
                     format!("add a `{}` job to pull-request CI, then make it a required status check of `{branch}`", stage.name)
                 } else {
-                    format!("add `{}` to the required status checks of `{branch}`", candidates[0])
+                    format!(
+                        "add `{}` to the required status checks of `{branch}`",
+                        candidates[0]
+                    )
                 };
                 out.push(cx.diagnostic(
                     &["ci", "required-stages"],
-                    format!("CI stage `{}` is not a required status check on `{branch}`", stage.name),
+                    format!(
+                        "CI stage `{}` is not a required status check on `{branch}`",
+                        stage.name
+                    ),
                     help,
                 ));
             }
@@ -89,9 +118,15 @@ impl RequiredChecks {
             if !from_actions {
                 continue;
             }
-            let produced = jobs.iter().any(|(_, j)| produces(&j.check_name, j.dynamic, &check.context));
+            let produced = jobs
+                .iter()
+                .any(|(_, j)| produces(&j.check_name, j.dynamic, &check.context));
             if !produced {
-                let names: Vec<&str> = jobs.iter().map(|(_, j)| j.check_name.as_str()).take(8).collect();
+                let names: Vec<&str> = jobs
+                    .iter()
+                    .map(|(_, j)| j.check_name.as_str())
+                    .take(8)
+                    .collect();
                 out.push(cx.diagnostic(
                     &["ci", "required-stages"],
                     format!(

@@ -24,9 +24,13 @@ rule_impl!(RequiredReviews, settings);
 
 impl RequiredReviews {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(p) = &cx.settings.protection else { return };
-        if !p.classic && p.rulesets.is_empty() {
-            return; // branch-protection reports the whole gap
+        let Some(p) = &cx.settings.protection else {
+            return;
+        };
+        // Unprotected: branch-protection reports the whole gap. Partly read: the unreadable
+        // source may set what is missing here (settings-access reports it).
+        if (!p.classic && p.rulesets.is_empty()) || p.partial {
+            return;
         }
         let wanted = cx.policy.policy.protection.required_approvals.unwrap_or(1);
         if p.required_approvals < wanted {

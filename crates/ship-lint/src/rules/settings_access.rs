@@ -28,7 +28,11 @@ rule_impl!(SettingsAccess, settings);
 impl SettingsAccess {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
         for p in &cx.settings.access_problems {
-            let said = if p.message.is_empty() { String::new() } else { format!(": \"{}\"", p.message) };
+            let said = if p.message.is_empty() {
+                String::new()
+            } else {
+                format!(": \"{}\"", p.message)
+            };
             out.push(Diagnostic::in_file(
                 format!("github:{}", cx.settings.repository),
                 None,

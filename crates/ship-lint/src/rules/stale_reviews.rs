@@ -23,11 +23,22 @@ rule_impl!(StaleReviews, settings);
 
 impl StaleReviews {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(p) = &cx.settings.protection else { return };
-        if !p.classic && p.rulesets.is_empty() {
+        let Some(p) = &cx.settings.protection else {
+            return;
+        };
+        // Unprotected: branch-protection reports the whole gap. Partly read: the unreadable
+        // source may set what is missing here (settings-access reports it).
+        if (!p.classic && p.rulesets.is_empty()) || p.partial {
             return;
         }
-        if cx.policy.policy.protection.dismiss_stale_reviews.unwrap_or(true) && !p.dismiss_stale_reviews {
+        if cx
+            .policy
+            .policy
+            .protection
+            .dismiss_stale_reviews
+            .unwrap_or(true)
+            && !p.dismiss_stale_reviews
+        {
             out.push(cx.diagnostic(
                 &["protection", "dismiss-stale-reviews"],
                 format!("approvals on `{}` survive new pushes", cx.settings.branch),

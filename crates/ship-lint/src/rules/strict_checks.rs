@@ -23,14 +23,28 @@ rule_impl!(StrictChecks, settings);
 
 impl StrictChecks {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(p) = &cx.settings.protection else { return };
-        if !p.classic && p.rulesets.is_empty() {
+        let Some(p) = &cx.settings.protection else {
+            return;
+        };
+        // Unprotected: branch-protection reports the whole gap. Partly read: the unreadable
+        // source may set what is missing here (settings-access reports it).
+        if (!p.classic && p.rulesets.is_empty()) || p.partial {
             return;
         }
-        if cx.policy.policy.protection.require_up_to_date.unwrap_or(true) && !p.strict_checks {
+        if cx
+            .policy
+            .policy
+            .protection
+            .require_up_to_date
+            .unwrap_or(true)
+            && !p.strict_checks
+        {
             out.push(cx.diagnostic(
                 &["protection", "require-up-to-date"],
-                format!("pull requests to `{}` may merge without being up to date", cx.settings.branch),
+                format!(
+                    "pull requests to `{}` may merge without being up to date",
+                    cx.settings.branch
+                ),
                 "turn on \"Require branches to be up to date before merging\"",
             ));
         }

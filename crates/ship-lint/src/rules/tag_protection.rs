@@ -33,15 +33,38 @@ fn covers(include: &str, release: &str) -> bool {
     rel.starts_with(lit) && (pattern.contains('*') || pattern == release)
 }
 
+/// Does a ruleset's `exclude` pattern take some release tags out of it? (Compared by literal
+/// prefix, like `covers`: `refs/tags/v0*` excludes part of `v*`, `refs/tags/release-*` none.)
+fn excludes_some(exclude: &str, release: &str) -> bool {
+    if exclude == "~ALL" {
+        return true;
+    }
+    let pattern = exclude.strip_prefix("refs/tags/").unwrap_or(exclude);
+    let lit = ship_policy::literal_prefix(pattern);
+    let rel = ship_policy::literal_prefix(release);
+    lit.starts_with(rel) || rel.starts_with(lit)
+}
+
 impl TagProtection {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(deploy) = cx.workflows.iter().find(|w| w.production_on_release_tag.is_some()) else { return };
-        let Some(rulesets) = &cx.settings.tag_rulesets else { return };
+        let Some(deploy) = cx
+            .workflows
+            .iter()
+            .find(|w| w.production_on_release_tag.is_some())
+        else {
+            return;
+        };
+        let Some(rulesets) = &cx.settings.tag_rulesets else {
+            return;
+        };
         let release = &cx.policy.policy.release_tags;
         let protected = rulesets.iter().any(|r| {
             r.enforcement == "active"
                 && r.include.iter().any(|i| covers(i, release))
-                && r.rule_types.iter().any(|t| t == "creation" || t == "update")
+                && !r.exclude.iter().any(|e| excludes_some(e, release))
+                && r.rule_types
+                    .iter()
+                    .any(|t| t == "creation" || t == "update")
         });
         if !protected {
             out.push(cx.diagnostic(
@@ -58,7 +81,7 @@ impl TagProtection {
 
 #[cfg(test)]
 mod tests {
-    use super::covers;
+    use super::{covers, excludes_some};
 
     #[test]
     fn ref_patterns() {
@@ -66,5 +89,8 @@ mod tests {
         assert!(covers("~ALL", "v*"));
         assert!(covers("refs/tags/*", "v*"));
         assert!(!covers("refs/tags/release-*", "v*"));
+        assert!(excludes_some("refs/tags/v0*", "v*"));
+        assert!(excludes_some("refs/tags/*", "v*"));
+        assert!(!excludes_some("refs/tags/release-*", "v*"));
     }
 }
