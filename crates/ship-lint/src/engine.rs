@@ -5,7 +5,7 @@ use crate::context::{
     Diagnostic, JobSummary, RepositoryContext, SettingsContext, WorkflowContext, WorkflowSummary,
 };
 use crate::rules::{registry, unused_ignore::UnusedIgnore, workflow_syntax::WorkflowSyntax, Rule};
-use crate::suppress::find_suppressions;
+use crate::suppress::{find_suppressions, Suppression};
 use rayon::prelude::*;
 use ship_findings::{sort_findings, Finding, RuleInfo, Severity};
 use ship_policy::CompiledPolicy;
@@ -60,6 +60,7 @@ pub enum LintError {
 struct FileResult {
     findings: Vec<Finding>,
     summary: WorkflowSummary,
+    suppressions: Vec<Suppression>,
 }
 
 /// Lint a repository (or the given files) with every enabled rule.
@@ -103,8 +104,12 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
 
     let mut findings = Vec::new();
     let mut summaries = Vec::with_capacity(results.len());
+    let mut suppressions = Vec::new();
     for r in results {
         findings.extend(r.findings);
+        if !r.suppressions.is_empty() {
+            suppressions.push((r.summary.path.clone(), r.suppressions));
+        }
         summaries.push(r.summary);
     }
 
@@ -138,6 +143,7 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
     if let Some(settings) = &opts.settings {
         findings.extend(settings_findings(opts, settings, &rules, &summaries));
     }
+    apply_suppressions(&mut findings, &mut suppressions, &rules, &opts.policy);
 
     sort_findings(&mut findings);
     Ok(LintReport {
@@ -351,6 +357,7 @@ fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPol
     let fail = |f: Finding, summary: WorkflowSummary| FileResult {
         findings: if syntax_enabled { vec![f] } else { Vec::new() },
         summary,
+        suppressions: Vec::new(),
     };
 
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -459,35 +466,11 @@ fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPol
         }
     }
 
-    // Inline suppressions, then a note for each one that suppressed nothing.
+    // Inline suppressions; the notes for unused ones come after the repository rules,
+    // whose findings the same comments may suppress.
     let mut suppressions = find_suppressions(&text);
     if !suppressions.is_empty() {
         findings.retain(|f| !suppressions.iter_mut().any(|s| s.covers(&f.rule, f.line)));
-        if rules.iter().any(|r| r.info().id == UnusedIgnore::INFO.id) {
-            for s in &suppressions {
-                for (rule, used) in s.rules.iter().zip(&s.used) {
-                    if *used {
-                        continue;
-                    }
-                    let known = crate::rules::rule_by_id(rule).is_some();
-                    let message = if known {
-                        format!("`ship: ignore[{rule}]` suppresses nothing: no `{rule}` finding on this line or the next")
-                    } else {
-                        format!(
-                            "`ship: ignore[{rule}]` names no rule: `{rule}` is not a ship rule id"
-                        )
-                    };
-                    let d = Diagnostic::new(s.span, message, "remove the comment (or the stale rule id from it); `ship rules` lists rule ids");
-                    findings.push(to_finding(
-                        &UnusedIgnore::INFO,
-                        policy,
-                        shown,
-                        Some(&source),
-                        d,
-                    ));
-                }
-            }
-        }
     }
 
     summary.is_workflow = workflow.on.is_some() && workflow.jobs_entry.is_some();
@@ -546,8 +529,65 @@ fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPol
             })
             .map(|n| n.span);
     }
-    summary.manual_rollback =
-        workflow.trigger("workflow_dispatch").is_some() && cx.has_role(StepRole::Rollback);
+    // A rollback a person can start for production: a dispatchable workflow with a rollback
+    // job bound to production (or to an environment chosen at run time).
+    summary.manual_rollback = workflow.trigger("workflow_dispatch").is_some()
+        && cx.jobs().any(|(_, f)| {
+            f.has(StepRole::Rollback)
+                && match &f.environment {
+                    EnvironmentBinding::Dynamic { .. } => true,
+                    other => other.name().is_some_and(|n| policy.is_production(n)),
+                }
+        });
 
-    FileResult { findings, summary }
+    FileResult {
+        findings,
+        summary,
+        suppressions,
+    }
+}
+
+/// Drop repository findings that a file's comments suppress, then note every comment that
+/// suppressed nothing.
+fn apply_suppressions(
+    findings: &mut Vec<Finding>,
+    suppressions: &mut [(String, Vec<Suppression>)],
+    rules: &[&dyn Rule],
+    policy: &CompiledPolicy,
+) {
+    findings.retain(|f| {
+        !suppressions
+            .iter_mut()
+            .filter(|(path, _)| *path == f.path)
+            .any(|(_, list)| list.iter_mut().any(|s| s.covers(&f.rule, f.line)))
+    });
+    if !rules.iter().any(|r| r.info().id == UnusedIgnore::INFO.id) {
+        return;
+    }
+    for (path, list) in suppressions.iter() {
+        for s in list {
+            for (rule, used) in s.rules.iter().zip(&s.used) {
+                if *used {
+                    continue;
+                }
+                let message = if crate::rules::rule_by_id(rule).is_some() {
+                    format!("`ship: ignore[{rule}]` suppresses nothing: no `{rule}` finding on this line or the next")
+                } else {
+                    let ids = crate::rules::rule_ids();
+                    let hint = crate::rules::workflow_syntax::closest(rule, &ids)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    format!("`ship: ignore[{rule}]` names no rule: `{rule}` is not a ship rule id{hint}")
+                };
+                let d = Diagnostic::new(
+                    s.span,
+                    message,
+                    "remove the comment (or the stale rule id from it); `ship rules` lists rule ids",
+                );
+                let mut f = to_finding(&UnusedIgnore::INFO, policy, path, None, d);
+                f.source_line = Some(truncate(s.line_text.clone()));
+                findings.push(f);
+            }
+        }
+    }
 }

@@ -16,6 +16,8 @@ pub struct Suppression {
     pub rules: Vec<String>,
     /// Which of `rules` suppressed something.
     pub used: Vec<bool>,
+    /// The comment's line, for the `unused-ignore` note.
+    pub line_text: String,
 }
 
 impl Suppression {
@@ -66,6 +68,7 @@ pub fn find_suppressions(text: &str) -> Vec<Suppression> {
                 },
             },
             used: vec![false; rules.len()],
+            line_text: line.to_string(),
             rules,
         });
     }

@@ -14,7 +14,7 @@
 
 use ship_findings::{render, Finding, Format, RenderOptions, RuleInfo, Summary};
 use ship_github_settings::{EffectiveSettings, SettingsSnapshot};
-use ship_lint::{lint, registry, rule_ids, resolve_policy, LintOptions, LintReport};
+use ship_lint::{lint, registry, resolve_policy, rule_ids, LintOptions, LintReport};
 use ship_policy::CompiledPolicy;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -45,8 +45,8 @@ fn repo() -> PathBuf {
 }
 
 fn snapshot_at(path: &Path) -> SettingsSnapshot {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{} is not a settings document: {e}", path.display()))
 }
@@ -136,8 +136,18 @@ fn check_positions(case: &str, findings: &[Finding]) {
 fn cases(rule: &str) -> (Vec<String>, Vec<String>) {
     let dir = fixtures().join(rule);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("no settings fixtures for `{rule}` at {}: {e}", dir.display()))
-        .map(|e| e.expect("fixture entry").file_name().to_string_lossy().into_owned())
+        .unwrap_or_else(|e| {
+            panic!(
+                "no settings fixtures for `{rule}` at {}: {e}",
+                dir.display()
+            )
+        })
+        .map(|e| {
+            e.expect("fixture entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|n| n.ends_with(".json"))
         .collect();
     names.sort();
@@ -287,9 +297,19 @@ fn fixtures_are_settings_documents() {
                 }
             }
             // Every rule names its ruleset, and that ruleset's detail is in the document.
-            for rule in s.branch_rules.ok().and_then(|b| b.as_array()).into_iter().flatten() {
+            for rule in s
+                .branch_rules
+                .ok()
+                .and_then(|b| b.as_array())
+                .into_iter()
+                .flatten()
+            {
                 let id = rule["ruleset_id"].to_string();
-                assert!(s.rulesets.contains_key(&id), "{}: ruleset {id}", path.display());
+                assert!(
+                    s.rulesets.contains_key(&id),
+                    "{}: ruleset {id}",
+                    path.display()
+                );
                 assert_eq!(rule["ruleset_source"], REPOSITORY);
             }
         }
@@ -369,9 +389,15 @@ fn both_disagreeing_the_stricter_wins() {
 #[test]
 fn a_stricter_ruleset_silences_each_rule() {
     for (case, rule) in [
-        ("required-reviews/ok-ruleset-stricter.json", "required-reviews"),
+        (
+            "required-reviews/ok-ruleset-stricter.json",
+            "required-reviews",
+        ),
         ("force-push/ok-ruleset-blocks.json", "force-push"),
-        ("branch-deletion/ok-ruleset-restricts.json", "branch-deletion"),
+        (
+            "branch-deletion/ok-ruleset-restricts.json",
+            "branch-deletion",
+        ),
         ("admin-bypass/ok-ruleset-covers.json", "admin-bypass"),
         ("stale-reviews/ok-classic-stricter.json", "stale-reviews"),
         ("strict-checks/ok-classic-stricter.json", "strict-checks"),
@@ -428,6 +454,38 @@ fn rules_403_does_not_claim_the_branch_is_unprotected() {
     let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules, ["settings-access"], "{}", human(&report));
     assert!(report.findings[0].help.contains("metadata: read"));
+    // Not the workflow GITHUB_TOKEN hint: metadata is readable with any token.
+    assert!(!report.findings[0].help.contains("GITHUB_TOKEN"));
+}
+
+/// A tag ruleset whose detail cannot be read may protect the release tags: tag-protection
+/// says nothing, settings-access names the ruleset.
+#[test]
+fn unreadable_tag_ruleset_is_not_judged() {
+    let report = lint_case(
+        "settings-access/bad-tag-ruleset-unreadable.json",
+        &SETTINGS_RULES,
+    );
+    let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["settings-access"], "{}", human(&report));
+    assert!(report.findings[0]
+        .message
+        .contains("ruleset \"release tags\" (GET /repos/acme/orders-api/rulesets/43 404"));
+}
+
+/// Hidden bypass actors (a token that may not administer rulesets): admin-bypass cannot
+/// tell, settings-access asks for `administration: read`.
+#[test]
+fn hidden_bypass_actors_are_an_access_problem() {
+    let s = settings("settings-access/bad-bypass-hidden.json");
+    assert_eq!(
+        s.protection.as_ref().unwrap().rulesets[0].bypass_actors,
+        None
+    );
+    let report = lint_with(&repo(), s, &SETTINGS_RULES);
+    let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["settings-access"], "{}", human(&report));
+    assert!(report.findings[0].help.contains("administration: read"));
 }
 
 // ----- where findings point -------------------------------------------------------------
@@ -492,8 +550,15 @@ fn findings_point_at_the_policy_file() {
         (report.findings[0].path.as_str(), report.findings[0].line),
         (".github/ship-policy.yml", 1)
     );
-    let report = lint_with(tmp.path(), settings("tag-protection/bad.json"), &["tag-protection"]);
-    assert_eq!((report.findings[0].path.as_str(), report.findings[0].line), (".github/ship-policy.yml", 1));
+    let report = lint_with(
+        tmp.path(),
+        settings("tag-protection/bad.json"),
+        &["tag-protection"],
+    );
+    assert_eq!(
+        (report.findings[0].path.as_str(), report.findings[0].line),
+        (".github/ship-policy.yml", 1)
+    );
     insta::assert_snapshot!("policy-file-positions", {
         let r = lint_with(tmp.path(), settings("compliant.json"), &SETTINGS_RULES);
         human(&r)
@@ -503,7 +568,11 @@ fn findings_point_at_the_policy_file() {
 /// Without a policy file, the same findings point at `github:OWNER/REPO`, line 0.
 #[test]
 fn findings_point_at_the_repository_without_a_policy_file() {
-    for case in ["required-reviews/bad.json", "force-push/bad.json", "settings-access/bad.json"] {
+    for case in [
+        "required-reviews/bad.json",
+        "force-push/bad.json",
+        "settings-access/bad.json",
+    ] {
         let report = lint_case(case, &SETTINGS_RULES);
         assert!(!report.findings.is_empty(), "{case}");
         for f in &report.findings {
@@ -522,7 +591,11 @@ fn findings_point_at_the_repository_without_a_policy_file() {
 #[test]
 fn access_findings_point_at_the_repository_even_with_a_policy_file() {
     let tmp = repo_with_policy(POLICY);
-    let report = lint_with(tmp.path(), settings("settings-access/bad.json"), &["settings-access"]);
+    let report = lint_with(
+        tmp.path(),
+        settings("settings-access/bad.json"),
+        &["settings-access"],
+    );
     assert_eq!(report.findings.len(), 1);
     assert_eq!(report.findings[0].path, "github:acme/orders-api");
     assert_eq!(report.findings[0].line, 0);

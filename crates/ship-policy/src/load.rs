@@ -6,6 +6,8 @@ use crate::{
 };
 use regex::{Regex, RegexBuilder, RegexSetBuilder};
 use serde_json::Value;
+use ship_workflow::schema as schema_check;
+use ship_workflow::schema::key_path;
 use ship_workflow::yaml::{self, Limits, Node};
 use std::fmt;
 
@@ -161,7 +163,7 @@ impl CompiledPolicy {
                     .into(),
             ));
         }
-        validate_against_schema(path, &root, &file_json)?;
+        validate_against_schema(path, &root)?;
         let mut merged = default_json();
         merge(&mut merged, file_json);
         let policy: Policy = serde_json::from_value(merged)
@@ -179,167 +181,30 @@ impl CompiledPolicy {
 }
 
 fn position_of(root: Option<&Node>, path: &[String]) -> (u32, u32) {
-    let Some(root) = root else { return (0, 0) };
-    // The deepest node of the path that exists in the file.
-    for len in (0..=path.len()).rev() {
-        if let Some(n) = root.at_path(&path[..len]) {
-            return (n.span.start.line, n.span.start.column);
-        }
+    match root {
+        Some(root) => schema_check::position_of(root, path),
+        None => (0, 0),
     }
-    (1, 1)
 }
 
-fn key_path(path: &[String]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        if seg.parse::<usize>().is_ok() {
-            out.push_str(&format!("[{seg}]"));
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(seg);
-        }
-    }
-    out
-}
-
-/// Walk the schema to the sub-schema describing the value at `path`.
-fn subschema<'s>(schema: &'s Value, path: &[String]) -> Option<&'s Value> {
-    let defs = schema.get("$defs");
-    let resolve = |mut s: &'s Value| -> &'s Value {
-        for _ in 0..8 {
-            let next = s
-                .get("$ref")
-                .and_then(|r| r.as_str())
-                .and_then(|r| r.strip_prefix("#/$defs/"))
-                .and_then(|name| defs?.get(name));
-            match next {
-                Some(n) => s = n,
-                None => break,
-            }
-        }
-        s
+fn validate_against_schema(path: &str, root: &Node) -> Result<(), PolicyError> {
+    let fix = |_: &str| "add `version: 1` at the top".to_string();
+    let hints = schema_check::SchemaHints {
+        schema_command: "ship policy schema",
+        required_fix: &fix,
     };
-    let mut s = resolve(schema);
-    for seg in path {
-        let next = s
-            .get("properties")
-            .and_then(|p| p.get(seg))
-            .or_else(|| s.get("additionalProperties").filter(|a| a.is_object()))
-            .or_else(|| s.get("items").filter(|_| seg.parse::<usize>().is_ok()))?;
-        s = resolve(next);
-    }
-    Some(s)
-}
-
-/// The values an enum-like sub-schema allows (`enum`, or `oneOf` of `const`s).
-fn allowed_values(schema: Option<&Value>) -> Option<Vec<String>> {
-    let schema = schema?;
-    let values: Vec<&Value> = if let Some(e) = schema.get("enum").and_then(|e| e.as_array()) {
-        e.iter().collect()
-    } else {
-        schema
-            .get("oneOf")?
-            .as_array()?
-            .iter()
-            .map(|v| v.get("const"))
-            .collect::<Option<Vec<_>>>()?
-    };
-    Some(
-        values
-            .into_iter()
-            .map(|v| {
-                v.as_str()
-                    .map(|s| format!("`{s}`"))
-                    .unwrap_or_else(|| v.to_string())
-            })
-            .collect(),
-    )
-}
-
-fn validate_against_schema(path: &str, root: &Node, instance: &Value) -> Result<(), PolicyError> {
-    let schema = schema();
-    let validator = jsonschema::validator_for(&schema).expect("policy schema is valid");
-    let mut problems = Vec::new();
-    for err in validator.iter_errors(instance) {
-        let segs: Vec<String> = err.instance_path().iter().map(|s| s.to_string()).collect();
-        let here = subschema(&schema, &segs);
-        match err.kind() {
-            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let allowed: Vec<String> = here
-                    .and_then(|s| s.get("properties"))
-                    .and_then(|p| p.as_object())
-                    .map(|p| p.keys().map(|k| format!("`{k}`")).collect())
-                    .unwrap_or_default();
-                for key in unexpected {
-                    let mut key_segs = segs.clone();
-                    key_segs.push(key.clone());
-                    let (line, column) = root
-                        .at_path(&segs)
-                        .and_then(|n| n.entry(key))
-                        .map(|e| (e.key.span.start.line, e.key.span.start.column))
-                        .unwrap_or_else(|| position_of(Some(root), &segs));
-                    problems.push(PolicyProblem {
-                        line,
-                        column,
-                        key_path: key_path(&key_segs),
-                        message: format!(
-                            "unknown key `{key}`; allowed here: {}. Check the spelling or remove it",
-                            allowed.join(", ")
-                        ),
-                    });
-                }
-            }
-            jsonschema::error::ValidationErrorKind::Required { property } => {
-                let (line, column) = position_of(Some(root), &segs);
-                problems.push(PolicyProblem {
-                    line,
-                    column,
-                    key_path: key_path(&segs),
-                    message: format!(
-                        "missing required key {property}; add `version: 1` at the top"
-                    ),
-                });
-            }
-            _ if allowed_values(here).is_some() => {
-                let (line, column) = position_of(Some(root), &segs);
-                let found = root
-                    .at_path(&segs)
-                    .and_then(|n| n.as_str())
-                    .map(|s| format!("`{s}`"))
-                    .unwrap_or_else(|| "this value".into());
-                problems.push(PolicyProblem {
-                    line,
-                    column,
-                    key_path: key_path(&segs),
-                    message: format!(
-                        "{found} is not allowed here; use one of: {}",
-                        allowed_values(here).unwrap_or_default().join(", ")
-                    ),
-                });
-            }
-            _ => {
-                let (line, column) = position_of(Some(root), &segs);
-                let what = here
-                    .and_then(|s| s.get("description"))
-                    .and_then(|d| d.as_str())
-                    .map(|d| format!(" (this key is: {})", d.trim_end_matches('.')))
-                    .unwrap_or_default();
-                problems.push(PolicyProblem {
-                    line,
-                    column,
-                    key_path: key_path(&segs),
-                    message: format!("{err}{what}; `ship policy schema` prints what is allowed"),
-                });
-            }
-        }
-    }
+    let problems: Vec<PolicyProblem> = schema_check::check(&schema(), root, &hints)
+        .into_iter()
+        .map(|p| PolicyProblem {
+            line: p.line,
+            column: p.column,
+            key_path: p.key_path,
+            message: p.message,
+        })
+        .collect();
     if problems.is_empty() {
         Ok(())
     } else {
-        problems.sort_by_key(|p| (p.line, p.column));
-        problems.dedup();
         Err(PolicyError {
             path: path.to_string(),
             problems,

@@ -2,9 +2,11 @@
 //! for every node, so each lint finding can point at the exact key or value at fault.
 //!
 //! [`yaml`] parses with limits (depth, alias expansion) that make hostile input safe;
-//! [`workflow`] gives the typed view; [`expr`] finds `${{ }}` expressions.
+//! [`workflow`] gives the typed view; [`expr`] finds `${{ }}` expressions; [`schema`] checks a
+//! parsed file against a JSON Schema and reports each problem at its line.
 
 pub mod expr;
+pub mod schema;
 pub mod workflow;
 pub mod yaml;
 

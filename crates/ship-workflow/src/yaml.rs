@@ -483,7 +483,14 @@ impl<'a> Source<'a> {
         self.find_all_in_span(span, needle).into_iter().next()
     }
 
-    /// Every place `needle` appears in the raw text covered by `span`.
+    /// The place of the `nth` (0-based) occurrence of `needle` in `span`'s raw text: where the
+    /// `nth` occurrence in the scalar's value is, when the value repeats the same text.
+    pub fn find_nth_in_span(&self, span: Span, needle: &str, nth: usize) -> Option<Span> {
+        self.find_all_in_span(span, needle).into_iter().nth(nth)
+    }
+
+    /// Every place `needle` appears in the raw text covered by `span` (start inclusive, end
+    /// exclusive: nothing after the node on its last line).
     pub fn find_all_in_span(&self, span: Span, needle: &str) -> Vec<Span> {
         let mut found = Vec::new();
         if needle.is_empty() {
@@ -506,6 +513,10 @@ impl<'a> Source<'a> {
                 let byte = from + byte;
                 let col = line[..byte].chars().count() as u32 + 1;
                 let width = needle.chars().count() as u32;
+                let bounded = span.end > span.start && n == span.end.line;
+                if bounded && col + width > span.end.column {
+                    continue;
+                }
                 found.push(Span {
                     start: Pos {
                         line: n,

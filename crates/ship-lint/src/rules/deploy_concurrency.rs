@@ -35,6 +35,11 @@ fn cancels(entry: &Entry) -> Option<&ship_workflow::Node> {
 
 impl DeployConcurrency {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
+        // A reusable workflow runs in its caller's concurrency group: the caller is checked.
+        let triggers = &cx.workflow.triggers;
+        if !triggers.is_empty() && triggers.iter().all(|t| t.event == "workflow_call") {
+            return;
+        }
         let wf_conc = cx.workflow.concurrency;
         let mut reported_workflow_cancel = false;
         for (job, facts) in cx.deploy_jobs() {

@@ -83,6 +83,18 @@ impl HardcodedSecret {
                 exempt.push(c.span);
             }
         }
+        // Values given to the job's service containers (a throwaway test database's
+        // password) are not secrets when the job repeats them to connect.
+        let mut container_values: Vec<&str> = Vec::new();
+        for job in &cx.workflow.jobs {
+            for c in container_subtrees(job.node) {
+                c.walk(|n| {
+                    if let Some(v) = n.as_str().filter(|v| v.len() >= 4) {
+                        container_values.push(v);
+                    }
+                });
+            }
+        }
         let in_exempt = |n: &Node| {
             exempt
                 .iter()
@@ -94,10 +106,21 @@ impl HardcodedSecret {
                 for i in set.matches(text).iter() {
                     let (re, what) = &res[i];
                     for m in re.find_iter(text) {
-                        if i == 6 && (local_url(m.as_str()) || in_exempt(n)) {
+                        let password_of_service = container_values
+                            .iter()
+                            .any(|v| m.as_str().contains(&format!(":{v}@")));
+                        if i == 6 && (local_url(m.as_str()) || in_exempt(n) || password_of_service)
+                        {
                             continue;
                         }
-                        let span = cx.source.find_in_span(n.span, m.as_str()).unwrap_or(n.span);
+                        let span = cx
+                            .source
+                            .find_nth_in_span(
+                                n.span,
+                                m.as_str(),
+                                text[..m.start()].matches(m.as_str()).count(),
+                            )
+                            .unwrap_or(n.span);
                         out.push(Diagnostic::new(
                             span,
                             format!("{what} is written in the workflow"),
@@ -116,6 +139,7 @@ impl HardcodedSecret {
                 if literal
                     && SECRET_KEY.is_match(k)
                     && !in_exempt(n)
+                    && !container_values.contains(&text)
                     && text.len() >= 4
                     && !matches!(
                         n.value,

@@ -171,7 +171,16 @@ impl MutableImageTag {
                     let tag = &caps[2];
                     if is_forbidden(tag) {
                         let whole = &caps[0];
-                        let span = cx.source.find_in_span(run.span, whole).unwrap_or(run.span);
+                        let span = cx
+                            .source
+                            .find_nth_in_span(
+                                run.span,
+                                whole,
+                                script[..caps.get(0).map_or(0, |m| m.start())]
+                                    .matches(whole)
+                                    .count(),
+                            )
+                            .unwrap_or(run.span);
                         out.push(Diagnostic::new(
                             span,
                             format!(

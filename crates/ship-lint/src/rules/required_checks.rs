@@ -7,8 +7,9 @@ declare_rule! {
     /// Both directions of the link between branch protection and the workflows:
     /// - a CI stage the policy requires (`ci.required-stages`) that no required status check
     ///   covers: no required check is named like the stage or produced by a job that runs it;
-    /// - a required status check that no workflow job produces (checks from GitHub Actions,
-    ///   or from any app). GitHub waits for it forever: every pull request is blocked.
+    /// - a required status check that no job of a pull-request workflow produces (checks from
+    ///   GitHub Actions, or from any app). GitHub waits for it forever: every pull request is
+    ///   blocked.
     ///
     /// ## Why
     /// A stage that runs but is not required can fail and still merge. A required check
@@ -113,28 +114,32 @@ impl RequiredChecks {
             }
         }
 
+        // Only jobs of workflows that run on pull requests report checks on them: a deploy
+        // job of the same name reports on pushes, and the pull request still waits.
+        let mut pr_jobs: Vec<&str> = Vec::new();
+        for (w, j) in &jobs {
+            if w.runs_on_pull_request && !pr_jobs.contains(&j.check_name.as_str()) {
+                pr_jobs.push(&j.check_name);
+            }
+        }
         for check in &p.required_checks {
             let from_actions = check.app_id.is_none_or(|id| id == GITHUB_ACTIONS_APP_ID);
             if !from_actions {
                 continue;
             }
-            let produced = jobs
-                .iter()
-                .any(|(_, j)| produces(&j.check_name, j.dynamic, &check.context));
+            let produced = jobs.iter().any(|(w, j)| {
+                w.runs_on_pull_request && produces(&j.check_name, j.dynamic, &check.context)
+            });
             if !produced {
-                let names: Vec<&str> = jobs
-                    .iter()
-                    .map(|(_, j)| j.check_name.as_str())
-                    .take(8)
-                    .collect();
+                let names: Vec<&str> = pr_jobs.iter().copied().take(8).collect();
                 out.push(cx.diagnostic(
                     &["ci", "required-stages"],
                     format!(
-                        "required check `{}` ({}) is produced by no workflow job: every pull request to `{branch}` waits for it forever",
+                        "required check `{}` ({}) is produced by no pull-request workflow job: every pull request to `{branch}` waits for it forever",
                         check.context, check.source
                     ),
                     format!(
-                        "rename a job to `{}` or remove the check from the required checks (jobs here: {})",
+                        "rename a pull-request job to `{}` or remove the check from the required checks (pull-request jobs here: {})",
                         check.context,
                         if names.is_empty() { "none".to_string() } else { names.join(", ") }
                     ),

@@ -47,6 +47,7 @@ fn secret_scalars(node: &Node) -> Vec<&Node> {
 impl SecretScope {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
         let workflow_env: Vec<&Node> = cx.workflow.env.map(secret_scalars).unwrap_or_default();
+        let mut reported: Vec<(ship_workflow::Pos, String)> = Vec::new();
         for (job, facts) in cx.jobs() {
             let job_env = match &facts.environment {
                 crate::analysis::EnvironmentBinding::Explicit { name, .. } => Some(name.as_str()),
@@ -69,10 +70,18 @@ impl SecretScope {
                     if job_env == Some(owner.name.as_str()) {
                         continue;
                     }
+                    let nth = text[..caps.get(0).map_or(0, |m| m.start())]
+                        .matches(&caps[0])
+                        .count();
                     let span = cx
                         .source
-                        .find_in_span(scalar.span, &caps[0])
+                        .find_nth_in_span(scalar.span, &caps[0], nth)
                         .unwrap_or(scalar.span);
+                    // A workflow-level `env:` secret is one mistake, not one per job.
+                    if reported.contains(&(span.start, name.to_string())) {
+                        continue;
+                    }
+                    reported.push((span.start, name.to_string()));
                     let where_ = match job_env {
                         Some(e) => format!("environment `{e}`"),
                         None => "no environment".to_string(),

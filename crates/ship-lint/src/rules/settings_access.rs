@@ -33,11 +33,23 @@ impl SettingsAccess {
             } else {
                 format!(": \"{}\"", p.message)
             };
+            // Only administration is out of the workflow GITHUB_TOKEN's reach.
+            let help = if p.permission.starts_with("administration") {
+                format!(
+                    "give the token `{}`: the workflow GITHUB_TOKEN cannot have it, use a fine-grained token or a GitHub App token (or lint a file from `ship settings export` with --settings)",
+                    p.permission
+                )
+            } else {
+                format!("give the token `{}`", p.permission)
+            };
             out.push(Diagnostic::in_file(
                 format!("github:{}", cx.settings.repository),
                 None,
-                format!("cannot read {} ({} {}{said}); rules that need it were skipped", p.what, p.endpoint, p.status),
-                format!("give the token `{}` (GITHUB_TOKEN cannot read administration settings; use a fine-grained token or GitHub App token)", p.permission),
+                format!(
+                    "cannot read {} ({} {}{said}); rules that need it were skipped",
+                    p.what, p.endpoint, p.status
+                ),
+                help,
             ));
         }
     }

@@ -108,7 +108,7 @@ impl TemplateInjection {
                     };
                     let span = cx
                         .source
-                        .find_in_span(node.span, e.raw)
+                        .find_nth_in_span(node.span, e.raw, text[..e.offset].matches(e.raw).count())
                         .unwrap_or(node.span);
                     let var = tainted
                         .rsplit('.')
