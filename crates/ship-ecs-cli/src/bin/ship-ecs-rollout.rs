@@ -1,0 +1,221 @@
+//! ship-ecs-rollout: render, register and roll out a new task definition revision to one or
+//! several ECS services, and report success only when the services really run it.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use ship_actions_runtime::MarkdownTable;
+use ship_ecs::ecs::{connect, short, Ecs};
+use ship_ecs::rollback::{rollback, RollbackPlan};
+use ship_ecs::rollout::{human_duration, rollout, split_list, RolloutPlan, RolloutReport};
+use ship_ecs_cli::{fail, outputs, progress_printer, runtime, summary, Common, Format};
+
+#[derive(Debug, Parser)]
+#[command(name = "ship-ecs-rollout", version, about)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    /// Full image reference to deploy (REPOSITORY:TAG or REPOSITORY@DIGEST).
+    #[arg(long, default_value = "")]
+    image: String,
+    /// Container(s) that get the image, comma-separated (default: those whose image repository
+    /// matches).
+    #[arg(long, default_value = "")]
+    container: String,
+    /// Accept `latest` or untagged images.
+    #[arg(long)]
+    allow_mutable_tag: bool,
+    /// Version recorded in the `ship:version` tag (default: the image tag).
+    #[arg(long = "release-version")]
+    release_version: Option<String>,
+    /// Commit recorded in the `ship:git-sha` tag.
+    #[arg(long, env = "GITHUB_SHA")]
+    git_sha: Option<String>,
+    /// Workflow run URL recorded in the `ship:run-url` tag.
+    #[arg(long)]
+    run_url: Option<String>,
+    /// Database schema version recorded in the `ship:schema-version` tag.
+    #[arg(long)]
+    schema_version: Option<String>,
+    /// Deploy even while another deployment of the service is in progress.
+    #[arg(long)]
+    force: bool,
+    /// Start new tasks even if the task definition did not change.
+    #[arg(long)]
+    force_new_deployment: bool,
+    /// Set the service's desired count.
+    #[arg(long)]
+    desired_count: Option<i32>,
+    /// Print the diff between the current and the new task definition, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// When the rollout fails or times out, roll the failed services back to the revision they
+    /// ran before.
+    #[arg(long)]
+    rollback_on_failure: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    ExitCode::from(rt.block_on(run(cli)) as u8)
+}
+
+async fn run(cli: Cli) -> i32 {
+    let plan = RolloutPlan {
+        cluster: cli.common.cluster.clone(),
+        services: split_list(&cli.common.service),
+        image: cli.image.clone(),
+        containers: split_list(&cli.container),
+        allow_mutable_tag: cli.allow_mutable_tag,
+        version: cli.release_version.clone(),
+        git_sha: cli.git_sha.clone(),
+        run_url: cli.run_url.clone().or_else(run_url_from_env),
+        schema_version: cli.schema_version.clone(),
+        force: cli.force,
+        force_new_deployment: cli.force_new_deployment,
+        desired_count: cli.desired_count,
+        wait: !cli.common.no_wait,
+        dry_run: cli.dry_run,
+        watch: cli.common.watch_options(),
+    };
+    if let Err(e) = plan.validate() {
+        return fail(&e);
+    }
+    let client = match connect(cli.common.region.clone(), cli.common.endpoint_url.clone()).await {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let ecs = Ecs::new(client);
+    let mut progress = progress_printer();
+    let report = match rollout(&ecs, &plan, &mut progress).await {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    report_out(&cli, &report);
+    if report.success() {
+        return 0;
+    }
+    if cli.rollback_on_failure {
+        let failed: Vec<_> = report
+            .services
+            .iter()
+            .filter(|s| s.result != "succeeded")
+            .collect();
+        eprintln!(
+            "rolling back {} to the revision(s) they ran before",
+            failed
+                .iter()
+                .map(|s| s.service.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for s in failed {
+            let plan = RollbackPlan {
+                cluster: plan.cluster.clone(),
+                services: vec![s.service.clone()],
+                to_revision: ship_ecs::ecs::revision_of(&s.from),
+                wait: true,
+                watch: plan.watch.clone(),
+                history_limit: 50,
+                ..Default::default()
+            };
+            match rollback(&ecs, &plan, &mut progress).await {
+                Ok(r) => eprintln!(
+                    "rollback of {}: {} ({} -> {})",
+                    s.service,
+                    r.status,
+                    short(&s.to),
+                    short(&s.from)
+                ),
+                Err(e) => eprintln!("rollback of {} failed: {e}", s.service),
+            }
+        }
+    }
+    1
+}
+
+fn run_url_from_env() -> Option<String> {
+    let server = std::env::var("GITHUB_SERVER_URL").ok()?;
+    let repo = std::env::var("GITHUB_REPOSITORY").ok()?;
+    let id = std::env::var("GITHUB_RUN_ID").ok()?;
+    Some(format!("{server}/{repo}/actions/runs/{id}"))
+}
+
+fn report_out(cli: &Cli, report: &RolloutReport) {
+    for d in &report.diffs {
+        if cli.common.format == Format::Text {
+            println!("{d}");
+        }
+    }
+    let first = report.services.first();
+    outputs(&[
+        (
+            "task-definition-arn",
+            first.map(|s| s.to.clone()).unwrap_or_default(),
+        ),
+        (
+            "previous-task-definition-arn",
+            first.map(|s| s.from.clone()).unwrap_or_default(),
+        ),
+        (
+            "deployment-id",
+            first
+                .and_then(|s| s.deployment_id.clone())
+                .unwrap_or_default(),
+        ),
+        ("status", report.status.clone()),
+    ]);
+    let mut table = MarkdownTable::new(&["service", "from → to", "image", "duration", "result"]);
+    for s in &report.services {
+        table.push_row(vec![
+            s.service.clone(),
+            format!(
+                "{} → {}",
+                short(&s.from),
+                if s.to.is_empty() { "-" } else { short(&s.to) }
+            ),
+            s.image.clone(),
+            human_duration(s.duration_secs),
+            match &s.reason {
+                Some(r) => format!("{}: {r}", s.result),
+                None => s.result.clone(),
+            },
+        ]);
+    }
+    let mut md = format!("### ECS rollout: {}\n\n{}", report.status, table.render());
+    for s in &report.services {
+        if !s.diagnostics.is_empty() {
+            md.push_str(&format!(
+                "\n**{}**: why\n\n```\n{}\n```\n",
+                s.service,
+                s.diagnostics.join("\n")
+            ));
+        }
+    }
+    summary(&md);
+    match cli.common.format {
+        Format::Json => match serde_json::to_string_pretty(report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("error: cannot print the report: {e}"),
+        },
+        Format::Text => {
+            for s in &report.services {
+                if !s.diagnostics.is_empty() {
+                    eprintln!("why {} did not succeed:", s.service);
+                    for d in &s.diagnostics {
+                        eprintln!("  {d}");
+                    }
+                }
+            }
+            print!("{}", table.render());
+            println!("status: {}", report.status);
+        }
+    }
+}

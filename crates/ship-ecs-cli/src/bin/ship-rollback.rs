@@ -1,0 +1,140 @@
+//! ship-rollback: return ECS services to the last known good task definition revision (or a
+//! given version or revision) and wait until they really run it.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use ship_actions_runtime::MarkdownTable;
+use ship_ecs::ecs::{connect, short, Ecs};
+use ship_ecs::rollback::{rollback, RollbackPlan};
+use ship_ecs::rollout::{human_duration, split_list};
+use ship_ecs_cli::{fail, outputs, progress_printer, runtime, summary, Common, Format};
+
+#[derive(Debug, Parser)]
+#[command(name = "ship-rollback", version, about)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    /// Roll back to the newest revision whose image tag is this version (vX.Y.Z).
+    #[arg(long)]
+    to_version: Option<String>,
+    /// Roll back to this revision number of the service's task definition family.
+    #[arg(long)]
+    to_revision: Option<i32>,
+    /// Deregister the revision rolled back from once the rollback succeeded.
+    #[arg(long)]
+    deregister_failed: bool,
+    /// The database's current schema version (the run-migrations output).
+    #[arg(long)]
+    database_schema_version: Option<String>,
+    /// Applied migration versions, comma-separated, to name the ones the target has not seen.
+    #[arg(long, default_value = "")]
+    applied_migrations: String,
+    /// Roll back even when the target predates the database schema.
+    #[arg(long)]
+    allow_schema_ahead: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    ExitCode::from(rt.block_on(run(cli)) as u8)
+}
+
+async fn run(cli: Cli) -> i32 {
+    let plan = RollbackPlan {
+        cluster: cli.common.cluster.clone(),
+        services: split_list(&cli.common.service),
+        to_version: cli.to_version.clone(),
+        to_revision: cli.to_revision,
+        deregister_failed: cli.deregister_failed,
+        database_schema_version: cli.database_schema_version.clone(),
+        applied_migrations: split_list(&cli.applied_migrations),
+        allow_schema_ahead: cli.allow_schema_ahead,
+        wait: !cli.common.no_wait,
+        watch: cli.common.watch_options(),
+        history_limit: 100,
+    };
+    if let Err(e) = plan.spec() {
+        return fail(&e);
+    }
+    let client = match connect(cli.common.region.clone(), cli.common.endpoint_url.clone()).await {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let ecs = Ecs::new(client);
+    let mut progress = progress_printer();
+    let report = match rollback(&ecs, &plan, &mut progress).await {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let first = report.services.first();
+    outputs(&[
+        (
+            "task-definition-arn",
+            first.map(|s| s.rolled_back_to.clone()).unwrap_or_default(),
+        ),
+        (
+            "rolled-back-from",
+            first
+                .map(|s| s.rolled_back_from.clone())
+                .unwrap_or_default(),
+        ),
+        (
+            "rolled-back-to",
+            first.map(|s| s.rolled_back_to.clone()).unwrap_or_default(),
+        ),
+        ("status", report.status.clone()),
+    ]);
+    let mut table = MarkdownTable::new(&["service", "from → to", "why", "duration", "result"]);
+    for s in &report.services {
+        table.push_row(vec![
+            s.service.clone(),
+            format!(
+                "{} → {}",
+                short(&s.rolled_back_from),
+                short(&s.rolled_back_to)
+            ),
+            s.why.clone(),
+            human_duration(s.duration_secs),
+            match &s.reason {
+                Some(r) => format!("{}: {r}", s.result),
+                None => s.result.clone(),
+            },
+        ]);
+    }
+    let mut md = format!("### ECS rollback: {}\n\n{}", report.status, table.render());
+    for n in &report.notes {
+        md.push_str(&format!("\n- {n}"));
+    }
+    summary(&md);
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
+    match cli.common.format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("error: cannot print the report: {e}"),
+        },
+        Format::Text => {
+            for s in &report.services {
+                for d in &s.diagnostics {
+                    eprintln!("  {d}");
+                }
+            }
+            print!("{}", table.render());
+            println!("status: {}", report.status);
+        }
+    }
+    if matches!(report.status.as_str(), "succeeded" | "started") {
+        0
+    } else {
+        1
+    }
+}

@@ -1,0 +1,111 @@
+//! Shared plumbing of the `ship-ecs-rollout` and `ship-rollback` binaries: AWS connection
+//! arguments, progress printing, outputs and exit codes.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use ship_ecs::watch::{Line, WatchOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Arguments both binaries share.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// ECS cluster name or ARN.
+    #[arg(long, default_value = "")]
+    pub cluster: String,
+    /// Service name, or several separated by commas (`api,worker`).
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// How long to wait for the deployment to become stable (`15m`, `90s`).
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Register and update, then exit 0 without waiting.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// AWS region (default: the standard AWS chain, e.g. AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS endpoint URL (default: the standard AWS chain, e.g. AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// First pause between DescribeServices polls (grows up to 15s).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, hide = true)]
+    pub poll_interval: Duration,
+}
+
+impl Common {
+    pub fn watch_options(&self) -> WatchOptions {
+        WatchOptions {
+            timeout: self.timeout,
+            poll_interval: self.poll_interval,
+            max_poll_interval: self
+                .poll_interval
+                .max(Duration::from_secs(15))
+                .min(self.timeout),
+        }
+    }
+}
+
+/// Prints progress to stderr: every line on a runner or a pipe; on a terminal, status lines
+/// overwrite each other.
+pub fn progress_printer() -> impl FnMut(Line) + Send {
+    let tty = std::io::stderr().is_terminal() && !ship_actions_runtime::is_github_actions();
+    let mut dangling = false;
+    move |line: Line| {
+        let mut err = std::io::stderr().lock();
+        match line {
+            Line::Status(s) if tty => {
+                let _ = write!(err, "\r\x1b[2K{s}");
+                dangling = true;
+            }
+            Line::Status(s) | Line::Event(s) => {
+                if dangling {
+                    let _ = writeln!(err);
+                    dangling = false;
+                }
+                let _ = writeln!(err, "{s}");
+            }
+        }
+    }
+}
+
+/// Print an error as one paragraph and return its exit code.
+pub fn fail(e: &ship_ecs::Error) -> i32 {
+    eprintln!("error: {e}");
+    if ship_actions_runtime::is_github_actions() {
+        println!(
+            "::error::{}",
+            ship_actions_runtime::escape_data(&e.to_string())
+        );
+    }
+    e.exit_code()
+}
+
+/// Set step outputs; a failure to write them is reported but not fatal to the deploy result.
+pub fn outputs(pairs: &[(&str, String)]) {
+    if let Err(e) = ship_actions_runtime::set_outputs(pairs.iter().map(|(k, v)| (*k, v.as_str()))) {
+        eprintln!("warning: could not write step outputs: {e}");
+    }
+}
+
+pub fn summary(markdown: &str) {
+    if let Err(e) = ship_actions_runtime::append_step_summary(markdown) {
+        eprintln!("warning: could not write the step summary: {e}");
+    }
+}
+
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}

@@ -1,0 +1,458 @@
+//! A scripted ECS endpoint: AWS JSON 1.1 over plain HTTP on 127.0.0.1, answering only the
+//! actions ship calls, and playing one rollout scenario. The real aws-sdk-ecs client (inside
+//! the binaries) talks to it through AWS_ENDPOINT_URL.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+pub const ACCT: &str = "arn:aws:ecs:us-east-1:123456789012";
+pub const REPO: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Healthy after N polls.
+    Healthy(u32),
+    /// New tasks start then exit 1; after 3 polls the rollout state is FAILED (no rollback).
+    CrashLoop,
+    /// Tasks fail; the circuit breaker returns PRIMARY to the old revision.
+    CircuitBreaker,
+    /// IN_PROGRESS forever.
+    NeverStable,
+    /// Two ThrottlingExceptions on DescribeServices, then healthy.
+    Throttled,
+    /// Another deployment is already in progress before we start.
+    AlreadyInProgress,
+}
+
+pub struct World {
+    pub scenario: Scenario,
+    pub task_defs: Vec<Value>,
+    pub tags: Vec<Vec<Value>>,
+    pub service_td: String,
+    pub old_td: String,
+    pub target_td: Option<String>,
+    pub updates: u32,
+    pub polls: u32,
+    pub throttles_left: u32,
+    pub events: Vec<Value>,
+    pub stopped: Vec<Value>,
+    pub calls: Vec<String>,
+    pub registered_bodies: Vec<Value>,
+}
+
+pub fn td_arn(rev: i64) -> String {
+    format!("{ACCT}:task-definition/api:{rev}")
+}
+
+impl World {
+    /// Family `api` with revisions 1..=n (image v1.0.<rev-1>), service `api` on revision n.
+    pub fn new(scenario: Scenario, n: i64) -> Self {
+        let mut w = World {
+            scenario,
+            task_defs: Vec::new(),
+            tags: Vec::new(),
+            service_td: String::new(),
+            old_td: String::new(),
+            target_td: None,
+            updates: 0,
+            polls: 0,
+            throttles_left: 2,
+            events: vec![
+                json!({"id": "old-1", "createdAt": 1.7e9, "message": "(service api) has reached a steady state."}),
+            ],
+            stopped: Vec::new(),
+            calls: Vec::new(),
+            registered_bodies: Vec::new(),
+        };
+        for rev in 1..=n {
+            let tags = if rev > 1 {
+                vec![
+                    json!({"key": "ship:previous", "value": td_arn(rev - 1)}),
+                    json!({"key": "ship:rollout", "value": "COMPLETED"}),
+                ]
+            } else {
+                vec![json!({"key": "ship:rollout", "value": "COMPLETED"})]
+            };
+            w.add_td(json!({
+                "family": "api",
+                "containerDefinitions": [
+                    {"name": "app", "image": format!("{REPO}:v1.0.{}", rev - 1), "essential": true},
+                    {"name": "envoy", "image": "public.ecr.aws/envoy:v1.27.0"}
+                ],
+                "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+                "requiresCompatibilities": ["FARGATE"]
+            }), tags);
+        }
+        w.service_td = td_arn(n);
+        w
+    }
+
+    pub fn add_td(&mut self, mut body: Value, tags: Vec<Value>) -> Value {
+        let rev = self.task_defs.len() as i64 + 1;
+        let o = body.as_object_mut().unwrap();
+        o.insert("taskDefinitionArn".into(), json!(td_arn(rev)));
+        o.insert("revision".into(), json!(rev));
+        o.insert("status".into(), json!("ACTIVE"));
+        o.insert("compatibilities".into(), json!(["EC2", "FARGATE"]));
+        o.insert("registeredAt".into(), json!(1.7e9));
+        o.insert(
+            "requiresAttributes".into(),
+            json!([{"name": "ecs.capability.task-eni"}]),
+        );
+        self.task_defs.push(body.clone());
+        self.tags.push(tags);
+        body
+    }
+
+    pub fn set_tag(&mut self, arn: &str, key: &str, value: &str) {
+        if let Some(i) = self.index(arn) {
+            self.tags[i].retain(|t| t["key"] != key);
+            self.tags[i].push(json!({"key": key, "value": value}));
+        }
+    }
+
+    pub fn tag_of(&self, arn: &str, key: &str) -> Option<String> {
+        let i = self.index(arn)?;
+        self.tags[i]
+            .iter()
+            .find(|t| t["key"] == key)
+            .map(|t| t["value"].as_str().unwrap().to_string())
+    }
+
+    fn index(&self, id: &str) -> Option<usize> {
+        let tail = id.rsplit('/').next().unwrap();
+        match tail.split_once(':') {
+            Some((_, rev)) => rev
+                .parse::<usize>()
+                .ok()
+                .map(|r| r - 1)
+                .filter(|i| *i < self.task_defs.len()),
+            None => self.task_defs.iter().rposition(|t| t["status"] == "ACTIVE"),
+        }
+    }
+
+    fn dep(id: &str, status: &str, td: &str, running: i64, state: &str, failed: i64) -> Value {
+        json!({"id": id, "status": status, "taskDefinition": td, "desiredCount": 2,
+               "runningCount": running, "pendingCount": 2 - running, "failedTasks": failed,
+               "rolloutState": state, "rolloutStateReason": if state == "FAILED" {
+                   "ECS deployment circuit breaker: tasks failed to start."} else {"ECS deployment in progress."}})
+    }
+
+    fn service(&mut self) -> Value {
+        let old = self.old_td.clone();
+        let cur = self.service_td.clone();
+        let k = self.polls;
+        let first_update = self.updates == 1;
+        let scenario = if self.updates > 1 {
+            Scenario::Healthy(1)
+        } else {
+            self.scenario
+        };
+        let target = self.target_td.clone();
+        let deployments = match (&target, scenario) {
+            (None, Scenario::AlreadyInProgress) => vec![
+                Self::dep("ecs-svc/2", "PRIMARY", &cur, 1, "IN_PROGRESS", 0),
+                Self::dep("ecs-svc/1", "ACTIVE", &td_arn(1), 1, "COMPLETED", 0),
+            ],
+            (None, _) => vec![Self::dep("ecs-svc/1", "PRIMARY", &cur, 2, "COMPLETED", 0)],
+            (Some(new), Scenario::Healthy(n)) if k < n.max(1) => {
+                let _ = first_update;
+                vec![
+                    Self::dep("ecs-svc/new", "PRIMARY", new, 1, "IN_PROGRESS", 0),
+                    Self::dep("ecs-svc/old", "ACTIVE", &old, 2, "COMPLETED", 0),
+                ]
+            }
+            (Some(new), Scenario::Throttled) if k < 1 => {
+                vec![
+                    Self::dep("ecs-svc/new", "PRIMARY", new, 1, "IN_PROGRESS", 0),
+                    Self::dep("ecs-svc/old", "ACTIVE", &old, 2, "COMPLETED", 0),
+                ]
+            }
+            (Some(new), Scenario::Healthy(_))
+            | (Some(new), Scenario::Throttled)
+            | (Some(new), Scenario::AlreadyInProgress) => {
+                vec![Self::dep("ecs-svc/new", "PRIMARY", new, 2, "COMPLETED", 0)]
+            }
+            (Some(new), Scenario::CrashLoop) => {
+                self.crash(new, k);
+                let state = if k >= 3 { "FAILED" } else { "IN_PROGRESS" };
+                vec![
+                    Self::dep("ecs-svc/new", "PRIMARY", new, 0, state, k as i64),
+                    Self::dep("ecs-svc/old", "ACTIVE", &old, 2, "COMPLETED", 0),
+                ]
+            }
+            (Some(new), Scenario::CircuitBreaker) => {
+                self.crash(new, k);
+                if k < 2 {
+                    vec![
+                        Self::dep("ecs-svc/new", "PRIMARY", new, 0, "IN_PROGRESS", k as i64),
+                        Self::dep("ecs-svc/old", "ACTIVE", &old, 2, "COMPLETED", 0),
+                    ]
+                } else if k < 4 {
+                    self.service_td = old.clone();
+                    vec![
+                        Self::dep("ecs-svc/rb", "PRIMARY", &old, 2, "IN_PROGRESS", 0),
+                        Self::dep("ecs-svc/new", "ACTIVE", new, 0, "FAILED", 2),
+                    ]
+                } else {
+                    vec![Self::dep("ecs-svc/rb", "PRIMARY", &old, 2, "COMPLETED", 0)]
+                }
+            }
+            (Some(new), Scenario::NeverStable) => {
+                vec![
+                    Self::dep("ecs-svc/new", "PRIMARY", new, 1, "IN_PROGRESS", 0),
+                    Self::dep("ecs-svc/old", "ACTIVE", &old, 2, "COMPLETED", 0),
+                ]
+            }
+        };
+        let mut events = self.events.clone();
+        events.reverse();
+        json!({"serviceName": "api", "serviceArn": format!("{ACCT}:service/prod/api"),
+               "clusterArn": format!("{ACCT}:cluster/prod"), "status": "ACTIVE",
+               "taskDefinition": self.service_td, "desiredCount": 2, "runningCount": 2, "pendingCount": 0,
+               "deployments": deployments, "events": events})
+    }
+
+    fn crash(&mut self, td: &str, k: u32) {
+        let id = format!("task{k}");
+        if self
+            .stopped
+            .iter()
+            .any(|t| t["taskArn"].as_str().unwrap().ends_with(&id))
+        {
+            return;
+        }
+        self.stopped.push(json!({
+            "taskArn": format!("{ACCT}:task/prod/{id}"), "taskDefinitionArn": td,
+            "lastStatus": "STOPPED", "desiredStatus": "STOPPED", "stopCode": "EssentialContainerExited",
+            "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "app", "exitCode": 1, "reason": "panic: DATABASE_URL not set", "lastStatus": "STOPPED"}]
+        }));
+        self.events
+            .push(json!({"id": format!("ev-{k}"), "createdAt": 1.8e9,
+            "message": format!("(service api) has started 1 tasks: (task {id}).")}));
+    }
+
+    pub fn handle(&mut self, action: &str, req: &Value) -> Result<Value, (&'static str, String)> {
+        self.calls.push(action.to_string());
+        match action {
+            "DescribeServices" => {
+                if req["cluster"] != "prod" {
+                    return Err(("ClusterNotFoundException", "Cluster not found.".into()));
+                }
+                if self.target_td.is_some()
+                    && self.scenario == Scenario::Throttled
+                    && self.throttles_left > 0
+                {
+                    self.throttles_left -= 1;
+                    return Err(("ThrottlingException", "Rate exceeded".into()));
+                }
+                let mut services = Vec::new();
+                let mut failures = Vec::new();
+                for s in req["services"].as_array().unwrap() {
+                    if s == "api" {
+                        services.push(self.service());
+                    } else {
+                        failures.push(json!({"arn": format!("{ACCT}:service/prod/{}", s.as_str().unwrap()), "reason": "MISSING"}));
+                    }
+                }
+                if self.target_td.is_some() {
+                    self.polls += 1;
+                }
+                Ok(json!({"services": services, "failures": failures}))
+            }
+            "DescribeTaskDefinition" => {
+                let id = req["taskDefinition"].as_str().unwrap();
+                let i = self.index(id).ok_or((
+                    "ClientException",
+                    "Unable to describe task definition.".to_string(),
+                ))?;
+                Ok(json!({"taskDefinition": self.task_defs[i], "tags": self.tags[i]}))
+            }
+            "RegisterTaskDefinition" => {
+                for f in [
+                    "taskDefinitionArn",
+                    "revision",
+                    "status",
+                    "requiresAttributes",
+                    "compatibilities",
+                    "registeredAt",
+                    "registeredBy",
+                    "deregisteredAt",
+                ] {
+                    if req.get(f).is_some() {
+                        return Err(("ClientException", format!("unexpected read-only field {f}")));
+                    }
+                }
+                self.registered_bodies.push(req.clone());
+                let mut body = req.clone();
+                let tags = body
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("tags")
+                    .and_then(|t| t.as_array().cloned())
+                    .unwrap_or_default();
+                let td = self.add_td(body, tags.clone());
+                Ok(json!({"taskDefinition": td, "tags": tags}))
+            }
+            "UpdateService" => {
+                let td = req["taskDefinition"].as_str().unwrap();
+                let i = self
+                    .index(td)
+                    .ok_or(("ClientException", "TaskDefinition not found.".to_string()))?;
+                let arn = self.task_defs[i]["taskDefinitionArn"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                self.updates += 1;
+                self.polls = 0;
+                self.old_td = self.service_td.clone();
+                self.service_td = arn.clone();
+                self.target_td = Some(arn);
+                Ok(json!({"service": self.service()}))
+            }
+            "ListTaskDefinitions" => {
+                let status = req["status"].as_str().unwrap_or("ACTIVE");
+                let arns: Vec<Value> = self
+                    .task_defs
+                    .iter()
+                    .filter(|t| t["status"] == status)
+                    .map(|t| t["taskDefinitionArn"].clone())
+                    .collect();
+                Ok(json!({"taskDefinitionArns": arns}))
+            }
+            "ListTasks" => Ok(
+                json!({"taskArns": self.stopped.iter().map(|t| t["taskArn"].clone()).collect::<Vec<_>>()}),
+            ),
+            "DescribeTasks" => Ok(json!({"tasks": self.stopped, "failures": []})),
+            "TagResource" => {
+                let arn = req["resourceArn"].as_str().unwrap().to_string();
+                for t in req["tags"].as_array().unwrap() {
+                    self.set_tag(
+                        &arn,
+                        t["key"].as_str().unwrap(),
+                        t["value"].as_str().unwrap(),
+                    );
+                }
+                Ok(json!({}))
+            }
+            "DeregisterTaskDefinition" => {
+                let i = self
+                    .index(req["taskDefinition"].as_str().unwrap())
+                    .ok_or(("ClientException", "not found".to_string()))?;
+                self.task_defs[i]["status"] = json!("INACTIVE");
+                Ok(json!({"taskDefinition": self.task_defs[i]}))
+            }
+            other => Err((
+                "UnknownOperationException",
+                format!("scripted server does not do {other}"),
+            )),
+        }
+    }
+}
+
+pub struct Server {
+    pub url: String,
+    pub world: Arc<Mutex<World>>,
+}
+
+pub fn serve(world: World) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let world = Arc::new(Mutex::new(world));
+    let w = world.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let w = w.clone();
+            std::thread::spawn(move || connection(conn, w));
+        }
+    });
+    Server { url, world }
+}
+
+fn connection(conn: TcpStream, world: Arc<Mutex<World>>) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut out = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut len = 0;
+        let mut target = String::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let (k, v) = h.split_once(':').unwrap_or((h, ""));
+            match k.to_ascii_lowercase().as_str() {
+                "content-length" => len = v.trim().parse().unwrap_or(0),
+                "x-amz-target" => target = v.trim().to_string(),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let req: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+        let action = target.rsplit('.').next().unwrap_or("").to_string();
+        let result = world.lock().unwrap().handle(&action, &req);
+        let (status, body) = match result {
+            Ok(v) => ("200 OK", v.to_string()),
+            Err((code, msg)) => (
+                "400 Bad Request",
+                json!({"__type": code, "message": msg}).to_string(),
+            ),
+        };
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nx-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\n\r\n{body}",
+            body.len()
+        );
+        if out.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub outputs: String,
+}
+
+pub fn run(bin: &str, url: &str, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out");
+    std::fs::write(&out_file, "").unwrap();
+    let o = std::process::Command::new(bin)
+        .args(args)
+        .args(["--poll-interval", "20ms"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("GITHUB_OUTPUT", &out_file)
+        .output()
+        .unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+        outputs: std::fs::read_to_string(&out_file).unwrap(),
+    }
+}

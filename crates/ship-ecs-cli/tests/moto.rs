@@ -1,0 +1,209 @@
+//! API-shape conformance against moto's ECS server (tests/infra/moto.sh). moto does not simulate
+//! rollouts, so this checks requests and responses only: register/describe/list task definitions
+//! with tags, UpdateService, and the errors for a missing cluster or service.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use ship_ecs::aws_sdk_ecs::types::{ContainerDefinition, TaskDefinitionStatus};
+use ship_ecs::ecs::{connect, tag_value, Ecs};
+use ship_ecs::render::{render, ship_tags};
+
+struct Moto {
+    pid: u32,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+    }
+}
+
+fn start_moto() -> Moto {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::new("bash")
+        .arg(root.join("tests/infra/moto.sh"))
+        .args(["start", &port.to_string()])
+        .output()
+        .expect("cannot run tests/infra/moto.sh");
+    assert!(
+        out.status.success(),
+        "moto server did not start (tests/infra/moto.sh start {port}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("moto.sh printed no pid");
+    Moto {
+        pid,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
+
+#[tokio::test]
+async fn ecs_api_shapes_against_moto() {
+    let moto = start_moto();
+    // SAFETY-free in edition 2021; only this test binary reads them.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    let client = connect(Some("us-east-1".into()), Some(moto.url.clone()))
+        .await
+        .unwrap();
+    let ecs = Ecs::new(client.clone());
+
+    client
+        .create_cluster()
+        .cluster_name("prod")
+        .send()
+        .await
+        .unwrap();
+    let td = client
+        .register_task_definition()
+        .family("api")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("app")
+                .image(format!("{IMAGE}:v1.0.0"))
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    let v1 = td.task_definition_arn.clone().unwrap();
+    client
+        .create_service()
+        .cluster("prod")
+        .service_name("api")
+        .task_definition(&v1)
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap();
+
+    // Describe services, and the errors for a missing service or cluster.
+    let svcs = ecs
+        .describe_services("prod", &["api".into()])
+        .await
+        .unwrap();
+    assert_eq!(svcs[0].task_definition.as_deref(), Some(v1.as_str()));
+    let e = ecs
+        .describe_services("prod", &["ghost".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("ghost"), "{e}");
+    let e = ecs
+        .describe_services("nope", &["api".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+
+    // Render from the current revision and register it with ship's tags.
+    let (current, _) = ecs.describe_task_definition(&v1).await.unwrap();
+    let r = render(&current, &format!("{IMAGE}:v1.1.0"), &[]).unwrap();
+    let tags = ship_tags(&[
+        ("ship:version", Some("v1.1.0")),
+        ("ship:previous", Some(v1.as_str())),
+    ]);
+    let new = ecs.register(&r.task_definition, tags).await.unwrap();
+    let v2 = new.task_definition_arn.clone().unwrap();
+    assert_eq!(new.revision, 2);
+    let (got, tags) = ecs.describe_task_definition(&v2).await.unwrap();
+    assert_eq!(
+        got.container_definitions.unwrap()[0].image.as_deref(),
+        Some(format!("{IMAGE}:v1.1.0").as_str())
+    );
+    assert_eq!(tag_value(&tags, "ship:version"), Some("v1.1.0"));
+    assert_eq!(tag_value(&tags, "ship:previous"), Some(v1.as_str()));
+
+    // List: newest first whatever the server's order.
+    let list = ecs
+        .list_task_definitions("api", TaskDefinitionStatus::Active)
+        .await
+        .unwrap();
+    assert_eq!(list, vec![v2.clone(), v1.clone()]);
+
+    // UpdateService stores the new task definition; TagResource adds ship:rollout.
+    ecs.update_service("prod", "api", &v2, false, None)
+        .await
+        .unwrap();
+    let svcs = ecs
+        .describe_services("prod", &["api".into()])
+        .await
+        .unwrap();
+    assert_eq!(svcs[0].task_definition.as_deref(), Some(v2.as_str()));
+    let e = ecs
+        .update_service("prod", "ghost", &v2, false, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    ecs.tag(&v2, ship_tags(&[("ship:rollout", Some("COMPLETED"))]))
+        .await
+        .unwrap();
+    let (_, tags) = ecs.describe_task_definition(&v2).await.unwrap();
+    assert_eq!(tag_value(&tags, "ship:rollout"), Some("COMPLETED"));
+
+    // The binary end to end with --no-wait. moto's deployment stays IN_PROGRESS forever (no
+    // MOTO_ECS_SERVICE_RUNNING), so the refusal to deploy over it is exercised first.
+    let refused = Command::new(env!("CARGO_BIN_EXE_ship-ecs-rollout"))
+        .args([
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--image",
+            &format!("{IMAGE}:v1.2.0"),
+            "--no-wait",
+        ])
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    let out = Command::new(env!("CARGO_BIN_EXE_ship-ecs-rollout"))
+        .args([
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--image",
+            &format!("{IMAGE}:v1.2.0"),
+            "--no-wait",
+            "--force",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "started");
+    assert!(
+        report["services"][0]["to"]
+            .as_str()
+            .unwrap()
+            .ends_with("api:3"),
+        "{report}"
+    );
+}

@@ -1,0 +1,395 @@
+//! Rollout and rollback scenarios against the scripted ECS endpoint (see common/mod.rs).
+
+mod common;
+
+use common::*;
+
+const ROLLOUT: &str = env!("CARGO_BIN_EXE_ship-ecs-rollout");
+const ROLLBACK: &str = env!("CARGO_BIN_EXE_ship-rollback");
+
+fn image() -> String {
+    format!("{REPO}:v2.0.0")
+}
+
+fn rollout(s: &Server, extra: &[&str]) -> Run {
+    let img = image();
+    let mut args = vec![
+        "--cluster",
+        "prod",
+        "--service",
+        "api",
+        "--image",
+        img.as_str(),
+    ];
+    if !extra.contains(&"--timeout") {
+        args.extend_from_slice(&["--timeout", "3s"]);
+    }
+    args.extend_from_slice(extra);
+    run(ROLLOUT, &s.url, &args)
+}
+
+fn show(r: &Run) -> String {
+    format!(
+        "exit {}\nstdout:\n{}\nstderr:\n{}\noutputs:\n{}",
+        r.code, r.stdout, r.stderr, r.outputs
+    )
+}
+
+#[test]
+fn healthy_rollout_in_three_polls() {
+    let s = serve(World::new(Scenario::Healthy(3), 3));
+    let r = rollout(
+        &s,
+        &["--git-sha", "abc123", "--run-url", "https://ci/run/1"],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.stdout.contains("status: succeeded"), "{}", show(&r));
+    assert!(
+        r.outputs
+            .contains(&format!("task-definition-arn={}", td_arn(4))),
+        "{}",
+        show(&r)
+    );
+    assert!(r
+        .outputs
+        .contains(&format!("previous-task-definition-arn={}", td_arn(3))));
+    assert!(r.outputs.contains("status=succeeded"));
+    assert!(
+        r.stderr.contains("running 1/2"),
+        "progress lines: {}",
+        show(&r)
+    );
+    let w = s.world.lock().unwrap();
+    let body = &w.registered_bodies[0];
+    assert_eq!(body["containerDefinitions"][0]["image"], image());
+    assert_eq!(
+        body["containerDefinitions"][1]["image"],
+        "public.ecr.aws/envoy:v1.27.0"
+    );
+    assert_eq!(body["cpu"], "256");
+    let new = td_arn(4);
+    assert_eq!(w.tag_of(&new, "ship:version").as_deref(), Some("v2.0.0"));
+    assert_eq!(w.tag_of(&new, "ship:git-sha").as_deref(), Some("abc123"));
+    assert_eq!(w.tag_of(&new, "ship:previous"), Some(td_arn(3)));
+    assert_eq!(
+        w.tag_of(&new, "ship:run-url").as_deref(),
+        Some("https://ci/run/1")
+    );
+    assert_eq!(w.tag_of(&new, "ship:rollout").as_deref(), Some("COMPLETED"));
+}
+
+#[test]
+fn crash_loop_fails_with_stopped_reasons() {
+    let s = serve(World::new(Scenario::CrashLoop, 3));
+    let r = rollout(&s, &[]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(r.stdout.contains("status: failed"), "{}", show(&r));
+    assert!(
+        r.stderr.contains("Essential container in task exited"),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        r.stderr
+            .contains("container app exit 1 (panic: DATABASE_URL not set)"),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        r.stderr.contains("has started 1 tasks"),
+        "service events: {}",
+        show(&r)
+    );
+    assert!(r.outputs.contains("status=failed"));
+    let w = s.world.lock().unwrap();
+    assert_eq!(
+        w.tag_of(&td_arn(4), "ship:rollout").as_deref(),
+        Some("FAILED")
+    );
+}
+
+#[test]
+fn circuit_breaker_rollback_is_never_a_success() {
+    let s = serve(World::new(Scenario::CircuitBreaker, 3));
+    let r = rollout(&s, &[]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(
+        r.stdout.contains("rolled back by the circuit breaker"),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        r.stderr.contains("Essential container in task exited"),
+        "{}",
+        show(&r)
+    );
+}
+
+#[test]
+fn never_stable_times_out() {
+    let s = serve(World::new(Scenario::NeverStable, 3));
+    let r = rollout(&s, &["--timeout", "1s"]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(r.stdout.contains("status: timed-out"), "{}", show(&r));
+    assert!(r.stderr.contains("TIMED OUT"), "{}", show(&r));
+}
+
+#[test]
+fn throttling_is_retried() {
+    let s = serve(World::new(Scenario::Throttled, 3));
+    let r = rollout(&s, &[]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    let w = s.world.lock().unwrap();
+    assert!(w.throttles_left == 0);
+}
+
+#[test]
+fn refuses_while_another_deployment_is_in_progress() {
+    let s = serve(World::new(Scenario::AlreadyInProgress, 3));
+    let r = rollout(&s, &[]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(r.stderr.contains("--force"), "{}", show(&r));
+    assert!(!s
+        .world
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .any(|c| c == "UpdateService" || c == "RegisterTaskDefinition"));
+    let r = rollout(&s, &["--force"]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+}
+
+#[test]
+fn dry_run_prints_diff_and_changes_nothing() {
+    let s = serve(World::new(Scenario::Healthy(1), 3));
+    let r = rollout(&s, &["--dry-run"]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.stdout.contains("v1.0.2") && r.stdout.contains("v2.0.0"),
+        "{}",
+        show(&r)
+    );
+    assert!(r.stdout.contains("+ ship:previous"), "{}", show(&r));
+    let w = s.world.lock().unwrap();
+    assert!(!w
+        .calls
+        .iter()
+        .any(|c| c == "UpdateService" || c == "RegisterTaskDefinition"));
+}
+
+#[test]
+fn no_wait_exits_after_update() {
+    let s = serve(World::new(Scenario::NeverStable, 3));
+    let r = rollout(&s, &["--no-wait"]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.outputs.contains("status=started"));
+}
+
+#[test]
+fn input_errors_exit_2() {
+    let s = serve(World::new(Scenario::Healthy(1), 3));
+    let latest = format!("{REPO}:latest");
+    let r = run(
+        ROLLOUT,
+        &s.url,
+        &["--cluster", "prod", "--service", "api", "--image", &latest],
+    );
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("--allow-mutable-tag"));
+    let img = image();
+    let r = run(
+        ROLLOUT,
+        &s.url,
+        &["--cluster", "nope", "--service", "api", "--image", &img],
+    );
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("cluster \"nope\""), "{}", show(&r));
+    let r = run(
+        ROLLOUT,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api,ghost",
+            "--image",
+            &img,
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("ghost"), "{}", show(&r));
+    let r = run(ROLLOUT, &s.url, &["--service", "api", "--image", &img]);
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("`cluster` is required"));
+    assert!(!s
+        .world
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .any(|c| c == "UpdateService"));
+}
+
+#[test]
+fn rollback_on_failure_returns_to_previous() {
+    let s = serve(World::new(Scenario::CrashLoop, 3));
+    let r = rollout(&s, &["--rollback-on-failure"]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(
+        r.stderr.contains("rollback of api: succeeded"),
+        "{}",
+        show(&r)
+    );
+    assert_eq!(s.world.lock().unwrap().service_td, td_arn(3));
+}
+
+#[test]
+fn rollback_default_uses_ship_previous() {
+    let s = serve(World::new(Scenario::Healthy(2), 4));
+    let r = run(
+        ROLLBACK,
+        &s.url,
+        &["--cluster", "prod", "--service", "api", "--timeout", "3s"],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.outputs.contains(&format!("rolled-back-to={}", td_arn(3))),
+        "{}",
+        show(&r)
+    );
+    assert!(r
+        .outputs
+        .contains(&format!("rolled-back-from={}", td_arn(4))));
+    assert_eq!(s.world.lock().unwrap().service_td, td_arn(3));
+}
+
+#[test]
+fn rollback_skips_failed_revision_without_previous_tag() {
+    let mut w = World::new(Scenario::Healthy(1), 4);
+    // Revision 3 failed; revision 4 has no ship:previous tag.
+    w.set_tag(&td_arn(3), "ship:rollout", "FAILED");
+    w.tags[3].retain(|t| t["key"] != "ship:previous");
+    let s = serve(w);
+    let r = run(
+        ROLLBACK,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--deregister-failed",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.outputs.contains(&format!("rolled-back-to={}", td_arn(2))),
+        "{}",
+        show(&r)
+    );
+    let w = s.world.lock().unwrap();
+    assert_eq!(
+        w.task_defs[3]["status"], "INACTIVE",
+        "deregister-failed deregisters the rolled-back-from revision"
+    );
+    assert_eq!(w.task_defs[1]["status"], "ACTIVE");
+}
+
+#[test]
+fn rollback_to_version_and_revision() {
+    let s = serve(World::new(Scenario::Healthy(1), 4));
+    let r = run(
+        ROLLBACK,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--to-version",
+            "v1.0.1",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.outputs.contains(&format!("rolled-back-to={}", td_arn(2))),
+        "{}",
+        show(&r)
+    );
+    let s = serve(World::new(Scenario::Healthy(1), 4));
+    let r = run(
+        ROLLBACK,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--to-revision",
+            "1",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.outputs.contains(&format!("rolled-back-to={}", td_arn(1))),
+        "{}",
+        show(&r)
+    );
+}
+
+#[test]
+fn rollback_to_unknown_version_exits_2() {
+    let s = serve(World::new(Scenario::Healthy(1), 4));
+    let r = run(
+        ROLLBACK,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--to-version",
+            "v9.9.9",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("v9.9.9"));
+    let r = run(
+        ROLLBACK,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--to-version",
+            "banana",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(!s
+        .world
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .any(|c| c == "UpdateService"));
+}
+
+#[test]
+fn rollback_that_fails_reports_failure() {
+    let s = serve(World::new(Scenario::CrashLoop, 4));
+    let r = run(
+        ROLLBACK,
+        &s.url,
+        &["--cluster", "prod", "--service", "api", "--timeout", "3s"],
+    );
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(r.stdout.contains("status: failed"), "{}", show(&r));
+    assert!(
+        r.stderr.contains("Essential container in task exited"),
+        "{}",
+        show(&r)
+    );
+}

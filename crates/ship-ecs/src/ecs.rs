@@ -1,0 +1,359 @@
+//! The ECS calls ship makes, with errors turned into clear [`Error`]s.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::{
+    DesiredStatus, Service, SortOrder, Tag, Task, TaskDefinition, TaskDefinitionField,
+    TaskDefinitionStatus,
+};
+use aws_sdk_ecs::Client;
+
+use crate::{Error, Result};
+
+/// Build a client from the standard AWS chain (env, profile, web identity, IMDS), including
+/// `AWS_ENDPOINT_URL`. `endpoint` and `region` override the chain.
+pub async fn connect(region: Option<String>, endpoint: Option<String>) -> Result<Client> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(5)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(r) = region.filter(|r| !r.is_empty()) {
+        loader = loader.region(Region::new(r));
+    }
+    if let Some(e) = endpoint.filter(|e| !e.is_empty()) {
+        loader = loader.endpoint_url(e);
+    }
+    let conf = loader.load().await;
+    if conf.region().is_none() {
+        return Err(Error::Input(
+            "no AWS region configured: set AWS_REGION (aws-actions/configure-aws-credentials \
+             does) or pass --region"
+                .into(),
+        ));
+    }
+    Ok(Client::new(&conf))
+}
+
+fn code_of<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<String> {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .map(str::to_owned)
+}
+
+fn aws<E, R>(what: &str, e: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    Error::Aws(format!("{what} failed: {}", DisplayErrorContext(&e)))
+}
+
+fn cluster_or<E, R>(cluster: &str, what: &str, e: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match code_of(&e).as_deref() {
+        Some("ClusterNotFoundException") => cluster_not_found(cluster),
+        _ => aws(what, e),
+    }
+}
+
+fn cluster_not_found(cluster: &str) -> Error {
+    Error::NotFound(format!(
+        "cluster {cluster:?} was not found in this account and region: check the `cluster` input \
+         (name or ARN) and that AWS_REGION is the cluster's region"
+    ))
+}
+
+/// A thin wrapper around the SDK client.
+#[derive(Clone, Debug)]
+pub struct Ecs {
+    pub client: Client,
+}
+
+impl Ecs {
+    pub fn new(client: Client) -> Self {
+        Ecs { client }
+    }
+
+    /// Describe services (at most 10 per call are batched). A missing service is an error.
+    pub async fn describe_services(&self, cluster: &str, names: &[String]) -> Result<Vec<Service>> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(10) {
+            let resp = self
+                .client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| cluster_or(cluster, "DescribeServices", e))?;
+            if let Some(f) = resp.failures().first() {
+                let name = f.arn().unwrap_or("?");
+                if f.reason() == Some("MISSING") {
+                    return Err(Error::NotFound(format!(
+                        "service {name:?} was not found in cluster {cluster:?}: check the `service` \
+                         input (comma-separated names) and the `cluster` input"
+                    )));
+                }
+                return Err(Error::Aws(format!(
+                    "DescribeServices: {name}: {} {}",
+                    f.reason().unwrap_or(""),
+                    f.detail().unwrap_or("")
+                )));
+            }
+            for s in resp.services.unwrap_or_default() {
+                if s.status.as_deref() == Some("INACTIVE") {
+                    return Err(Error::NotFound(format!(
+                        "service {:?} in cluster {cluster:?} is INACTIVE (deleted): check the \
+                         `service` input",
+                        s.service_name.as_deref().unwrap_or("?")
+                    )));
+                }
+                out.push(s);
+            }
+        }
+        // Keep the caller's order.
+        out.sort_by_key(|s| {
+            names
+                .iter()
+                .position(|n| {
+                    Some(n.as_str()) == s.service_name.as_deref()
+                        || Some(n.as_str()) == s.service_arn.as_deref()
+                })
+                .unwrap_or(usize::MAX)
+        });
+        Ok(out)
+    }
+
+    /// A task definition revision with its tags.
+    pub async fn describe_task_definition(&self, id: &str) -> Result<(TaskDefinition, Vec<Tag>)> {
+        let resp = self
+            .client
+            .describe_task_definition()
+            .task_definition(id)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(|e| match code_of(&e).as_deref() {
+                Some("ClientException") | Some("InvalidParameterException") => {
+                    Error::NotFound(format!(
+                        "task definition {id:?} was not found: {}",
+                        DisplayErrorContext(&e)
+                    ))
+                }
+                _ => aws("DescribeTaskDefinition", e),
+            })?;
+        let td = resp
+            .task_definition
+            .ok_or_else(|| Error::Aws(format!("DescribeTaskDefinition {id}: empty response")))?;
+        Ok((td, resp.tags.unwrap_or_default()))
+    }
+
+    /// Register a rendered task definition (read-only fields already dropped) with tags.
+    pub async fn register(&self, td: &TaskDefinition, tags: Vec<Tag>) -> Result<TaskDefinition> {
+        let td = td.clone();
+        let resp = self
+            .client
+            .register_task_definition()
+            .set_family(td.family)
+            .set_task_role_arn(td.task_role_arn)
+            .set_execution_role_arn(td.execution_role_arn)
+            .set_network_mode(td.network_mode)
+            .set_container_definitions(td.container_definitions)
+            .set_volumes(td.volumes)
+            .set_placement_constraints(td.placement_constraints)
+            .set_requires_compatibilities(td.requires_compatibilities)
+            .set_cpu(td.cpu)
+            .set_memory(td.memory)
+            .set_pid_mode(td.pid_mode)
+            .set_ipc_mode(td.ipc_mode)
+            .set_proxy_configuration(td.proxy_configuration)
+            .set_ephemeral_storage(td.ephemeral_storage)
+            .set_runtime_platform(td.runtime_platform)
+            .set_enable_fault_injection(td.enable_fault_injection)
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await
+            .map_err(|e| aws("RegisterTaskDefinition", e))?;
+        resp.task_definition
+            .ok_or_else(|| Error::Aws("RegisterTaskDefinition: empty response".into()))
+    }
+
+    /// Point the service at a task definition. Returns the new PRIMARY deployment id.
+    pub async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+        force_new_deployment: bool,
+        desired_count: Option<i32>,
+    ) -> Result<Option<String>> {
+        let resp = self
+            .client
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .task_definition(task_definition)
+            .force_new_deployment(force_new_deployment)
+            .set_desired_count(desired_count)
+            .send()
+            .await
+            .map_err(|e| match code_of(&e).as_deref() {
+                Some("ServiceNotFoundException") | Some("ServiceNotActiveException") => {
+                    Error::NotFound(format!(
+                        "service {service:?} was not found (or is not active) in cluster \
+                         {cluster:?}: check the `service` and `cluster` inputs"
+                    ))
+                }
+                Some("ClusterNotFoundException") => cluster_not_found(cluster),
+                _ => aws("UpdateService", e),
+            })?;
+        Ok(resp.service.and_then(|s| {
+            s.deployments
+                .unwrap_or_default()
+                .into_iter()
+                .find(|d| d.status.as_deref() == Some("PRIMARY"))
+                .and_then(|d| d.id)
+        }))
+    }
+
+    /// All revisions of a family with the given status, newest first.
+    pub async fn list_task_definitions(
+        &self,
+        family: &str,
+        status: TaskDefinitionStatus,
+    ) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let resp = self
+                .client
+                .list_task_definitions()
+                .family_prefix(family)
+                .status(status.clone())
+                .sort(SortOrder::Desc)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| aws("ListTaskDefinitions", e))?;
+            out.extend(resp.task_definition_arns.unwrap_or_default());
+            token = resp.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        // Some implementations ignore `sort`: sort by revision number ourselves, newest first.
+        out.retain(|a| family_of(a) == Some(family));
+        out.sort_by_key(|a| std::cmp::Reverse(revision_of(a).unwrap_or(0)));
+        Ok(out)
+    }
+
+    /// Stopped tasks of a service that ran the given task definition.
+    pub async fn stopped_tasks(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> Result<Vec<Task>> {
+        let resp = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(DesiredStatus::Stopped)
+            .send()
+            .await
+            .map_err(|e| aws("ListTasks", e))?;
+        let arns = resp.task_arns.unwrap_or_default();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tasks = Vec::new();
+        for chunk in arns.chunks(100) {
+            let resp = self
+                .client
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| aws("DescribeTasks", e))?;
+            tasks.extend(resp.tasks.unwrap_or_default());
+        }
+        tasks.retain(|t| t.task_definition_arn.as_deref() == Some(task_definition));
+        Ok(tasks)
+    }
+
+    pub async fn tag(&self, arn: &str, tags: Vec<Tag>) -> Result<()> {
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws("TagResource", e))?;
+        Ok(())
+    }
+
+    pub async fn deregister(&self, arn: &str) -> Result<()> {
+        self.client
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(|e| aws("DeregisterTaskDefinition", e))?;
+        Ok(())
+    }
+}
+
+/// `family` of `arn:aws:ecs:region:acct:task-definition/family:12` (or of `family:12`).
+pub fn family_of(arn: &str) -> Option<&str> {
+    let tail = arn.rsplit('/').next()?;
+    tail.rsplit_once(':').map(|(f, _)| f)
+}
+
+/// `12` of `arn:...:task-definition/family:12`.
+pub fn revision_of(arn: &str) -> Option<i32> {
+    arn.rsplit_once(':')?.1.parse().ok()
+}
+
+/// `family:12` for display.
+pub fn short(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// Tag value by key.
+pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter()
+        .find(|t| t.key.as_deref() == Some(key))
+        .and_then(|t| t.value.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_parts() {
+        let a = "arn:aws:ecs:us-east-1:1:task-definition/api:12";
+        assert_eq!(family_of(a), Some("api"));
+        assert_eq!(revision_of(a), Some(12));
+        assert_eq!(short(a), "api:12");
+        assert_eq!(family_of("api:3"), Some("api"));
+    }
+}

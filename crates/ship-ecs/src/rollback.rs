@@ -1,0 +1,564 @@
+//! Rollback: choose the revision to return to, point the services at it, watch like a rollout.
+
+use aws_sdk_ecs::types::{Tag, TaskDefinition, TaskDefinitionStatus};
+use serde::Serialize;
+
+use crate::ecs::{revision_of, short, tag_value, Ecs};
+use crate::image::ImageRef;
+use crate::verdict::deployment_in_progress;
+use crate::watch::{event_ids, watch, Line, Outcome, Progress, Target, WatchOptions};
+use crate::{tags, Error, Result};
+
+/// What the caller asked to roll back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// The newest revision whose image tag (or `ship:version`) is this version.
+    Version(String),
+    /// A revision number of the service's family.
+    Revision(i32),
+    /// The last known good: `ship:previous`, else the newest older ACTIVE revision whose rollout
+    /// reached COMPLETED (`ship:rollout=COMPLETED`).
+    LastKnownGood,
+}
+
+/// One revision of a family, as target selection needs it.
+#[derive(Debug, Clone)]
+pub struct RevisionInfo {
+    pub arn: String,
+    pub revision: i32,
+    pub active: bool,
+    pub images: Vec<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl RevisionInfo {
+    pub fn from_sdk(td: &TaskDefinition, tags: Vec<Tag>) -> Self {
+        RevisionInfo {
+            arn: td.task_definition_arn.clone().unwrap_or_default(),
+            revision: td.revision,
+            active: td.status != Some(TaskDefinitionStatus::Inactive),
+            images: td
+                .container_definitions
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| c.image.clone())
+                .collect(),
+            tags,
+        }
+    }
+
+    fn tag(&self, key: &str) -> Option<&str> {
+        tag_value(&self.tags, key)
+    }
+
+    fn has_version(&self, v: &semver::Version) -> bool {
+        let tag_matches = |t: &str| parse_version(t).ok().as_ref() == Some(v);
+        self.tag(tags::VERSION).is_some_and(tag_matches)
+            || self.images.iter().any(|i| {
+                ImageRef::parse(i)
+                    .ok()
+                    .and_then(|r| r.tag)
+                    .is_some_and(|t| tag_matches(&t))
+            })
+    }
+}
+
+/// `v1.2.3` or `1.2.3` as semver.
+pub fn parse_version(s: &str) -> Result<semver::Version> {
+    semver::Version::parse(s.trim().trim_start_matches('v')).map_err(|e| {
+        Error::Input(format!(
+            "`to-version` {s:?} is not a semantic version ({e}): pass it as vMAJOR.MINOR.PATCH, \
+             e.g. v1.4.2"
+        ))
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    pub arn: String,
+    pub why: String,
+}
+
+/// Choose the target. `history` holds the family's revisions, any order.
+pub fn select_target(
+    current: &RevisionInfo,
+    history: &[RevisionInfo],
+    spec: &TargetSpec,
+) -> Result<Selected> {
+    let mut newest_first: Vec<&RevisionInfo> = history.iter().collect();
+    newest_first.sort_by_key(|r| std::cmp::Reverse(r.revision));
+    let family = crate::ecs::family_of(&current.arn)
+        .unwrap_or("?")
+        .to_string();
+    match spec {
+        TargetSpec::Version(v) => {
+            let want = parse_version(v)?;
+            newest_first
+                .iter()
+                .find(|r| r.active && r.has_version(&want))
+                .map(|r| Selected {
+                    arn: r.arn.clone(),
+                    why: format!("newest ACTIVE revision of {family} with version {v}"),
+                })
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "no ACTIVE revision of task definition family {family:?} runs version {v}: \
+                         check `to-version`, or deploy that image with ecs-rollout \
+                         (--image REPOSITORY:{v}); rendering a new revision for a version that \
+                         was never deployed is not supported by rollback yet"
+                    ))
+                })
+        }
+        TargetSpec::Revision(n) => {
+            let r = newest_first
+                .iter()
+                .find(|r| r.revision == *n)
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "revision {n} of task definition family {family:?} does not exist: check \
+                         `to-revision`"
+                    ))
+                })?;
+            if !r.active {
+                return Err(Error::Input(format!(
+                    "revision {family}:{n} is INACTIVE (deregistered); ECS cannot run it. Pick \
+                     an ACTIVE revision with `to-revision`"
+                )));
+            }
+            Ok(Selected {
+                arn: r.arn.clone(),
+                why: format!("requested revision {family}:{n}"),
+            })
+        }
+        TargetSpec::LastKnownGood => {
+            let mut note = String::new();
+            if let Some(prev) = current.tag(tags::PREVIOUS) {
+                match newest_first.iter().find(|r| r.arn == prev) {
+                    Some(r) if r.active && r.arn != current.arn => {
+                        return Ok(Selected {
+                            arn: r.arn.clone(),
+                            why: format!(
+                                "{} is the revision {} replaced (its ship:previous tag)",
+                                short(&r.arn),
+                                short(&current.arn)
+                            ),
+                        })
+                    }
+                    Some(_) => note = format!(" ({} from ship:previous is INACTIVE)", short(prev)),
+                    None => note = format!(" ({} from ship:previous was not found)", short(prev)),
+                }
+            }
+            newest_first
+                .iter()
+                .find(|r| {
+                    r.revision < current.revision
+                        && r.active
+                        && r.tag(tags::ROLLOUT) == Some("COMPLETED")
+                })
+                .map(|r| Selected {
+                    arn: r.arn.clone(),
+                    why: format!(
+                        "{} is the newest older ACTIVE revision whose rollout COMPLETED{note}",
+                        short(&r.arn)
+                    ),
+                })
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "no last known good revision for {}{note}: it has no usable \
+                         ship:previous tag and no older ACTIVE revision is tagged \
+                         ship:rollout=COMPLETED. Pass `to-revision` or `to-version`",
+                        short(&current.arn)
+                    ))
+                })
+        }
+    }
+}
+
+/// Compare schema versions: numerically when both are integers, else as strings.
+fn schema_lower(a: &str, b: &str) -> bool {
+    match (a.parse::<u128>(), b.parse::<u128>()) {
+        (Ok(x), Ok(y)) => x < y,
+        _ => a < b,
+    }
+}
+
+/// Refuse a target older than the database's schema unless `allow_ahead`.
+pub fn schema_check(
+    target_tags: &[Tag],
+    database_version: Option<&str>,
+    applied: &[String],
+    allow_ahead: bool,
+) -> Result<Option<String>> {
+    let (Some(db), Some(target)) = (
+        database_version.filter(|s| !s.is_empty()),
+        tag_value(target_tags, tags::SCHEMA_VERSION),
+    ) else {
+        return Ok(None);
+    };
+    if !schema_lower(target, db) {
+        return Ok(None);
+    }
+    let unseen: Vec<&str> = applied
+        .iter()
+        .map(String::as_str)
+        .filter(|m| schema_lower(target, m))
+        .collect();
+    let msg = format!(
+        "the rollback target was deployed with database schema {target}, but the database is at \
+         {db}{}",
+        if unseen.is_empty() {
+            String::new()
+        } else {
+            format!("; migrations it has not seen: {}", unseen.join(", "))
+        }
+    );
+    if allow_ahead {
+        Ok(Some(format!("{msg} (allowed by allow-schema-ahead)")))
+    } else {
+        Err(Error::Failed(format!(
+            "{msg}. Check those migrations are backward compatible, then re-run with \
+             allow-schema-ahead: true"
+        )))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RollbackPlan {
+    pub cluster: String,
+    pub services: Vec<String>,
+    pub to_version: Option<String>,
+    pub to_revision: Option<i32>,
+    pub deregister_failed: bool,
+    pub database_schema_version: Option<String>,
+    pub applied_migrations: Vec<String>,
+    pub allow_schema_ahead: bool,
+    pub wait: bool,
+    pub watch: WatchOptions,
+    /// Scan at most this many revisions of the family.
+    pub history_limit: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackService {
+    pub service: String,
+    pub rolled_back_from: String,
+    pub rolled_back_to: String,
+    pub why: String,
+    pub result: String,
+    pub reason: Option<String>,
+    pub duration_secs: u64,
+    pub diagnostics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    pub status: String,
+    pub services: Vec<RollbackService>,
+    pub notes: Vec<String>,
+}
+
+impl RollbackPlan {
+    pub fn spec(&self) -> Result<TargetSpec> {
+        match (&self.to_version, self.to_revision) {
+            (Some(v), _) if !v.is_empty() => {
+                parse_version(v)?;
+                Ok(TargetSpec::Version(v.clone()))
+            }
+            (_, Some(n)) if n < 1 => Err(Error::Input(format!(
+                "`to-revision` must be a revision number of 1 or more, got {n}"
+            ))),
+            (_, Some(n)) => Ok(TargetSpec::Revision(n)),
+            _ => Ok(TargetSpec::LastKnownGood),
+        }
+    }
+}
+
+async fn history(ecs: &Ecs, family: &str, limit: usize) -> Result<Vec<RevisionInfo>> {
+    let mut arns = ecs
+        .list_task_definitions(family, TaskDefinitionStatus::Active)
+        .await?;
+    arns.truncate(limit.max(1));
+    let mut out = Vec::new();
+    for arn in arns {
+        let (td, tags) = ecs.describe_task_definition(&arn).await?;
+        out.push(RevisionInfo::from_sdk(&td, tags));
+    }
+    Ok(out)
+}
+
+pub async fn rollback(
+    ecs: &Ecs,
+    plan: &RollbackPlan,
+    progress: Progress<'_>,
+) -> Result<RollbackReport> {
+    if plan.cluster.trim().is_empty() {
+        return Err(Error::Input(
+            "`cluster` is required: pass the ECS cluster name or ARN".into(),
+        ));
+    }
+    if plan.services.is_empty() {
+        return Err(Error::Input(
+            "`service` is required: pass one ECS service name or several separated by commas"
+                .into(),
+        ));
+    }
+    let spec = plan.spec()?;
+    let services = ecs.describe_services(&plan.cluster, &plan.services).await?;
+    let seen = event_ids(&services);
+    let mut notes = Vec::new();
+    let mut chosen: Vec<(String, String, Selected)> = Vec::new();
+    for s in &services {
+        let name = s.service_name.clone().unwrap_or_default();
+        let current_arn = s.task_definition.clone().unwrap_or_default();
+        let (cur_td, cur_tags) = ecs.describe_task_definition(&current_arn).await?;
+        let current = RevisionInfo::from_sdk(&cur_td, cur_tags);
+        let family = cur_td.family.clone().unwrap_or_default();
+        let mut hist = history(ecs, &family, plan.history_limit.max(10)).await?;
+        if let TargetSpec::Revision(n) = spec {
+            if !hist.iter().any(|r| r.revision == n) {
+                // Older than the scanned window, or INACTIVE: ask for it directly.
+                if let Ok((td, tags)) = ecs.describe_task_definition(&format!("{family}:{n}")).await
+                {
+                    hist.push(RevisionInfo::from_sdk(&td, tags));
+                }
+            }
+        }
+        let sel = select_target(&current, &hist, &spec)?;
+        let target_tags = hist
+            .iter()
+            .find(|r| r.arn == sel.arn)
+            .map(|r| r.tags.clone())
+            .unwrap_or_default();
+        if let Some(note) = schema_check(
+            &target_tags,
+            plan.database_schema_version.as_deref(),
+            &plan.applied_migrations,
+            plan.allow_schema_ahead,
+        )? {
+            notes.push(format!("{name}: {note}"));
+        }
+        progress(Line::Event(format!(
+            "{name}: rolling back {} -> {}: {}",
+            short(&current_arn),
+            short(&sel.arn),
+            sel.why
+        )));
+        if let Some(why) = deployment_in_progress(s) {
+            notes.push(format!(
+                "{name}: a deployment was in progress ({why}); UpdateService to the target replaces it"
+            ));
+        }
+        chosen.push((name, current_arn, sel));
+    }
+
+    let mut reports = Vec::new();
+    for (name, from, sel) in &chosen {
+        if from == &sel.arn {
+            notes.push(format!(
+                "{name}: the service already runs {}",
+                short(&sel.arn)
+            ));
+        }
+        ecs.update_service(&plan.cluster, name, &sel.arn, false, None)
+            .await?;
+        reports.push(RollbackService {
+            service: name.clone(),
+            rolled_back_from: from.clone(),
+            rolled_back_to: sel.arn.clone(),
+            why: sel.why.clone(),
+            result: "started".into(),
+            reason: None,
+            duration_secs: 0,
+            diagnostics: Vec::new(),
+        });
+    }
+    if !plan.wait {
+        return Ok(RollbackReport {
+            status: "started".into(),
+            services: reports,
+            notes,
+        });
+    }
+    let targets: Vec<Target> = reports
+        .iter()
+        .map(|r| Target {
+            service: r.service.clone(),
+            task_definition: r.rolled_back_to.clone(),
+        })
+        .collect();
+    let results = watch(ecs, &plan.cluster, &targets, seen, &plan.watch, progress).await;
+    for (r, w) in reports.iter_mut().zip(&results) {
+        r.result = w.outcome.label().into();
+        r.reason = match &w.outcome {
+            Outcome::Succeeded => None,
+            Outcome::Failed(s) | Outcome::TimedOut(s) => Some(s.clone()),
+        };
+        r.duration_secs = w.duration.as_secs();
+        r.diagnostics = w.diagnostics.clone();
+        if plan.deregister_failed
+            && w.outcome.is_success()
+            && r.rolled_back_from != r.rolled_back_to
+        {
+            let still_used = reports_uses(&chosen, &r.rolled_back_from);
+            if still_used {
+                notes.push(format!(
+                    "{}: kept {} (another service rolls back to it)",
+                    r.service,
+                    short(&r.rolled_back_from)
+                ));
+            } else {
+                match ecs.deregister(&r.rolled_back_from).await {
+                    Ok(()) => notes.push(format!(
+                        "{}: deregistered {}",
+                        r.service,
+                        short(&r.rolled_back_from)
+                    )),
+                    Err(e) => notes.push(format!(
+                        "{}: could not deregister {}: {e}",
+                        r.service,
+                        short(&r.rolled_back_from)
+                    )),
+                }
+            }
+        }
+    }
+    let outcomes: Vec<&Outcome> = results.iter().map(|w| &w.outcome).collect();
+    Ok(RollbackReport {
+        status: crate::rollout::overall(&outcomes).into(),
+        services: reports,
+        notes,
+    })
+}
+
+fn reports_uses(chosen: &[(String, String, Selected)], arn: &str) -> bool {
+    chosen.iter().any(|(_, _, s)| s.arn == arn)
+}
+
+/// The revision number for display.
+pub fn revision_label(arn: &str) -> String {
+    revision_of(arn).map_or_else(|| arn.to_string(), |n| n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(n: i32, image_tag: &str, tags_: &[(&str, &str)], active: bool) -> RevisionInfo {
+        RevisionInfo {
+            arn: format!("arn:aws:ecs:us-east-1:1:task-definition/api:{n}"),
+            revision: n,
+            active,
+            images: vec![format!("r/api:{image_tag}"), "envoy:v1.27.0".into()],
+            tags: tags_
+                .iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                .collect(),
+        }
+    }
+
+    fn arn(n: i32) -> String {
+        format!("arn:aws:ecs:us-east-1:1:task-definition/api:{n}")
+    }
+
+    #[test]
+    fn ship_previous_wins() {
+        let hist = vec![
+            rev(3, "v1.0.0", &[("ship:rollout", "COMPLETED")], true),
+            rev(4, "v1.1.0", &[("ship:rollout", "COMPLETED")], true),
+            rev(5, "v1.2.0", &[("ship:previous", &arn(3))], true),
+        ];
+        let s = select_target(&hist[2], &hist, &TargetSpec::LastKnownGood).unwrap();
+        assert_eq!(s.arn, arn(3));
+        assert!(s.why.contains("ship:previous"));
+    }
+
+    #[test]
+    fn failed_revision_in_the_middle_is_skipped() {
+        let hist = vec![
+            rev(3, "v1.0.0", &[("ship:rollout", "COMPLETED")], true),
+            rev(4, "v1.1.0", &[("ship:rollout", "FAILED")], true),
+            rev(5, "v1.2.0", &[], true),
+        ];
+        let s = select_target(&hist[2], &hist, &TargetSpec::LastKnownGood).unwrap();
+        assert_eq!(s.arn, arn(3));
+        // ship:previous pointing at an INACTIVE revision falls back too.
+        let mut hist2 = hist.clone();
+        hist2.push(rev(2, "v0.9.0", &[], false));
+        let mut cur = hist[2].clone();
+        cur.tags = vec![Tag::builder().key("ship:previous").value(arn(2)).build()];
+        let s = select_target(&cur, &hist2, &TargetSpec::LastKnownGood).unwrap();
+        assert_eq!(s.arn, arn(3));
+        assert!(s.why.contains("INACTIVE"), "{}", s.why);
+    }
+
+    #[test]
+    fn no_known_good_is_not_found() {
+        let hist = vec![rev(1, "v1.0.0", &[], true), rev(2, "v1.1.0", &[], true)];
+        let e = select_target(&hist[1], &hist, &TargetSpec::LastKnownGood).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn to_version_picks_newest_match() {
+        let hist = vec![
+            rev(3, "v1.0.0", &[], true),
+            rev(6, "v1.0.0", &[], true),
+            rev(7, "v1.1.0", &[], true),
+            rev(8, "v1.0.0", &[], false),
+        ];
+        let s = select_target(&hist[2], &hist, &TargetSpec::Version("1.0.0".into())).unwrap();
+        assert_eq!(s.arn, arn(6));
+        let e = select_target(&hist[2], &hist, &TargetSpec::Version("v9.9.9".into())).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("v9.9.9"));
+        let e = select_target(&hist[2], &hist, &TargetSpec::Version("nine".into())).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn to_revision() {
+        let hist = vec![
+            rev(3, "v1.0.0", &[], true),
+            rev(4, "v1.1.0", &[], false),
+            rev(5, "v1.2.0", &[], true),
+        ];
+        assert_eq!(
+            select_target(&hist[2], &hist, &TargetSpec::Revision(3))
+                .unwrap()
+                .arn,
+            arn(3)
+        );
+        assert_eq!(
+            select_target(&hist[2], &hist, &TargetSpec::Revision(4))
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert_eq!(
+            select_target(&hist[2], &hist, &TargetSpec::Revision(40))
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn schema() {
+        let t = vec![Tag::builder()
+            .key("ship:schema-version")
+            .value("20240101")
+            .build()];
+        assert_eq!(
+            schema_check(&t, Some("20240101"), &[], false).unwrap(),
+            None
+        );
+        let applied = vec!["20231201".to_string(), "20240301".to_string()];
+        let e = schema_check(&t, Some("20240301"), &applied, false).unwrap_err();
+        assert!(e.to_string().contains("20240301") && !e.to_string().contains("20231201"));
+        assert!(schema_check(&t, Some("20240301"), &applied, true)
+            .unwrap()
+            .is_some());
+        assert_eq!(schema_check(&[], Some("5"), &[], false).unwrap(), None);
+    }
+}

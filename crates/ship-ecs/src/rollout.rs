@@ -1,0 +1,346 @@
+//! A rollout: render and register a revision per service, update the services together, watch
+//! them together.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_ecs::types::Tag;
+use serde::Serialize;
+
+use crate::ecs::{short, Ecs};
+use crate::image::ImageRef;
+use crate::render::{diff, render, ship_tags};
+use crate::verdict::deployment_in_progress;
+use crate::watch::{event_ids, watch, Line, Outcome, Progress, Target, WatchOptions};
+use crate::{tags, Error, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct RolloutPlan {
+    pub cluster: String,
+    pub services: Vec<String>,
+    pub image: String,
+    pub containers: Vec<String>,
+    pub allow_mutable_tag: bool,
+    /// Defaults to the image tag.
+    pub version: Option<String>,
+    pub git_sha: Option<String>,
+    pub run_url: Option<String>,
+    pub schema_version: Option<String>,
+    pub force: bool,
+    pub force_new_deployment: bool,
+    pub desired_count: Option<i32>,
+    pub wait: bool,
+    pub dry_run: bool,
+    pub watch: WatchOptions,
+}
+
+/// Split `api, worker` into names; empty entries are dropped.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl RolloutPlan {
+    /// Check the inputs before any API call.
+    pub fn validate(&self) -> Result<()> {
+        if self.cluster.trim().is_empty() {
+            return Err(Error::Input(
+                "`cluster` is required: pass the ECS cluster name or ARN (--cluster)".into(),
+            ));
+        }
+        if self.services.is_empty() {
+            return Err(Error::Input(
+                "`service` is required: pass one ECS service name, or several separated by commas \
+                 (--service api,worker)"
+                    .into(),
+            ));
+        }
+        let img = ImageRef::parse(&self.image)?;
+        if !self.allow_mutable_tag {
+            img.check_immutable(&self.image)?;
+        }
+        if let Some(n) = self.desired_count {
+            if n < 0 {
+                return Err(Error::Input(format!(
+                    "`desired-count` must be 0 or more, got {n}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn version(&self) -> Option<String> {
+        self.version
+            .clone()
+            .filter(|v| !v.is_empty())
+            .or_else(|| ImageRef::parse(&self.image).ok().and_then(|i| i.tag))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceReport {
+    pub service: String,
+    pub from: String,
+    pub to: String,
+    pub image: String,
+    pub deployment_id: Option<String>,
+    pub result: String,
+    pub reason: Option<String>,
+    pub duration_secs: u64,
+    pub diagnostics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloutReport {
+    /// `succeeded`, `failed`, `timed-out`, `started` (no wait) or `dry-run`.
+    pub status: String,
+    pub services: Vec<ServiceReport>,
+    /// Dry-run diffs, one per service.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<String>,
+}
+
+impl RolloutReport {
+    pub fn success(&self) -> bool {
+        matches!(self.status.as_str(), "succeeded" | "started" | "dry-run")
+    }
+}
+
+/// Summarise several outcomes: any failure fails, else any timeout times out.
+pub fn overall(outcomes: &[&Outcome]) -> &'static str {
+    if outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))) {
+        "failed"
+    } else if outcomes.iter().any(|o| matches!(o, Outcome::TimedOut(_))) {
+        "timed-out"
+    } else {
+        "succeeded"
+    }
+}
+
+pub async fn rollout(
+    ecs: &Ecs,
+    plan: &RolloutPlan,
+    progress: Progress<'_>,
+) -> Result<RolloutReport> {
+    plan.validate()?;
+    let services = ecs.describe_services(&plan.cluster, &plan.services).await?;
+    if !plan.force && !plan.dry_run {
+        for s in &services {
+            if let Some(why) = deployment_in_progress(s) {
+                return Err(Error::Failed(format!(
+                    "refusing to start: another deployment of service {:?} is in progress ({why}). \
+                     Wait for it to finish, or pass --force to deploy over it",
+                    s.service_name.as_deref().unwrap_or("?")
+                )));
+            }
+        }
+    }
+    let seen = event_ids(&services);
+
+    // Render (once per distinct current revision) and register.
+    let mut rendered_for: HashMap<String, (String, Vec<Tag>)> = HashMap::new();
+    let mut reports = Vec::new();
+    let mut diffs = Vec::new();
+    for s in &services {
+        let name = s.service_name.clone().unwrap_or_default();
+        let current = s
+            .task_definition
+            .clone()
+            .ok_or_else(|| Error::Aws(format!("service {name:?} has no task definition")))?;
+        if !rendered_for.contains_key(&current) || plan.dry_run {
+            let (td, _) = ecs.describe_task_definition(&current).await?;
+            let r = render(&td, &plan.image, &plan.containers)?;
+            let version = plan.version();
+            let tagset = ship_tags(&[
+                (tags::VERSION, version.as_deref()),
+                (tags::GIT_SHA, plan.git_sha.as_deref()),
+                (tags::PREVIOUS, Some(current.as_str())),
+                (tags::RUN_URL, plan.run_url.as_deref()),
+                (tags::SCHEMA_VERSION, plan.schema_version.as_deref()),
+            ]);
+            if plan.dry_run {
+                diffs.push(format!("service {name}:\n{}", diff(&td, &r, &tagset)));
+                reports.push(ServiceReport {
+                    service: name,
+                    from: current.clone(),
+                    to: String::new(),
+                    image: plan.image.clone(),
+                    deployment_id: None,
+                    result: "dry-run".into(),
+                    reason: None,
+                    duration_secs: 0,
+                    diagnostics: Vec::new(),
+                });
+                continue;
+            }
+            let new = ecs.register(&r.task_definition, tagset).await?;
+            let arn = new.task_definition_arn.clone().unwrap_or_default();
+            progress(Line::Event(format!(
+                "{name}: registered {} ({})",
+                short(&arn),
+                r.changes
+                    .iter()
+                    .map(|c| format!("{}: {} -> {}", c.container, c.from, c.to))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+            rendered_for.insert(current.clone(), (arn, Vec::new()));
+        }
+        if plan.dry_run {
+            continue;
+        }
+        let to = rendered_for[&current].0.clone();
+        reports.push(ServiceReport {
+            service: name,
+            from: current,
+            to,
+            image: plan.image.clone(),
+            deployment_id: None,
+            result: "registered".into(),
+            reason: None,
+            duration_secs: 0,
+            diagnostics: Vec::new(),
+        });
+    }
+    if plan.dry_run {
+        return Ok(RolloutReport {
+            status: "dry-run".into(),
+            services: reports,
+            diffs,
+        });
+    }
+
+    // Update every service; a failure part-way is reported with what was already applied.
+    let mut updated: Vec<String> = Vec::new();
+    for r in reports.iter_mut() {
+        match ecs
+            .update_service(
+                &plan.cluster,
+                &r.service,
+                &r.to,
+                plan.force_new_deployment,
+                plan.desired_count,
+            )
+            .await
+        {
+            Ok(id) => {
+                progress(Line::Event(format!(
+                    "{}: UpdateService {} -> {} (deployment {})",
+                    r.service,
+                    short(&r.from),
+                    short(&r.to),
+                    id.as_deref().unwrap_or("?")
+                )));
+                r.deployment_id = id;
+                r.result = "started".into();
+                updated.push(r.service.clone());
+            }
+            Err(e) if updated.is_empty() => return Err(e),
+            Err(e) => {
+                return Err(Error::Failed(format!(
+                    "UpdateService failed for {:?} after {} had already been updated: {e}. \
+                     The services now run different versions; roll back {} or re-run",
+                    r.service,
+                    updated.join(", "),
+                    updated.join(", ")
+                )))
+            }
+        }
+    }
+    if !plan.wait {
+        return Ok(RolloutReport {
+            status: "started".into(),
+            services: reports,
+            diffs,
+        });
+    }
+
+    let targets: Vec<Target> = reports
+        .iter()
+        .map(|r| Target {
+            service: r.service.clone(),
+            task_definition: r.to.clone(),
+        })
+        .collect();
+    let results = watch(ecs, &plan.cluster, &targets, seen, &plan.watch, progress).await;
+    for (r, w) in reports.iter_mut().zip(&results) {
+        r.deployment_id = w.deployment_id.clone().or(r.deployment_id.take());
+        r.result = w.outcome.label().into();
+        r.reason = match &w.outcome {
+            Outcome::Succeeded => None,
+            Outcome::Failed(s) | Outcome::TimedOut(s) => Some(s.clone()),
+        };
+        r.duration_secs = w.duration.as_secs();
+        r.diagnostics = w.diagnostics.clone();
+        // Record the result on the revision: rollback's fallback looks for COMPLETED ones.
+        let value = if w.outcome.is_success() {
+            "COMPLETED"
+        } else {
+            "FAILED"
+        };
+        let tag = Tag::builder().key(tags::ROLLOUT).value(value).build();
+        if let Err(e) = ecs.tag(&r.to, vec![tag]).await {
+            progress(Line::Event(format!(
+                "{}: warning: could not tag {} {}={value}: {e}",
+                r.service,
+                short(&r.to),
+                tags::ROLLOUT
+            )));
+        }
+    }
+    let outcomes: Vec<&Outcome> = results.iter().map(|w| &w.outcome).collect();
+    Ok(RolloutReport {
+        status: overall(&outcomes).into(),
+        services: reports,
+        diffs,
+    })
+}
+
+/// Seconds as `1m 05s`.
+pub fn human_duration(secs: u64) -> String {
+    humanish(Duration::from_secs(secs))
+}
+
+fn humanish(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> RolloutPlan {
+        RolloutPlan {
+            cluster: "prod".into(),
+            services: vec!["api".into()],
+            image: "r/api:v1.2.3".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn validation() {
+        assert!(plan().validate().is_ok());
+        let mut p = plan();
+        p.cluster = String::new();
+        assert!(p.validate().unwrap_err().to_string().contains("`cluster`"));
+        let mut p = plan();
+        p.services = split_list(" , ");
+        assert!(p.validate().unwrap_err().to_string().contains("`service`"));
+        let mut p = plan();
+        p.image = "r/api:latest".into();
+        assert_eq!(p.validate().unwrap_err().exit_code(), 2);
+        p.allow_mutable_tag = true;
+        assert!(p.validate().is_ok());
+        assert_eq!(split_list("api, worker"), vec!["api", "worker"]);
+        assert_eq!(plan().version().as_deref(), Some("v1.2.3"));
+    }
+}

@@ -1,0 +1,336 @@
+//! Poll DescribeServices until every target deployment succeeded, failed or timed out; collect
+//! the reasons when it did not succeed.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::types::{Service, Task};
+
+use crate::ecs::{short, Ecs};
+use crate::verdict::{evaluate, Verdict};
+use crate::Error;
+
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub timeout: Duration,
+    /// First pause between polls; grows by half each poll up to `max_poll_interval`.
+    pub poll_interval: Duration,
+    pub max_poll_interval: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            timeout: Duration::from_secs(15 * 60),
+            poll_interval: Duration::from_secs(5),
+            max_poll_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A progress line: `Status` lines describe the current state (a terminal may overwrite them),
+/// `Event` lines are new facts (service events, verdicts) that stay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Status(String),
+    Event(String),
+}
+
+pub type Progress<'a> = &'a mut (dyn FnMut(Line) + Send);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed(String),
+    TimedOut(String),
+}
+
+impl Outcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Succeeded)
+    }
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed(_) => "failed",
+            Outcome::TimedOut(_) => "timed-out",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub service: String,
+    pub task_definition: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct WatchResult {
+    pub service: String,
+    pub task_definition: String,
+    pub outcome: Outcome,
+    pub deployment_id: Option<String>,
+    pub duration: Duration,
+    /// Why it failed: stopped tasks of the new revision and the service events seen.
+    pub diagnostics: Vec<String>,
+}
+
+/// Event ids already present, so that only new events are printed.
+pub fn event_ids(services: &[Service]) -> HashSet<String> {
+    services
+        .iter()
+        .flat_map(|s| s.events.as_deref().unwrap_or_default())
+        .filter_map(|e| e.id.clone())
+        .collect()
+}
+
+pub fn status_line(s: &Service) -> String {
+    let mut parts = Vec::new();
+    for d in s.deployments.as_deref().unwrap_or_default() {
+        parts.push(format!(
+            "{} {} running {}/{} pending {}{}{}",
+            d.status.as_deref().unwrap_or("?"),
+            short(d.task_definition.as_deref().unwrap_or("?")),
+            d.running_count,
+            d.desired_count,
+            d.pending_count,
+            d.rollout_state
+                .as_ref()
+                .map(|r| format!(" {}", r.as_str()))
+                .unwrap_or_default(),
+            if d.failed_tasks > 0 {
+                format!(" failed-tasks {}", d.failed_tasks)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    format!(
+        "{}: {}",
+        s.service_name.as_deref().unwrap_or("?"),
+        parts.join(" | ")
+    )
+}
+
+struct State {
+    target: Target,
+    confirming: bool,
+    outcome: Option<Outcome>,
+    deployment_id: Option<String>,
+    last_status: String,
+    events: Vec<String>,
+    finished: Duration,
+}
+
+/// Watch `targets` until each is decided. A success must be observed on two consecutive polls
+/// (the PRIMARY deployment still runs our revision at the end).
+pub async fn watch(
+    ecs: &Ecs,
+    cluster: &str,
+    targets: &[Target],
+    mut seen: HashSet<String>,
+    opts: &WatchOptions,
+    progress: Progress<'_>,
+) -> Vec<WatchResult> {
+    let start = Instant::now();
+    let mut states: Vec<State> = targets
+        .iter()
+        .map(|t| State {
+            target: t.clone(),
+            confirming: false,
+            outcome: None,
+            deployment_id: None,
+            last_status: String::new(),
+            events: Vec::new(),
+            finished: Duration::ZERO,
+        })
+        .collect();
+    let mut interval = opts.poll_interval;
+    let mut errors = 0;
+    loop {
+        let names: Vec<String> = states
+            .iter()
+            .filter(|s| s.outcome.is_none())
+            .map(|s| s.target.service.clone())
+            .collect();
+        if names.is_empty() {
+            break;
+        }
+        match ecs.describe_services(cluster, &names).await {
+            Err(e) => {
+                errors += 1;
+                progress(Line::Event(format!(
+                    "DescribeServices failed ({errors}/3): {e}"
+                )));
+                if errors >= 3 || matches!(e, Error::NotFound(_)) {
+                    for s in states.iter_mut().filter(|s| s.outcome.is_none()) {
+                        s.outcome = Some(Outcome::Failed(format!(
+                            "lost track of the deployment: {e}. The service was updated; check \
+                             it before retrying"
+                        )));
+                        s.finished = start.elapsed();
+                    }
+                    break;
+                }
+            }
+            Ok(services) => {
+                errors = 0;
+                for svc in &services {
+                    let name = svc.service_name.clone().unwrap_or_default();
+                    let Some(st) = states
+                        .iter_mut()
+                        .find(|s| s.outcome.is_none() && s.target.service == name)
+                    else {
+                        continue;
+                    };
+                    let mut new_events: Vec<_> = svc
+                        .events
+                        .as_deref()
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|e| e.id.as_ref().is_some_and(|id| !seen.contains(id)))
+                        .collect();
+                    new_events.reverse(); // ECS lists newest first
+                    for e in new_events {
+                        seen.insert(e.id.clone().unwrap_or_default());
+                        let line = format!("{name}: event: {}", e.message.as_deref().unwrap_or(""));
+                        st.events.push(line.clone());
+                        progress(Line::Event(line));
+                    }
+                    st.last_status = status_line(svc);
+                    progress(Line::Status(st.last_status.clone()));
+                    if let Some(d) =
+                        svc.deployments
+                            .as_deref()
+                            .unwrap_or_default()
+                            .iter()
+                            .find(|d| {
+                                d.task_definition.as_deref()
+                                    == Some(st.target.task_definition.as_str())
+                            })
+                    {
+                        st.deployment_id = d.id.clone().or(st.deployment_id.take());
+                    }
+                    match evaluate(svc, &st.target.task_definition) {
+                        Verdict::Succeeded if st.confirming => {
+                            st.outcome = Some(Outcome::Succeeded);
+                            st.finished = start.elapsed();
+                            progress(Line::Event(format!(
+                                "{name}: deployment of {} completed",
+                                short(&st.target.task_definition)
+                            )));
+                        }
+                        Verdict::Succeeded => st.confirming = true,
+                        Verdict::InProgress => st.confirming = false,
+                        Verdict::Failed(why) => {
+                            st.outcome = Some(Outcome::Failed(why.clone()));
+                            st.finished = start.elapsed();
+                            progress(Line::Event(format!("{name}: FAILED: {why}")));
+                        }
+                    }
+                }
+            }
+        }
+        if states.iter().all(|s| s.outcome.is_some()) {
+            break;
+        }
+        // The confirming poll comes quickly; otherwise back off.
+        let pause = if states.iter().any(|s| s.outcome.is_none() && s.confirming) {
+            opts.poll_interval
+        } else {
+            interval
+        };
+        if start.elapsed() + pause > opts.timeout {
+            for s in states.iter_mut().filter(|s| s.outcome.is_none()) {
+                s.outcome = Some(Outcome::TimedOut(format!(
+                    "not stable after {}s; last state: {}",
+                    opts.timeout.as_secs(),
+                    s.last_status
+                )));
+                s.finished = start.elapsed();
+                progress(Line::Event(format!(
+                    "{}: TIMED OUT after {}s",
+                    s.target.service,
+                    opts.timeout.as_secs()
+                )));
+            }
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        interval = (interval * 3 / 2).min(opts.max_poll_interval);
+    }
+
+    let mut out = Vec::new();
+    for st in states {
+        let outcome = st.outcome.unwrap_or(Outcome::Failed("not observed".into()));
+        let mut diagnostics = Vec::new();
+        if !outcome.is_success() {
+            match ecs
+                .stopped_tasks(cluster, &st.target.service, &st.target.task_definition)
+                .await
+            {
+                Ok(tasks) if tasks.is_empty() => diagnostics.push(format!(
+                    "{}: no stopped tasks of {}",
+                    st.target.service,
+                    short(&st.target.task_definition)
+                )),
+                Ok(tasks) => {
+                    for t in tasks.iter().take(10) {
+                        diagnostics.push(describe_stopped(&st.target.service, t));
+                    }
+                }
+                Err(e) => diagnostics.push(format!(
+                    "{}: could not list stopped tasks: {e}",
+                    st.target.service
+                )),
+            }
+            let n = st.events.len();
+            diagnostics.extend(st.events.into_iter().skip(n.saturating_sub(20)));
+        }
+        out.push(WatchResult {
+            service: st.target.service,
+            task_definition: st.target.task_definition,
+            outcome,
+            deployment_id: st.deployment_id,
+            duration: st.finished,
+            diagnostics,
+        });
+    }
+    out
+}
+
+/// `api: stopped task 1234abcd (api:8): Essential container in task exited; container app exit 1 (reason)`
+pub fn describe_stopped(service: &str, t: &Task) -> String {
+    let id = t
+        .task_arn
+        .as_deref()
+        .and_then(|a| a.rsplit('/').next())
+        .unwrap_or("?");
+    let containers: Vec<String> = t
+        .containers
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            format!(
+                "container {} exit {}{}",
+                c.name.as_deref().unwrap_or("?"),
+                c.exit_code.map_or("-".to_string(), |x| x.to_string()),
+                c.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    format!(
+        "{service}: stopped task {id} ({}): {}{}; {}",
+        short(t.task_definition_arn.as_deref().unwrap_or("?")),
+        t.stopped_reason.as_deref().unwrap_or("no stoppedReason"),
+        t.stop_code
+            .as_ref()
+            .map(|c| format!(" [{}]", c.as_str()))
+            .unwrap_or_default(),
+        containers.join("; ")
+    )
+}
