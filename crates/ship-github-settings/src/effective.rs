@@ -72,6 +72,10 @@ pub struct BranchProtection {
     pub enforce_admins: Option<bool>,
     pub force_push_allowed: bool,
     pub deletion_allowed: bool,
+    /// Classic protection or the rulesets' rules could not be read (an access problem says
+    /// which): a requirement missing here may be set there, so only what was read can be
+    /// reported, never an absence.
+    pub partial: bool,
 }
 
 /// Everything the settings rules look at.
@@ -96,11 +100,20 @@ fn flag(v: &Value, path: &[&str]) -> Option<bool> {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-fn access_problem(resp: &ApiResponse, what: String, endpoint: String, permission: &'static str) -> AccessProblem {
+fn access_problem(
+    resp: &ApiResponse,
+    what: String,
+    endpoint: String,
+    permission: &'static str,
+) -> AccessProblem {
     AccessProblem {
         what,
         endpoint,
@@ -118,20 +131,31 @@ fn ruleset_from(id: &str, detail: Option<&ApiResponse>, fallback: Option<&Value>
             .unwrap_or("")
             .to_string()
     };
-    let bypass_actors = body.and_then(|b| b.get("bypass_actors")).and_then(|a| a.as_array()).map(|a| {
-        a.iter()
-            .map(|actor| {
-                let kind = actor.get("actor_type").and_then(|t| t.as_str()).unwrap_or("actor");
-                let id = actor
-                    .get("actor_id")
-                    .map(|i| i.to_string())
-                    .unwrap_or_else(|| "?".into());
-                let mode = actor.get("bypass_mode").and_then(|m| m.as_str()).unwrap_or("always");
-                format!("{kind} {id} ({mode})")
-            })
-            .collect()
-    });
-    let ref_name = body.and_then(|b| b.get("conditions")).and_then(|c| c.get("ref_name"));
+    let bypass_actors = body
+        .and_then(|b| b.get("bypass_actors"))
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|actor| {
+                    let kind = actor
+                        .get("actor_type")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("actor");
+                    let mode = actor
+                        .get("bypass_mode")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or("always");
+                    // `DeployKey` (and sometimes `OrganizationAdmin`) come with `"actor_id": null`.
+                    match actor.get("actor_id").filter(|i| !i.is_null()) {
+                        Some(id) => format!("{kind} {id} ({mode})"),
+                        None => format!("{kind} ({mode})"),
+                    }
+                })
+                .collect()
+        });
+    let ref_name = body
+        .and_then(|b| b.get("conditions"))
+        .and_then(|c| c.get("ref_name"));
     Ruleset {
         id: id.to_string(),
         name: get_str("name"),
@@ -142,7 +166,11 @@ fn ruleset_from(id: &str, detail: Option<&ApiResponse>, fallback: Option<&Value>
         rule_types: body
             .and_then(|b| b.get("rules"))
             .and_then(|r| r.as_array())
-            .map(|r| r.iter().filter_map(|x| x.get("type")?.as_str().map(str::to_string)).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|x| x.get("type")?.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -160,7 +188,12 @@ impl EffectiveSettings {
             r if r.ok().is_some() => Some(r.ok()),
             r if r.is_not_found() => Some(None),
             r => {
-                problems.push(access_problem(r, format!("branch protection of `{branch}`"), classic_ep, "administration: read"));
+                problems.push(access_problem(
+                    r,
+                    format!("branch protection of `{branch}`"),
+                    classic_ep,
+                    "administration: read",
+                ));
                 None
             }
         };
@@ -169,18 +202,33 @@ impl EffectiveSettings {
         let rules: Option<Vec<Value>> = match s.branch_rules.ok() {
             Some(b) => Some(b.as_array().cloned().unwrap_or_default()),
             None => {
-                problems.push(access_problem(&s.branch_rules, format!("ruleset rules of `{branch}`"), rules_ep, "metadata: read"));
+                problems.push(access_problem(
+                    &s.branch_rules,
+                    format!("ruleset rules of `{branch}`"),
+                    rules_ep,
+                    "metadata: read",
+                ));
                 None
             }
         };
 
         let protection = match (classic, rules) {
-            (Some(classic), Some(rules)) => Some(Self::protection(classic, &rules, s)),
-            // One source readable: use it, the access problem is reported.
-            (Some(classic), None) => Some(Self::protection(classic, &[], s)),
-            (None, Some(rules)) if !rules.is_empty() => Some(Self::protection(None, &rules, s)),
+            (Some(classic), Some(rules)) => Some(Self::protection(classic, &rules, s, false)),
+            // One source readable: use it, the access problem is reported, and what the other
+            // source may add is unknown (`partial`).
+            (Some(classic), None) => Some(Self::protection(classic, &[], s, true)),
+            (None, Some(rules)) if !rules.is_empty() => {
+                Some(Self::protection(None, &rules, s, true))
+            }
             _ => None,
         };
+        // Each ruleset behind the branch's rules, and each tag ruleset, is read in detail
+        // (bypass actors, conditions, rules): say what could not be seen.
+        if let Some(p) = &protection {
+            for r in &p.rulesets {
+                Self::ruleset_problems(s, r, r.bypass_actors.is_none(), &mut problems);
+            }
+        }
 
         // Environments.
         let env_ep = format!("GET /repos/{owner_repo}/environments");
@@ -188,13 +236,22 @@ impl EffectiveSettings {
             Some(body) => Some(
                 body.get("environments")
                     .and_then(|e| e.as_array())
-                    .map(|envs| envs.iter().map(|e| Self::environment(e, s, &mut problems)).collect())
+                    .map(|envs| {
+                        envs.iter()
+                            .map(|e| Self::environment(e, s, &mut problems))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             ),
             // A repository without environments answers 404 on some GitHub versions.
             None if s.environments.is_not_found() => Some(Vec::new()),
             None => {
-                problems.push(access_problem(&s.environments, "environments".into(), env_ep, "environments: read (or actions: read)"));
+                problems.push(access_problem(
+                    &s.environments,
+                    "environments".into(),
+                    env_ep,
+                    "environments: read (or actions: read)",
+                ));
                 None
             }
         };
@@ -202,22 +259,37 @@ impl EffectiveSettings {
         // Tag rulesets.
         let tag_ep = format!("GET /repos/{owner_repo}/rulesets?targets=tag");
         let tag_rulesets = match s.tag_rulesets.ok() {
-            Some(list) => Some(
-                list.as_array()
+            Some(list) => {
+                let rulesets: Vec<Ruleset> = list
+                    .as_array()
                     .map(|items| {
                         items
                             .iter()
-                            .filter(|r| r.get("target").and_then(|t| t.as_str()).unwrap_or("tag") == "tag")
+                            .filter(|r| {
+                                r.get("target").and_then(|t| t.as_str()).unwrap_or("tag") == "tag"
+                            })
                             .map(|r| {
                                 let id = r.get("id").map(|i| i.to_string()).unwrap_or_default();
                                 ruleset_from(&id, s.rulesets.get(&id), Some(r))
                             })
                             .collect()
                     })
-                    .unwrap_or_default(),
-            ),
+                    .unwrap_or_default();
+                // The list has no conditions or rules: a ruleset whose detail could not be
+                // read may well protect the release tags, so tags cannot be judged.
+                let mut all_read = true;
+                for r in &rulesets {
+                    all_read &= Self::ruleset_problems(s, r, false, &mut problems);
+                }
+                all_read.then_some(rulesets)
+            }
             None => {
-                problems.push(access_problem(&s.tag_rulesets, "tag rulesets".into(), tag_ep, "metadata: read"));
+                problems.push(access_problem(
+                    &s.tag_rulesets,
+                    "tag rulesets".into(),
+                    tag_ep,
+                    "metadata: read",
+                ));
                 None
             }
         };
@@ -232,7 +304,45 @@ impl EffectiveSettings {
         }
     }
 
-    fn protection(classic: Option<&Value>, rules: &[Value], s: &SettingsSnapshot) -> BranchProtection {
+    /// Access problems of one ruleset's detail (`GET /repos/{o}/{r}/rulesets/{id}`).
+    /// Returns whether the detail was readable.
+    fn ruleset_problems(
+        s: &SettingsSnapshot,
+        ruleset: &Ruleset,
+        bypass_hidden: bool,
+        problems: &mut Vec<AccessProblem>,
+    ) -> bool {
+        let id = &ruleset.id;
+        let endpoint = format!("GET /repos/{}/rulesets/{id}", s.repository);
+        let named = if ruleset.name.is_empty() {
+            format!("ruleset {id}")
+        } else {
+            format!("ruleset \"{}\"", ruleset.name)
+        };
+        match s.rulesets.get(id) {
+            Some(r) if r.ok().is_none() => {
+                problems.push(access_problem(r, named, endpoint, "metadata: read"));
+                return false;
+            }
+            // GitHub leaves `bypass_actors` out for tokens that may not administer the ruleset.
+            Some(r) if bypass_hidden => problems.push(AccessProblem {
+                what: format!("the bypass actors of {named}"),
+                endpoint,
+                status: r.status,
+                message: "no `bypass_actors` in the response".into(),
+                permission: "administration: read",
+            }),
+            _ => {}
+        }
+        true
+    }
+
+    fn protection(
+        classic: Option<&Value>,
+        rules: &[Value],
+        s: &SettingsSnapshot,
+        partial: bool,
+    ) -> BranchProtection {
         let mut p = BranchProtection {
             classic: classic.is_some(),
             rulesets: Vec::new(),
@@ -244,6 +354,7 @@ impl EffectiveSettings {
             // Unprotected: anything goes until a rule says otherwise.
             force_push_allowed: true,
             deletion_allowed: true,
+            partial,
         };
         if let Some(c) = classic {
             if let Some(reviews) = c.get("required_pull_request_reviews") {
@@ -251,12 +362,23 @@ impl EffectiveSettings {
                     .get("required_approving_review_count")
                     .and_then(|n| n.as_u64())
                     .unwrap_or(0) as u32;
-                p.dismiss_stale_reviews = reviews.get("dismiss_stale_reviews").and_then(|b| b.as_bool()).unwrap_or(false);
+                p.dismiss_stale_reviews = reviews
+                    .get("dismiss_stale_reviews")
+                    .and_then(|b| b.as_bool())
+                    .unwrap_or(false);
             }
             if let Some(checks) = c.get("required_status_checks") {
-                p.strict_checks = checks.get("strict").and_then(|b| b.as_bool()).unwrap_or(false);
+                p.strict_checks = checks
+                    .get("strict")
+                    .and_then(|b| b.as_bool())
+                    .unwrap_or(false);
                 let mut seen: Vec<String> = Vec::new();
-                for check in checks.get("checks").and_then(|c| c.as_array()).into_iter().flatten() {
+                for check in checks
+                    .get("checks")
+                    .and_then(|c| c.as_array())
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(ctx) = check.get("context").and_then(|c| c.as_str()) {
                         seen.push(ctx.to_string());
                         p.required_checks.push(RequiredCheck {
@@ -268,7 +390,11 @@ impl EffectiveSettings {
                 }
                 for ctx in strings(checks.get("contexts")) {
                     if !seen.contains(&ctx) {
-                        p.required_checks.push(RequiredCheck { context: ctx, app_id: None, source: "classic protection".into() });
+                        p.required_checks.push(RequiredCheck {
+                            context: ctx,
+                            app_id: None,
+                            source: "classic protection".into(),
+                        });
                     }
                 }
             }
@@ -280,11 +406,23 @@ impl EffectiveSettings {
         let mut ruleset_blocks_force_push = false;
         let mut ruleset_blocks_deletion = false;
         for rule in rules {
-            let id = rule.get("ruleset_id").map(|i| i.to_string()).unwrap_or_default();
+            let id = rule
+                .get("ruleset_id")
+                .map(|i| i.to_string())
+                .unwrap_or_default();
             if !id.is_empty() && !ruleset_ids.contains(&id) {
                 ruleset_ids.push(id.clone());
             }
-            let source = format!("ruleset {id}");
+            let source = match s
+                .rulesets
+                .get(&id)
+                .and_then(|r| r.ok())
+                .and_then(|b| b.get("name"))
+                .and_then(|n| n.as_str())
+            {
+                Some(name) => format!("ruleset \"{name}\""),
+                None => format!("ruleset {id}"),
+            };
             let params = rule.get("parameters");
             match rule.get("type").and_then(|t| t.as_str()).unwrap_or("") {
                 "pull_request" => {
@@ -338,37 +476,75 @@ impl EffectiveSettings {
         p
     }
 
-    fn environment(e: &Value, s: &SettingsSnapshot, problems: &mut Vec<AccessProblem>) -> EnvironmentSettings {
-        let name = e.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+    fn environment(
+        e: &Value,
+        s: &SettingsSnapshot,
+        problems: &mut Vec<AccessProblem>,
+    ) -> EnvironmentSettings {
+        let name = e
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("")
+            .to_string();
         let required_reviewers = e
             .get("protection_rules")
             .and_then(|r| r.as_array())
             .map(|rules| {
                 rules
                     .iter()
-                    .filter(|r| r.get("type").and_then(|t| t.as_str()) == Some("required_reviewers"))
-                    .map(|r| r.get("reviewers").and_then(|v| v.as_array()).map(|a| a.len()).unwrap_or(0))
+                    .filter(|r| {
+                        r.get("type").and_then(|t| t.as_str()) == Some("required_reviewers")
+                    })
+                    .map(|r| {
+                        r.get("reviewers")
+                            .and_then(|v| v.as_array())
+                            .map(|a| a.len())
+                            .unwrap_or(0)
+                    })
                     .sum()
             })
             .unwrap_or(0);
-        let deployment_branch_policy = e.get("deployment_branch_policy").filter(|v| !v.is_null()).map(|d| DeploymentBranchPolicy {
-            protected_branches: flag(d, &["protected_branches"]).unwrap_or(false),
-            custom_branch_policies: flag(d, &["custom_branch_policies"]).unwrap_or(false),
-        });
+        let deployment_branch_policy = e
+            .get("deployment_branch_policy")
+            .filter(|v| !v.is_null())
+            .map(|d| DeploymentBranchPolicy {
+                protected_branches: flag(d, &["protected_branches"]).unwrap_or(false),
+                custom_branch_policies: flag(d, &["custom_branch_policies"]).unwrap_or(false),
+            });
         let mut custom_policies = Vec::new();
-        if deployment_branch_policy.as_ref().is_some_and(|d| d.custom_branch_policies) {
+        if deployment_branch_policy
+            .as_ref()
+            .is_some_and(|d| d.custom_branch_policies)
+        {
             match s.deployment_branch_policies.get(&name) {
                 Some(r) if r.ok().is_some() => {
-                    for bp in r.body.get("branch_policies").and_then(|b| b.as_array()).into_iter().flatten() {
-                        let pattern = bp.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
-                        let kind = bp.get("type").and_then(|t| t.as_str()).unwrap_or("branch").to_string();
+                    for bp in r
+                        .body
+                        .get("branch_policies")
+                        .and_then(|b| b.as_array())
+                        .into_iter()
+                        .flatten()
+                    {
+                        let pattern = bp
+                            .get("name")
+                            .and_then(|n| n.as_str())
+                            .unwrap_or("")
+                            .to_string();
+                        let kind = bp
+                            .get("type")
+                            .and_then(|t| t.as_str())
+                            .unwrap_or("branch")
+                            .to_string();
                         custom_policies.push((pattern, kind));
                     }
                 }
                 Some(r) => problems.push(access_problem(
                     r,
                     format!("deployment branch policies of environment `{name}`"),
-                    format!("GET /repos/{}/environments/{name}/deployment-branch-policies", s.repository),
+                    format!(
+                        "GET /repos/{}/environments/{name}/deployment-branch-policies",
+                        s.repository
+                    ),
                     "environments: read (or actions: read)",
                 )),
                 None => {}

@@ -19,14 +19,23 @@ pub struct FetchOptions {
     pub api_url: String,
     /// `GITHUB_TOKEN`; without one only public data is readable.
     pub token: Option<String>,
-    /// Longest wait for one response.
+    /// Longest wait for one response (`SHIP_GITHUB_TIMEOUT`, default 30 s).
     pub timeout: Duration,
-    /// Longest wait for a rate limit to reset before giving up.
+    /// Longest wait for a rate limit to reset before giving up
+    /// (`SHIP_GITHUB_MAX_RATE_LIMIT_WAIT`, default 60 s).
     pub max_rate_limit_wait: Duration,
 }
 
+/// Default of [`FetchOptions::timeout`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of [`FetchOptions::max_rate_limit_wait`].
+pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
 impl FetchOptions {
-    /// Options from the environment, as on an Actions runner.
+    /// Options from the environment, as on an Actions runner: `GITHUB_API_URL`,
+    /// `GITHUB_TOKEN`, and the durations `SHIP_GITHUB_TIMEOUT` and
+    /// `SHIP_GITHUB_MAX_RATE_LIMIT_WAIT` (`30`, `30s`, `1500ms`, `2m`). An unreadable
+    /// duration is reported on standard error and the default used.
     pub fn from_env() -> Self {
         FetchOptions {
             api_url: std::env::var("GITHUB_API_URL")
@@ -34,9 +43,59 @@ impl FetchOptions {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "https://api.github.com".into()),
             token: std::env::var("GITHUB_TOKEN").ok().filter(|s| !s.is_empty()),
-            timeout: Duration::from_secs(30),
-            max_rate_limit_wait: Duration::from_secs(60),
+            timeout: duration_from_env("SHIP_GITHUB_TIMEOUT", DEFAULT_TIMEOUT),
+            max_rate_limit_wait: duration_from_env(
+                "SHIP_GITHUB_MAX_RATE_LIMIT_WAIT",
+                DEFAULT_MAX_RATE_LIMIT_WAIT,
+            ),
         }
+    }
+}
+
+fn duration_from_env(name: &str, default: Duration) -> Duration {
+    let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) else {
+        return default;
+    };
+    match parse_duration(&value) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!(
+                "ship: ignoring {name}=`{value}`: {e}; using {}",
+                show_duration(&default)
+            );
+            default
+        }
+    }
+}
+
+/// A duration such as `30`, `30s`, `1500ms`, `2m`, `1h` or `0.5s` (bare numbers are seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = (&t[..split], t[split..].trim());
+    let n: f64 = number.parse().map_err(|_| {
+        "expected a number of seconds or a duration like `30s`, `1500ms`, `2m`".to_string()
+    })?;
+    let seconds = match unit.to_ascii_lowercase().as_str() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => n,
+        "ms" | "msec" | "millis" | "milliseconds" => n / 1000.0,
+        "m" | "min" | "mins" | "minute" | "minutes" => n * 60.0,
+        "h" | "hour" | "hours" => n * 3600.0,
+        other => return Err(format!("unknown unit `{other}` (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
+}
+
+/// `2 s`, `1.5 s`, `500 ms`.
+pub fn show_duration(d: &Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
 
@@ -49,12 +108,24 @@ pub enum FetchError {
     NotFound { repo: String, api_url: String },
     #[error("GitHub rejected the token (401 {message}): set GITHUB_TOKEN to a valid token")]
     Unauthorized { message: String },
-    #[error("cannot reach the GitHub API at {api_url}: {reason}; check GITHUB_API_URL and the network")]
+    #[error(
+        "cannot reach the GitHub API at {api_url}: {reason}; check GITHUB_API_URL and the network"
+    )]
     Unreachable { api_url: String, reason: String },
-    #[error("the GitHub API at {api_url} did not answer within {seconds} s ({endpoint}); try again, or check GITHUB_API_URL")]
-    Timeout { api_url: String, endpoint: String, seconds: u64 },
-    #[error("GitHub rate limit reached for {endpoint}; it resets in {wait_seconds} s, longer than ship waits ({max_seconds} s): run again later or use a token with a higher limit")]
-    RateLimited { endpoint: String, wait_seconds: u64, max_seconds: u64 },
+    #[error("the GitHub API at {api_url} did not answer within {} ({endpoint}); try again, check GITHUB_API_URL, or allow more time with SHIP_GITHUB_TIMEOUT", show_duration(.timeout))]
+    Timeout {
+        api_url: String,
+        endpoint: String,
+        timeout: Duration,
+    },
+    #[error("GitHub rate limit reached for {endpoint}; it resets in {wait_seconds} s, longer than ship waits ({}, set by SHIP_GITHUB_MAX_RATE_LIMIT_WAIT): run again later, allow a longer wait, or use a token with a higher limit", show_duration(.max_wait))]
+    RateLimited {
+        endpoint: String,
+        wait_seconds: u64,
+        max_wait: Duration,
+    },
+    #[error("GitHub rate limit still reached for {endpoint} after {attempts} waits: run again later or use a token with a higher limit")]
+    RateLimitPersists { endpoint: String, attempts: u32 },
     #[error("unexpected answer from {endpoint}: {reason}")]
     Protocol { endpoint: String, reason: String },
 }
@@ -66,16 +137,27 @@ struct Client {
 }
 
 /// Read `OWNER/REPO`'s settings for `branch` (blocking: runs its own small runtime).
-pub fn fetch_snapshot_blocking(opts: &FetchOptions, repository: &str, branch: &str) -> Result<SettingsSnapshot, FetchError> {
+pub fn fetch_snapshot_blocking(
+    opts: &FetchOptions,
+    repository: &str,
+    branch: &str,
+) -> Result<SettingsSnapshot, FetchError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| FetchError::Unreachable { api_url: opts.api_url.clone(), reason: e.to_string() })?;
+        .map_err(|e| FetchError::Unreachable {
+            api_url: opts.api_url.clone(),
+            reason: e.to_string(),
+        })?;
     rt.block_on(fetch_snapshot(opts, repository, branch))
 }
 
 /// Read `OWNER/REPO`'s settings for `branch`.
-pub async fn fetch_snapshot(opts: &FetchOptions, repository: &str, branch: &str) -> Result<SettingsSnapshot, FetchError> {
+pub async fn fetch_snapshot(
+    opts: &FetchOptions,
+    repository: &str,
+    branch: &str,
+) -> Result<SettingsSnapshot, FetchError> {
     let (owner, repo) = repository
         .split_once('/')
         .filter(|(o, r)| !o.is_empty() && !r.is_empty() && !r.contains('/'))
@@ -87,9 +169,16 @@ pub async fn fetch_snapshot(opts: &FetchOptions, repository: &str, branch: &str)
     match repo_info.status {
         200 => {}
         404 => {
-            return Err(FetchError::NotFound { repo: repository.to_string(), api_url: opts.api_url.clone() })
+            return Err(FetchError::NotFound {
+                repo: repository.to_string(),
+                api_url: opts.api_url.clone(),
+            })
         }
-        401 => return Err(FetchError::Unauthorized { message: repo_info.message().to_string() }),
+        401 => {
+            return Err(FetchError::Unauthorized {
+                message: repo_info.message().to_string(),
+            })
+        }
         s => {
             return Err(FetchError::Protocol {
                 endpoint: format!("GET {repo_path}"),
@@ -99,14 +188,29 @@ pub async fn fetch_snapshot(opts: &FetchOptions, repository: &str, branch: &str)
     }
 
     let branch_enc = encode_path_segment(branch);
-    let classic_protection = client.get(&format!("{repo_path}/branches/{branch_enc}/protection")).await?;
-    let branch_rules = client.get_all(&format!("{repo_path}/rules/branches/{branch_enc}?per_page=100"), None).await?;
-    let tag_rulesets = client.get_all(&format!("{repo_path}/rulesets?targets=tag&per_page=100"), None).await?;
+    let classic_protection = client
+        .get(&format!("{repo_path}/branches/{branch_enc}/protection"))
+        .await?;
+    let branch_rules = client
+        .get_all(
+            &format!("{repo_path}/rules/branches/{branch_enc}?per_page=100"),
+            None,
+        )
+        .await?;
+    let tag_rulesets = client
+        .get_all(
+            &format!("{repo_path}/rulesets?targets=tag&per_page=100"),
+            None,
+        )
+        .await?;
 
     let mut ids: Vec<String> = Vec::new();
     for list in [branch_rules.ok(), tag_rulesets.ok()].into_iter().flatten() {
         for item in list.as_array().into_iter().flatten() {
-            let id = item.get("ruleset_id").or_else(|| item.get("id")).map(|i| i.to_string());
+            let id = item
+                .get("ruleset_id")
+                .or_else(|| item.get("id"))
+                .map(|i| i.to_string());
             if let Some(id) = id.filter(|i| !ids.contains(i)) {
                 ids.push(id);
             }
@@ -119,11 +223,22 @@ pub async fn fetch_snapshot(opts: &FetchOptions, repository: &str, branch: &str)
     }
 
     let environments = client
-        .get_all(&format!("{repo_path}/environments?per_page=100"), Some("environments"))
+        .get_all(
+            &format!("{repo_path}/environments?per_page=100"),
+            Some("environments"),
+        )
         .await?;
     let mut deployment_branch_policies = BTreeMap::new();
-    for env in environments.ok().and_then(|b| b.get("environments")).and_then(|e| e.as_array()).into_iter().flatten() {
-        let Some(name) = env.get("name").and_then(|n| n.as_str()) else { continue };
+    for env in environments
+        .ok()
+        .and_then(|b| b.get("environments"))
+        .and_then(|e| e.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = env.get("name").and_then(|n| n.as_str()) else {
+            continue;
+        };
         let custom = env
             .get("deployment_branch_policy")
             .and_then(|d| d.get("custom_branch_policies"))
@@ -132,7 +247,10 @@ pub async fn fetch_snapshot(opts: &FetchOptions, repository: &str, branch: &str)
         if custom {
             let r = client
                 .get_all(
-                    &format!("{repo_path}/environments/{}/deployment-branch-policies?per_page=100", encode_path_segment(name)),
+                    &format!(
+                        "{repo_path}/environments/{}/deployment-branch-policies?per_page=100",
+                        encode_path_segment(name)
+                    ),
                     Some("branch_policies"),
                 )
                 .await?;
@@ -171,7 +289,12 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
     let link = headers.get("link")?.to_str().ok()?;
     link.split(',').find_map(|part| {
         let (url, rel) = part.split_once(';')?;
-        rel.contains("rel=\"next\"").then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        rel.contains("rel=\"next\"").then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
     })
 }
 
@@ -180,13 +303,21 @@ fn rate_limit_wait(status: u16, headers: &HeaderMap) -> Option<u64> {
     if status != 403 && status != 429 {
         return None;
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(secs) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
         return Some(secs);
     }
     if header("x-ratelimit-remaining") == Some("0") {
         let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<u64>().ok())?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         return Some(reset.saturating_sub(now) + 1);
     }
     // A 429 without headers: back off briefly.
@@ -198,16 +329,24 @@ impl Client {
         let base = opts.api_url.trim_end_matches('/').to_string();
         let mut builder = Octocrab::builder()
             .base_uri(base.as_str())
-            .map_err(|e| FetchError::Unreachable { api_url: base.clone(), reason: format!("invalid API URL: {e}") })?
+            .map_err(|e| FetchError::Unreachable {
+                api_url: base.clone(),
+                reason: format!("invalid API URL: {e}"),
+            })?
             .set_connect_timeout(Some(opts.timeout))
             .set_read_timeout(Some(opts.timeout));
         if let Some(token) = &opts.token {
             builder = builder.personal_token(token.clone());
         }
-        let octo = builder
-            .build()
-            .map_err(|e| FetchError::Unreachable { api_url: base.clone(), reason: e.to_string() })?;
-        Ok(Client { octo, opts: opts.clone(), base })
+        let octo = builder.build().map_err(|e| FetchError::Unreachable {
+            api_url: base.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Client {
+            octo,
+            opts: opts.clone(),
+            base,
+        })
     }
 
     /// One request (path relative to the API base, or an absolute `next` URL), with
@@ -220,28 +359,42 @@ impl Client {
         };
         let endpoint = format!("GET {}", url.strip_prefix(&self.base).unwrap_or(&url));
         let mut headers = HeaderMap::new();
-        headers.insert("accept", HeaderValue::from_static("application/vnd.github+json"));
-        headers.insert("x-github-api-version", HeaderValue::from_static("2022-11-28"));
-        for _attempt in 0..4 {
-            let call = self.octo._get_with_headers(url.as_str(), Some(headers.clone()));
+        headers.insert(
+            "accept",
+            HeaderValue::from_static("application/vnd.github+json"),
+        );
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static("2022-11-28"),
+        );
+        const ATTEMPTS: u32 = 4;
+        for _attempt in 0..ATTEMPTS {
+            let call = self
+                .octo
+                ._get_with_headers(url.as_str(), Some(headers.clone()));
             let response = match tokio::time::timeout(self.opts.timeout, call).await {
                 Err(_) => {
                     return Err(FetchError::Timeout {
                         api_url: self.opts.api_url.clone(),
                         endpoint,
-                        seconds: self.opts.timeout.as_secs(),
+                        timeout: self.opts.timeout,
                     })
                 }
                 Ok(Err(e)) => {
                     let reason = error_chain(&e);
-                    if reason.to_ascii_lowercase().contains("timed out") || reason.contains("Elapsed") {
+                    if reason.to_ascii_lowercase().contains("timed out")
+                        || reason.contains("Elapsed")
+                    {
                         return Err(FetchError::Timeout {
                             api_url: self.opts.api_url.clone(),
                             endpoint,
-                            seconds: self.opts.timeout.as_secs(),
+                            timeout: self.opts.timeout,
                         });
                     }
-                    return Err(FetchError::Unreachable { api_url: self.opts.api_url.clone(), reason });
+                    return Err(FetchError::Unreachable {
+                        api_url: self.opts.api_url.clone(),
+                        reason,
+                    });
                 }
                 Ok(Ok(r)) => r,
             };
@@ -252,15 +405,18 @@ impl Client {
                 .map_err(|_| FetchError::Timeout {
                     api_url: self.opts.api_url.clone(),
                     endpoint: endpoint.clone(),
-                    seconds: self.opts.timeout.as_secs(),
+                    timeout: self.opts.timeout,
                 })?
-                .map_err(|e| FetchError::Protocol { endpoint: endpoint.clone(), reason: error_chain(&e) })?;
+                .map_err(|e| FetchError::Protocol {
+                    endpoint: endpoint.clone(),
+                    reason: error_chain(&e),
+                })?;
             if let Some(wait) = rate_limit_wait(status, &resp_headers) {
-                if wait > self.opts.max_rate_limit_wait.as_secs() {
+                if Duration::from_secs(wait) > self.opts.max_rate_limit_wait {
                     return Err(FetchError::RateLimited {
                         endpoint,
                         wait_seconds: wait,
-                        max_seconds: self.opts.max_rate_limit_wait.as_secs(),
+                        max_wait: self.opts.max_rate_limit_wait,
                     });
                 }
                 eprintln!("ship: GitHub rate limit on {endpoint}; waiting {wait} s");
@@ -277,7 +433,10 @@ impl Client {
             };
             return Ok((status, resp_headers, body));
         }
-        Err(FetchError::RateLimited { endpoint, wait_seconds: 0, max_seconds: self.opts.max_rate_limit_wait.as_secs() })
+        Err(FetchError::RateLimitPersists {
+            endpoint,
+            attempts: ATTEMPTS,
+        })
     }
 
     async fn get(&self, path: &str) -> Result<ApiResponse, FetchError> {
@@ -343,7 +502,10 @@ mod tests {
             "link",
             HeaderValue::from_static("<https://api.github.com/x?page=2>; rel=\"next\", <https://api.github.com/x?page=5>; rel=\"last\""),
         );
-        assert_eq!(next_link(&h).as_deref(), Some("https://api.github.com/x?page=2"));
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://api.github.com/x?page=2")
+        );
     }
 
     #[test]
@@ -353,6 +515,20 @@ mod tests {
         assert_eq!(rate_limit_wait(403, &h), Some(3));
         assert_eq!(rate_limit_wait(403, &HeaderMap::new()), None);
         assert_eq!(rate_limit_wait(200, &h), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration(" 1500ms "), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 days").is_err());
+        assert_eq!(show_duration(&Duration::from_secs(2)), "2 s");
+        assert_eq!(show_duration(&Duration::from_millis(500)), "500 ms");
+        assert_eq!(show_duration(&Duration::from_millis(1500)), "1.5 s");
     }
 
     #[test]
