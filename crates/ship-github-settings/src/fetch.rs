@@ -458,6 +458,13 @@ impl Client {
             if pages > 100 {
                 break;
             }
+            // The token goes with every request: follow only links back to the same API.
+            if !url.starts_with(&format!("{}/", self.base)) {
+                return Err(FetchError::Protocol {
+                    endpoint: path.to_string(),
+                    reason: format!("the next-page link points outside {} ({url}); refusing to send the token there", self.base),
+                });
+            }
             let (s, h, page) = self.request(&url).await?;
             if !(200..300).contains(&s) {
                 return Ok(ApiResponse::new(s, page));
