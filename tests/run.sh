@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The real servers the tests start (each script is idempotent and installs only what is
+# missing): an OCI registry, moto's AWS server, PostgreSQL.
+tests/infra/registry.sh install
+tests/infra/moto.sh install
+
 # Formatting and lints first: cheap, and they fail fast.
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -1,0 +1,318 @@
+//! Applying tags: read the source manifest once, check every target tag (immutable tags may
+//! not move), then put the same manifest under each tag that is missing or may move.
+
+use crate::digest::short_digest;
+use crate::ecr::EcrClient;
+use crate::error::RegistryError;
+use crate::oci::{Manifest, PutOutcome, RegistryClient};
+use crate::reference::SourceRef;
+use crate::tags::{PlannedTag, TagKind};
+use serde::Serialize;
+use std::fmt;
+
+/// Where tags are applied: a registry through the OCI distribution API, or ECR's API.
+#[derive(Debug)]
+pub enum Backend {
+    /// Any OCI distribution registry.
+    Oci(RegistryClient),
+    /// Amazon ECR.
+    Ecr(EcrClient),
+}
+
+impl Backend {
+    /// The registry host, for messages.
+    pub fn registry(&self) -> &str {
+        match self {
+            Backend::Oci(c) => c.registry(),
+            Backend::Ecr(c) => c.registry(),
+        }
+    }
+
+    /// Which API is used: `oci` or `ecr`.
+    pub fn api(&self) -> &'static str {
+        match self {
+            Backend::Oci(_) => "oci",
+            Backend::Ecr(_) => "ecr",
+        }
+    }
+
+    /// Reads the manifest `reference` names.
+    pub async fn get_manifest(&self, reference: &SourceRef) -> Result<Manifest, RegistryError> {
+        match self {
+            Backend::Oci(c) => c.get_manifest(reference).await,
+            Backend::Ecr(c) => c.get_manifest(reference).await,
+        }
+    }
+
+    /// The digest `tag` points at, if it exists.
+    pub async fn tag_digest(&self, tag: &str) -> Result<Option<String>, RegistryError> {
+        match self {
+            Backend::Oci(c) => c.tag_digest(tag).await,
+            Backend::Ecr(c) => c.tag_digest(tag).await,
+        }
+    }
+
+    /// Stores `manifest` under `tag`.
+    pub async fn put_manifest(
+        &self,
+        tag: &str,
+        manifest: &Manifest,
+    ) -> Result<PutOutcome, RegistryError> {
+        match self {
+            Backend::Oci(c) => c.put_manifest(tag, manifest).await,
+            Backend::Ecr(c) => c.put_manifest(tag, manifest).await,
+        }
+    }
+}
+
+/// What happened to one tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TagStatus {
+    /// The tag did not exist and now names the source digest.
+    Created,
+    /// The tag named another digest and was moved (floating tags, or `--force`).
+    Moved,
+    /// The tag already named the source digest; nothing was written.
+    Unchanged,
+    /// Writing the tag failed.
+    Failed,
+    /// Not attempted, because an earlier tag failed.
+    NotApplied,
+}
+
+impl fmt::Display for TagStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TagStatus::Created => "created",
+            TagStatus::Moved => "moved",
+            TagStatus::Unchanged => "unchanged",
+            TagStatus::Failed => "failed",
+            TagStatus::NotApplied => "not applied",
+        })
+    }
+}
+
+/// One tag's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagResult {
+    /// The tag.
+    pub tag: String,
+    /// Its kind.
+    pub kind: TagKind,
+    /// What happened.
+    pub status: TagStatus,
+    /// The digest it names now (the source digest unless it failed or was not applied).
+    pub digest: Option<String>,
+    /// The digest it named before, when it existed.
+    pub previous_digest: Option<String>,
+}
+
+/// The outcome of a retag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetagReport {
+    /// The source reference.
+    pub source: String,
+    /// The source's digest: every applied tag now names it.
+    pub digest: String,
+    /// The source manifest's media type.
+    pub media_type: String,
+    /// One entry per target tag, in order.
+    pub results: Vec<TagResult>,
+}
+
+impl RetagReport {
+    /// `tag (status)` for the tags in `statuses`, comma-separated, or `none`.
+    pub fn list(&self, statuses: &[TagStatus]) -> String {
+        let items: Vec<String> = self
+            .results
+            .iter()
+            .filter(|r| statuses.contains(&r.status))
+            .map(|r| format!("{} ({})", r.tag, r.status))
+            .collect();
+        if items.is_empty() {
+            "none".into()
+        } else {
+            items.join(", ")
+        }
+    }
+}
+
+/// An immutable tag that already names another image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// The tag.
+    pub tag: String,
+    /// The digest it names.
+    pub existing: String,
+}
+
+/// Why a retag did not (fully) happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RetagError {
+    /// Reading the source or checking tags failed; nothing was written.
+    #[error("{0}; nothing was tagged")]
+    Registry(RegistryError),
+    /// Immutable tags already name other images; nothing was written.
+    #[error("{}", immutable_message(.source_ref, .source_digest, .conflicts))]
+    Immutable {
+        /// The source reference.
+        source_ref: String,
+        /// The source digest.
+        source_digest: String,
+        /// Every immutable tag on another digest.
+        conflicts: Vec<Conflict>,
+    },
+    /// Writing a tag failed after earlier tags were written.
+    #[error(
+        "{error}; applied before the failure: {}; not applied: {}",
+        report.list(&[TagStatus::Created, TagStatus::Moved, TagStatus::Unchanged]),
+        report.list(&[TagStatus::Failed, TagStatus::NotApplied])
+    )]
+    Partial {
+        /// The failure.
+        error: RegistryError,
+        /// Per-tag results: applied, failed, not applied.
+        report: RetagReport,
+    },
+}
+
+fn immutable_message(source_ref: &str, source_digest: &str, conflicts: &[Conflict]) -> String {
+    let each: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("{} already points at {}", c.tag, c.existing))
+        .collect();
+    format!(
+        "refused: {}, not at {source_digest} (the source {source_ref}); version and sha- tags are immutable: \
+         release a new version instead, or pass --force to move them; nothing was tagged",
+        each.join(" and ")
+    )
+}
+
+/// Options for [`retag`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RetagOptions {
+    /// Move immutable tags that name another digest.
+    pub force: bool,
+}
+
+/// Applies `tags` to the image `source` names, by manifest.
+///
+/// Every tag is checked before anything is written: if an immutable tag (`sha-…`, `vX.Y.Z`)
+/// names another digest, nothing is written ([`RetagError::Immutable`]) unless `force`.
+/// Tags already on the source digest are left alone, so a re-run is a no-op. If writing a tag
+/// fails, [`RetagError::Partial`] lists what was applied before.
+pub async fn retag(
+    backend: &Backend,
+    source: &SourceRef,
+    tags: &[PlannedTag],
+    options: RetagOptions,
+) -> Result<RetagReport, RetagError> {
+    let manifest = backend
+        .get_manifest(source)
+        .await
+        .map_err(RetagError::Registry)?;
+
+    let mut current = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let digest = if matches!(source, SourceRef::Tag(t) if *t == tag.name) {
+            Some(manifest.digest.clone())
+        } else {
+            backend
+                .tag_digest(&tag.name)
+                .await
+                .map_err(RetagError::Registry)?
+        };
+        current.push(digest);
+    }
+
+    let conflicts: Vec<Conflict> = tags
+        .iter()
+        .zip(&current)
+        .filter_map(|(tag, existing)| match existing {
+            Some(d) if *d != manifest.digest && tag.kind.is_immutable() && !options.force => {
+                Some(Conflict {
+                    tag: tag.name.clone(),
+                    existing: d.clone(),
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        return Err(RetagError::Immutable {
+            source_ref: source.to_string(),
+            source_digest: manifest.digest.clone(),
+            conflicts,
+        });
+    }
+
+    let mut report = RetagReport {
+        source: source.to_string(),
+        digest: manifest.digest.clone(),
+        media_type: manifest.media_type.clone(),
+        results: tags
+            .iter()
+            .zip(&current)
+            .map(|(tag, previous)| TagResult {
+                tag: tag.name.clone(),
+                kind: tag.kind,
+                status: TagStatus::NotApplied,
+                digest: None,
+                previous_digest: previous.clone(),
+            })
+            .collect(),
+    };
+
+    for i in 0..report.results.len() {
+        let previous = report.results[i].previous_digest.clone();
+        if previous.as_deref() == Some(manifest.digest.as_str()) {
+            report.results[i].status = TagStatus::Unchanged;
+            report.results[i].digest = Some(manifest.digest.clone());
+            continue;
+        }
+        let tag = report.results[i].tag.clone();
+        match backend.put_manifest(&tag, &manifest).await {
+            Ok(outcome) => {
+                let result = &mut report.results[i];
+                result.status = match (&outcome, &previous) {
+                    // Someone tagged this very image between the check and the put.
+                    (PutOutcome::AlreadyTagged, _) => TagStatus::Unchanged,
+                    (PutOutcome::Written(_), None) => TagStatus::Created,
+                    (PutOutcome::Written(_), Some(_)) => TagStatus::Moved,
+                };
+                result.digest = Some(match outcome {
+                    PutOutcome::Written(d) => d,
+                    PutOutcome::AlreadyTagged => manifest.digest.clone(),
+                });
+            }
+            Err(error) => {
+                report.results[i].status = TagStatus::Failed;
+                return Err(RetagError::Partial { error, report });
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// `v1.2.3 → sha256:0123456789ab (created)` lines, for human output.
+pub fn describe(report: &RetagReport) -> Vec<String> {
+    report
+        .results
+        .iter()
+        .map(|r| {
+            let digest = r.digest.as_deref().map(short_digest).unwrap_or("-");
+            match (&r.previous_digest, r.status) {
+                (Some(prev), TagStatus::Moved) => {
+                    format!(
+                        "{} → {digest} ({}, was {})",
+                        r.tag,
+                        r.status,
+                        short_digest(prev)
+                    )
+                }
+                _ => format!("{} → {digest} ({})", r.tag, r.status),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,538 @@
+//! `ship-tag-image`: tag one image `vX.Y.Z` and `sha-<commit>` in its registry, by manifest,
+//! without pulling. Thin: flags and action inputs are merged here; tag computation and the
+//! registry work are in `ship-image-tags`.
+//!
+//! Exit codes: 0 success, 1 refused or failed (immutable tag on another digest, registry
+//! errors), 2 usage or input error.
+
+use clap::{ArgAction, Parser, ValueEnum};
+use serde::Serialize;
+use ship_actions_runtime as runtime;
+use ship_image_tags::auth::{self, AuthError};
+use ship_image_tags::digest::short_digest;
+use ship_image_tags::labels::{oci_labels, rfc3339_utc};
+use ship_image_tags::oci::ClientOptions;
+use ship_image_tags::retag::{describe, RetagError, RetagOptions, RetagReport, TagResult};
+use ship_image_tags::tags::{compute_tags, CommitSha, PlannedTag, TagRequest};
+use ship_image_tags::version::{self, Bump};
+use ship_image_tags::{ImageRepo, SourceRef};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ship-tag-image",
+    version,
+    disable_version_flag = true,
+    about = "Tag one image vX.Y.Z and sha-<commit> in its registry, by manifest, without pulling",
+    long_about = "Tag one image vX.Y.Z and sha-<commit> in its registry, by manifest, without pulling.\n\n\
+        The source manifest (default: the tag sha-<short GITHUB_SHA>) is read once and its exact bytes \
+        are put under each new tag, so the digest never changes. Version and sha- tags are immutable: \
+        moving one to another digest is refused unless --force.\n\n\
+        Every flag can also be given as the action input of the same name (INPUT_<NAME>). \
+        Credentials: REGISTRY_USERNAME/REGISTRY_PASSWORD, else ~/.docker/config.json; \
+        ECR repositories use the AWS credential chain.\n\n\
+        Exit codes: 0 success, 1 refused or failed, 2 usage or input error."
+)]
+struct Cli {
+    /// Image repository, without tag: ghcr.io/org/api, 123456789012.dkr.ecr.us-east-1.amazonaws.com/api.
+    #[arg(long, value_name = "REPOSITORY")]
+    image: Option<String>,
+    /// The existing tag or digest to retag [default: sha-<short sha>].
+    #[arg(long, value_name = "TAG|DIGEST")]
+    source: Option<String>,
+    /// Release version (v1.2.3, 1.2.3-rc.1) [default: from --ref when it is a version tag].
+    #[arg(long, value_name = "VERSION")]
+    version: Option<String>,
+    /// Compute the version by bumping the highest version tag of the git repository.
+    #[arg(long, value_name = "major|minor|patch")]
+    bump: Option<String>,
+    /// Git repository for --bump.
+    #[arg(long, value_name = "DIR")]
+    git_dir: Option<PathBuf>,
+    /// Git ref the version is read from [default: GITHUB_REF].
+    #[arg(long = "ref", value_name = "REF")]
+    git_ref: Option<String>,
+    /// Commit the image was built from [default: GITHUB_SHA]; gives the sha-<7 chars> tag.
+    #[arg(long, value_name = "SHA")]
+    sha: Option<String>,
+    /// Also move vX.Y and vX (releases only) [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    floating: Option<bool>,
+    /// Also move latest (releases only; refused when --environment is production) [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    allow_latest: Option<bool>,
+    /// Deployment environment this tag is for; `production` refuses --allow-latest.
+    #[arg(long, value_name = "NAME")]
+    environment: Option<String>,
+    /// Apply the tags in the registry; false computes and prints them only [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    push: Option<bool>,
+    /// Move version and sha- tags even when they name another digest [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    force: Option<bool>,
+    /// Speak plain HTTP to a registry that is not on localhost [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    insecure: Option<bool>,
+    /// Output format on standard output.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Print the program version.
+    #[arg(short = 'V', long = "tool-version", action = ArgAction::Version)]
+    tool_version: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    runtime::parse_bool_input("flag", s).map_err(|_| format!("expected true or false, got `{s}`"))
+}
+
+/// How the run ends.
+enum Failure {
+    /// Bad input: exit 2.
+    Usage(String),
+    /// Refused or failed: exit 1.
+    Failed(String),
+}
+
+/// The merged settings: flag, else action input, else the GitHub variable, else default.
+struct Settings {
+    image: ImageRepo,
+    source: SourceRef,
+    version: Option<semver::Version>,
+    sha: Option<CommitSha>,
+    tags: Vec<PlannedTag>,
+    push: bool,
+    force: bool,
+    insecure: bool,
+    format: Format,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn text(flag: Option<String>, input: &str) -> Option<String> {
+    flag.map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .or_else(|| runtime::input(input))
+}
+
+fn boolean(flag: Option<bool>, input: &str) -> Result<Option<bool>, Failure> {
+    match flag {
+        Some(b) => Ok(Some(b)),
+        None => runtime::bool_input(input).map_err(|e| Failure::Usage(e.to_string())),
+    }
+}
+
+fn settings(cli: Cli) -> Result<Settings, Failure> {
+    let usage = Failure::Usage;
+    let image = text(cli.image, "image").ok_or_else(|| {
+        usage("missing image: pass --image (action input `image`), e.g. ghcr.io/org/api".into())
+    })?;
+    let image = ImageRepo::parse(&image).map_err(|e| usage(e.to_string()))?;
+
+    let sha = cli
+        .sha
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| runtime::input("sha"))
+        .or_else(|| env("GITHUB_SHA"))
+        .map(|s| CommitSha::parse(&s))
+        .transpose()
+        .map_err(|e| usage(e.to_string()))?;
+
+    let explicit_version = text(cli.version, "version");
+    let bump = text(cli.bump, "bump");
+    let version = match (explicit_version, bump) {
+        (Some(_), Some(_)) => {
+            return Err(usage("pass either version or bump, not both".into()));
+        }
+        (Some(v), None) => Some(version::parse_version(&v).map_err(|e| usage(e.to_string()))?),
+        (None, Some(b)) => {
+            let part: Bump = b.parse().map_err(usage)?;
+            let dir = cli
+                .git_dir
+                .or_else(|| runtime::input("git-dir").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("."));
+            let tags = version::git_version_tags(&dir).map_err(|e| usage(e.to_string()))?;
+            let latest = version::highest_release(&tags);
+            let next = version::bump(latest, part);
+            eprintln!(
+                "ship-tag-image: --bump {b}: {} → {next}",
+                latest.map_or_else(|| "no release yet".to_string(), |v| format!("v{v}"))
+            );
+            Some(next)
+        }
+        (None, None) => {
+            let (origin, git_ref) = match cli.git_ref.filter(|r| !r.trim().is_empty()) {
+                Some(r) => ("--ref", r),
+                None => ("GITHUB_REF", env("GITHUB_REF").unwrap_or_default()),
+            };
+            version::version_from_ref(&git_ref)
+                .map_err(|e| usage(format!("{origin} {git_ref}: {e}")))?
+        }
+    };
+
+    let source = match text(cli.source, "source") {
+        Some(s) => SourceRef::parse(&s).map_err(|e| usage(e.to_string()))?,
+        None => match &sha {
+            Some(sha) => SourceRef::Tag(sha.tag()),
+            None => {
+                return Err(usage(
+                    "no source: pass --source (the tag or digest to retag) or --sha / GITHUB_SHA for the default sha-<short sha>".into(),
+                ))
+            }
+        },
+    };
+
+    let floating = boolean(cli.floating, "floating")?.unwrap_or(false);
+    let allow_latest = boolean(cli.allow_latest, "allow-latest")?.unwrap_or(false);
+    let environment = text(cli.environment, "environment").unwrap_or_default();
+    if allow_latest && environment.eq_ignore_ascii_case("production") {
+        return Err(usage(
+            "allow-latest is refused for the production environment: `latest` never reaches production; deploy by the vX.Y.Z or sha- tag".into(),
+        ));
+    }
+    let push = boolean(cli.push, "push")?.unwrap_or(true);
+    let force = boolean(cli.force, "force")?.unwrap_or(false);
+    let insecure = boolean(cli.insecure, "insecure")?.unwrap_or(false);
+    let format = match cli.format {
+        Some(f) => f,
+        None => match runtime::input("format") {
+            None => Format::Human,
+            Some(f) => Format::from_str(&f, true)
+                .map_err(|_| usage(format!("format must be human or json, got `{f}`")))?,
+        },
+    };
+
+    let tags = compute_tags(&TagRequest {
+        version: version.clone(),
+        sha: sha.clone(),
+        floating,
+        allow_latest,
+    });
+    if tags.is_empty() {
+        return Err(usage(
+            "nothing to tag: no version (from --version, --bump or a version tag in GITHUB_REF) and no --sha / GITHUB_SHA".into(),
+        ));
+    }
+    Ok(Settings {
+        image,
+        source,
+        version,
+        sha,
+        tags,
+        push,
+        force,
+        insecure,
+        format,
+    })
+}
+
+/// Everything the step reports (the `json` output and `--format json`).
+#[derive(Serialize)]
+struct Report<'a> {
+    image: &'a str,
+    registry: &'a str,
+    repository: &'a str,
+    api: &'static str,
+    source: String,
+    version: Option<String>,
+    version_tag: Option<String>,
+    sha: Option<&'a str>,
+    tags: Vec<&'a str>,
+    image_refs: Vec<String>,
+    digest: Option<String>,
+    digest_ref: Option<String>,
+    media_type: Option<String>,
+    pushed: bool,
+    results: Vec<TagResult>,
+    labels: BTreeMap<String, String>,
+}
+
+fn created_timestamp() -> String {
+    let seconds = env("SOURCE_DATE_EPOCH")
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        });
+    rfc3339_utc(seconds)
+}
+
+fn build_report<'a>(s: &'a Settings, api: &'static str, retag: Option<RetagReport>) -> Report<'a> {
+    let source_url = match (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY")) {
+        (Some(server), Some(repo)) => Some(format!("{}/{repo}", server.trim_end_matches('/'))),
+        _ => None,
+    };
+    let label_version = s
+        .version
+        .as_ref()
+        .map(|v| v.to_string())
+        .or_else(|| s.sha.as_ref().map(|sha| sha.tag()));
+    let labels = oci_labels(
+        label_version.as_deref(),
+        s.sha.as_ref().map(|sha| sha.full()),
+        &created_timestamp(),
+        source_url.as_deref(),
+    );
+    let (digest, media_type, results) = match retag {
+        Some(r) => (Some(r.digest), Some(r.media_type), r.results),
+        None => (None, None, Vec::new()),
+    };
+    Report {
+        image: &s.image.name,
+        registry: &s.image.registry,
+        repository: &s.image.repository,
+        api,
+        source: s.source.to_string(),
+        version: s.version.as_ref().map(|v| v.to_string()),
+        version_tag: s.version.as_ref().map(version::version_tag),
+        sha: s.sha.as_ref().map(|sha| sha.full()),
+        tags: s.tags.iter().map(|t| t.name.as_str()).collect(),
+        image_refs: s.tags.iter().map(|t| s.image.tag_ref(&t.name)).collect(),
+        digest_ref: digest.as_ref().map(|d| s.image.digest_ref(d)),
+        digest,
+        media_type,
+        pushed: s.push,
+        results,
+        labels,
+    }
+}
+
+fn write_outputs(report: &Report<'_>) -> Result<(), Failure> {
+    let json = serde_json::to_string(report)
+        .map_err(|e| Failure::Failed(format!("cannot encode the report: {e}")))?;
+    let tags = report.tags.join("\n");
+    let refs = report.image_refs.join("\n");
+    let labels: Vec<String> = report
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let labels = labels.join("\n");
+    let version = report.version.clone().unwrap_or_default();
+    let digest = report.digest.clone().unwrap_or_default();
+    let digest_ref = report.digest_ref.clone().unwrap_or_default();
+    runtime::set_outputs([
+        ("version", version.as_str()),
+        ("tags", tags.as_str()),
+        ("image-refs", refs.as_str()),
+        ("digest", digest.as_str()),
+        ("digest-ref", digest_ref.as_str()),
+        ("labels", labels.as_str()),
+        ("json", json.as_str()),
+    ])
+    .map_err(|e| Failure::Failed(e.to_string()))
+}
+
+fn summary(
+    image: &str,
+    source: &str,
+    report: Option<&RetagReport>,
+    planned: &[PlannedTag],
+    note: &str,
+) -> String {
+    let mut md = format!("### ship-tag-image: `{image}`\n\n");
+    let mut table = runtime::MarkdownTable::new(&["Tag", "Digest", "Status"]);
+    match report {
+        Some(r) => {
+            md.push_str(&format!(
+                "Source `{source}` is `{}` ({}).\n\n",
+                r.digest, r.media_type
+            ));
+            for result in &r.results {
+                table.push_row(vec![
+                    format!("`{}`", result.tag),
+                    result
+                        .digest
+                        .as_deref()
+                        .map(|d| format!("`{d}`"))
+                        .unwrap_or_else(|| "—".into()),
+                    match (&result.previous_digest, result.status) {
+                        (Some(prev), ship_image_tags::TagStatus::Moved) => {
+                            format!("moved (was `{}`)", short_digest(prev))
+                        }
+                        _ => result.status.to_string(),
+                    },
+                ]);
+            }
+        }
+        None => {
+            for tag in planned {
+                table.push_row(vec![format!("`{}`", tag.name), "—".into(), note.into()]);
+            }
+        }
+    }
+    md.push_str(&table.render());
+    md
+}
+
+fn print_report(
+    settings: &Settings,
+    report: &Report<'_>,
+    retag: Option<&RetagReport>,
+) -> Result<(), Failure> {
+    match settings.format {
+        Format::Json => {
+            let json = serde_json::to_string_pretty(report)
+                .map_err(|e| Failure::Failed(format!("cannot encode the report: {e}")))?;
+            println!("{json}");
+        }
+        Format::Human => match retag {
+            Some(r) => {
+                println!(
+                    "{}: {} is {} ({})",
+                    settings.image, settings.source, r.digest, r.media_type
+                );
+                for line in describe(r) {
+                    println!("  {line}");
+                }
+            }
+            None => {
+                let version = report
+                    .version
+                    .as_deref()
+                    .map_or("none".to_string(), |v| v.to_string());
+                println!(
+                    "{}: version {version}; tags (not pushed, push is false):",
+                    settings.image
+                );
+                for tag in &report.tags {
+                    println!("  {}", settings.image.tag_ref(tag));
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
+fn credentials_options(settings: &Settings) -> Result<ClientOptions, Failure> {
+    let mut options = ClientOptions {
+        insecure: settings.insecure,
+        ..ClientOptions::default()
+    };
+    if settings.image.ecr.is_some() {
+        return Ok(options);
+    }
+    let found = auth::resolve(env, &settings.image.registry).map_err(|e| match e {
+        AuthError::HalfSet { .. } | AuthError::Config { .. } => Failure::Usage(e.to_string()),
+        AuthError::Helper { .. } => Failure::Failed(e.to_string()),
+    })?;
+    if let Some(found) = found {
+        runtime::add_mask(&found.credentials.password);
+        eprintln!(
+            "ship-tag-image: credentials for {} from {}",
+            settings.image.registry, found.source
+        );
+        options.credentials = Some(found.credentials);
+        options.credential_source = Some(found.source);
+    }
+    Ok(options)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let settings = settings(cli)?;
+    let api = if settings.image.ecr.is_some() {
+        "ecr"
+    } else {
+        "oci"
+    };
+
+    if !settings.push {
+        let report = build_report(&settings, api, None);
+        write_outputs(&report)?;
+        let md = summary(
+            &settings.image.name,
+            settings.source.as_str(),
+            None,
+            &settings.tags,
+            "computed (push: false)",
+        );
+        runtime::append_step_summary(&md).map_err(|e| Failure::Failed(e.to_string()))?;
+        return print_report(&settings, &report, None);
+    }
+
+    let options = credentials_options(&settings)?;
+    let backend = ship_image_tags::connect(&settings.image, options)
+        .await
+        .map_err(|e| Failure::Failed(format!("{e}; nothing was tagged")))?;
+    let result = ship_image_tags::retag(
+        &backend,
+        &settings.source,
+        &settings.tags,
+        RetagOptions {
+            force: settings.force,
+        },
+    )
+    .await;
+    match result {
+        Ok(retag) => {
+            let md = summary(
+                &settings.image.name,
+                settings.source.as_str(),
+                Some(&retag),
+                &settings.tags,
+                "",
+            );
+            let report = build_report(&settings, api, Some(retag.clone()));
+            write_outputs(&report)?;
+            runtime::append_step_summary(&md).map_err(|e| Failure::Failed(e.to_string()))?;
+            print_report(&settings, &report, Some(&retag))
+        }
+        Err(e) => {
+            if let RetagError::Partial { report, .. } = &e {
+                let md = summary(
+                    &settings.image.name,
+                    settings.source.as_str(),
+                    Some(report),
+                    &settings.tags,
+                    "",
+                );
+                // The error below is what matters; a summary that cannot be written is not.
+                let _ = runtime::append_step_summary(&md);
+            }
+            Err(Failure::Failed(e.to_string()))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ship-tag-image: error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (code, message) = match rt.block_on(run(cli)) {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => (2, m),
+        Err(Failure::Failed(m)) => (1, m),
+    };
+    eprintln!("ship-tag-image: error: {message}");
+    runtime::Annotation::new(runtime::AnnotationLevel::Error, message).emit();
+    ExitCode::from(code)
+}
