@@ -39,6 +39,8 @@ enum Command {
         #[command(subcommand)]
         command: SettingsCommand,
     },
+    /// Write ship's workflows and policy file into a repository, or check they are in sync.
+    Init(Box<InitArgs>),
     /// Policy tools: print the JSON Schema or the effective policy.
     Policy {
         #[command(subcommand)]
@@ -140,6 +142,100 @@ struct LintArgs {
     explain: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct InitArgs {
+    /// Repository to write `.github/workflows/*.yml` and `.github/ship-policy.yml` into.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Never prompt: fill missing values with their defaults or documented placeholders.
+    #[arg(long, short)]
+    yes: bool,
+    /// Overwrite files that differ from what would be generated.
+    #[arg(long)]
+    force: bool,
+    /// Write nothing; exit 1 and print a diff when the files drifted from the templates and
+    /// the configuration.
+    #[arg(long, conflicts_with = "force")]
+    check: bool,
+    /// Configuration file (default: DIR/ship.toml when present; written there when absent).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[arg(long, value_name = "NAME")]
+    service: Option<String>,
+    /// Container that gets the new image (default: the service name).
+    #[arg(long, value_name = "NAME")]
+    container: Option<String>,
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// ECR repository URI without tag.
+    #[arg(long, value_name = "URI")]
+    image_repository: Option<String>,
+    #[arg(long, value_name = "PATH")]
+    dockerfile: Option<String>,
+    #[arg(long, value_name = "ARN")]
+    build_role_arn: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    staging_cluster: Option<String>,
+    #[arg(long, value_name = "ARN")]
+    staging_role_arn: Option<String>,
+    /// Staging base URL the smoke checks' paths are appended to.
+    #[arg(long, value_name = "URL")]
+    staging_health_url: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    production_cluster: Option<String>,
+    #[arg(long, value_name = "ARN")]
+    production_role_arn: Option<String>,
+    /// Production base URL the smoke checks' paths are appended to.
+    #[arg(long, value_name = "URL")]
+    production_health_url: Option<String>,
+    #[arg(long, value_name = "DIR")]
+    migrations_dir: Option<String>,
+    /// Where migrations run: `ci` or `ecs-task`.
+    #[arg(long, value_name = "RUNNER")]
+    migrations_runner: Option<String>,
+    /// An expected flow for the smoke test, `METHOD /path STATUS` (repeatable).
+    #[arg(long = "flow", value_name = "FLOW")]
+    flows: Vec<String>,
+    /// Repository of ship's actions, OWNER/ship.
+    #[arg(long, value_name = "OWNER/ship")]
+    actions_repository: Option<String>,
+    #[arg(long, value_name = "REF")]
+    actions_ref: Option<String>,
+}
+
+impl InitArgs {
+    fn given(&self) -> ship_init::PartialConfig {
+        use ship_init::Field;
+        let mut given = ship_init::PartialConfig::default();
+        for (field, value) in [
+            (Field::Service, &self.service),
+            (Field::Container, &self.container),
+            (Field::Region, &self.region),
+            (Field::ImageRepository, &self.image_repository),
+            (Field::Dockerfile, &self.dockerfile),
+            (Field::BuildRoleArn, &self.build_role_arn),
+            (Field::StagingCluster, &self.staging_cluster),
+            (Field::StagingRoleArn, &self.staging_role_arn),
+            (Field::StagingHealthUrl, &self.staging_health_url),
+            (Field::ProductionCluster, &self.production_cluster),
+            (Field::ProductionRoleArn, &self.production_role_arn),
+            (Field::ProductionHealthUrl, &self.production_health_url),
+            (Field::MigrationsDir, &self.migrations_dir),
+            (Field::MigrationsRunner, &self.migrations_runner),
+            (Field::ActionsRepository, &self.actions_repository),
+            (Field::ActionsRef, &self.actions_ref),
+        ] {
+            if let Some(v) = value {
+                given.set(field, v.clone());
+            }
+        }
+        if !self.flows.is_empty() {
+            given.set(Field::Flows, self.flows.join("\n"));
+        }
+        given
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -147,6 +243,7 @@ fn main() -> ExitCode {
         Command::Rules { format } => rules(format),
         Command::Policy { command } => policy(command),
         Command::Settings { command } => settings(command),
+        Command::Init(args) => init(*args),
     };
     match result {
         Ok(code) => code,
@@ -361,4 +458,72 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
+    let (from_file, config_path) = ship_init::load_config(&args.dir, args.config.as_deref())?;
+    let flags = args.given();
+    let mut given = from_file.clone().overridden_by(&flags);
+    if config_path.is_some() && given != from_file {
+        eprintln!(
+            "note: flags override {} for this run; put them there so `ship init --check` agrees",
+            config_path
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        );
+    }
+    if !args.yes && !args.check && std::io::stdin().is_terminal() && !given.missing().is_empty() {
+        let stdin = std::io::stdin();
+        given = ship_init::prompt_missing(&given, &mut stdin.lock(), &mut std::io::stderr())?;
+    }
+    let cfg = ship_init::InitConfig::resolve(&given)?;
+    let mut files = ship_init::generate(&cfg)?;
+    if args.check {
+        let drift = ship_init::check(&args.dir, &files)?;
+        for d in &drift {
+            print!("{}", d.diff);
+        }
+        if drift.is_empty() {
+            eprintln!("ship init --check: {} files in sync", files.len());
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!(
+            "ship init --check: {} of {} files drifted from the templates and the configuration; run `ship init --force` or update the configuration",
+            drift.len(),
+            files.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if config_path.is_none() {
+        files.push(ship_init::config_file(&cfg));
+    }
+    let outcomes = ship_init::write(&args.dir, &files, args.force)?;
+    let mut skipped = 0;
+    for (path, outcome) in &outcomes {
+        let what = match outcome {
+            ship_init::FileOutcome::Created => "created",
+            ship_init::FileOutcome::Unchanged => "unchanged",
+            ship_init::FileOutcome::Overwritten => "overwritten",
+            ship_init::FileOutcome::Skipped => {
+                skipped += 1;
+                "skipped (differs; --force to overwrite)"
+            }
+        };
+        println!("{what:>9} {}", path.display());
+    }
+    let placeholders = cfg.placeholders();
+    if !placeholders.is_empty() {
+        let names: Vec<_> = placeholders
+            .iter()
+            .filter_map(|f| f.token().map(|t| format!("{t} ({})", f.key())))
+            .collect();
+        eprintln!(
+            "placeholders left to fill in (set them in ship.toml and run `ship init --force`): {}",
+            names.join(", ")
+        );
+    }
+    if skipped > 0 {
+        eprintln!("{skipped} file(s) left as they were: they differ from what ship init generates");
+    }
+    Ok(ExitCode::SUCCESS)
 }
