@@ -152,7 +152,13 @@ pub fn is_ship_action(action: &ActionRef<'_>, name: &str) -> bool {
             repo,
             path: Some(path),
             ..
-        } => repo.eq_ignore_ascii_case("ship") && path.trim_end_matches('/') == name,
+        } => {
+            // `org/ship/ecs-rollout@v1` and the repository's real layout,
+            // `org/ship/actions/ecs-rollout@v1`, are both ship's action.
+            let path = path.trim_end_matches('/');
+            repo.eq_ignore_ascii_case("ship")
+                && (path == name || path.strip_prefix("actions/") == Some(name))
+        }
         ActionRef::Local(p) => {
             let p = p.trim_end_matches('/');
             p.ends_with(&format!("actions/{name}"))
@@ -402,7 +408,7 @@ mod tests {
     #[test]
     fn classifies_steps() {
         let roles = roles_of(
-            "on: push\njobs:\n  d:\n    steps:\n      - uses: org/ship/run-migrations@v1\n      - uses: org/ship/ecs-rollout@v1\n      - run: aws ecs update-service --cluster c --service s\n      - name: Smoke test\n        run: curl -fsS https://x/health\n      - run: |\n          # aws ecs update-service is commented out\n          echo hi\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n",
+            "on: push\njobs:\n  d:\n    steps:\n      - uses: org/ship/actions/run-migrations@v1\n      - uses: org/ship/ecs-rollout@v1\n      - run: aws ecs update-service --cluster c --service s\n      - name: Smoke test\n        run: curl -fsS https://x/health\n      - run: |\n          # aws ecs update-service is commented out\n          echo hi\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n",
         );
         assert_eq!(
             roles,

@@ -164,7 +164,8 @@ fn subschema<'s>(schema: &'s Value, path: &[String]) -> Option<&'s Value> {
                 .get("$ref")
                 .and_then(|r| r.as_str())
                 .and_then(|r| r.strip_prefix("#/$defs/"))
-                .and_then(|name| defs?.get(name));
+                .and_then(|name| defs?.get(name))
+                .or_else(|| optional_inner(s));
             match next {
                 Some(n) => s = n,
                 None => break,
@@ -182,6 +183,17 @@ fn subschema<'s>(schema: &'s Value, path: &[String]) -> Option<&'s Value> {
         s = resolve(next);
     }
     Some(s)
+}
+
+/// `T` of an optional `T`, which schemars writes as `anyOf: [T, {type: null}]`: what a user
+/// must write there is a `T`, so messages should describe that.
+fn optional_inner(schema: &Value) -> Option<&Value> {
+    match schema.get("anyOf")?.as_array()?.as_slice() {
+        [t, null] | [null, t] if null.get("type").and_then(Value::as_str) == Some("null") => {
+            Some(t)
+        }
+        _ => None,
+    }
 }
 
 /// The values an enum-like sub-schema allows (`enum`, or `oneOf` of `const`s).

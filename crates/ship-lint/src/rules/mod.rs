@@ -5,27 +5,11 @@
 use crate::context::{Diagnostic, RepositoryContext, SettingsContext, WorkflowContext};
 use ship_findings::RuleInfo;
 
-/// Declare a rule struct whose doc comment becomes its documentation.
+/// Declare a rule struct whose doc comment becomes its documentation: the shared
+/// [`ship_findings::declare_rule!`], re-declared here so every rule module below sees it.
 macro_rules! declare_rule {
-    (
-        $(#[doc = $doc:literal])*
-        pub struct $name:ident {
-            id: $id:literal,
-            severity: $sev:ident,
-            summary: $summary:literal $(,)?
-        }
-    ) => {
-        $(#[doc = $doc])*
-        pub struct $name;
-
-        impl $name {
-            pub const INFO: ship_findings::RuleInfo = ship_findings::RuleInfo {
-                id: $id,
-                summary: $summary,
-                docs: concat!($($doc, "\n"),*),
-                default_severity: ship_findings::Severity::$sev,
-            };
-        }
+    ($($rule:tt)*) => {
+        ship_findings::declare_rule! { $($rule)* }
     };
 }
 
@@ -125,11 +109,7 @@ pub fn rule_ids() -> Vec<&'static str> {
 
 /// A rule's documentation with the one-space indent of doc comments removed.
 pub fn documentation(info: &RuleInfo) -> String {
-    info.docs
-        .lines()
-        .map(|l| l.strip_prefix(' ').unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n")
+    info.documentation()
 }
 
 /// Implement [`Rule`] for a declared rule struct with the given check methods.
