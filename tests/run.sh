@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # missing): an OCI registry, moto's AWS server, PostgreSQL.
 tests/infra/registry.sh install
 tests/infra/moto.sh install
+tests/infra/postgres.sh install
 
 # Formatting and lints first: cheap, and they fail fast.
 cargo fmt --all -- --check

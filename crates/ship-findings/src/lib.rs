@@ -118,6 +118,58 @@ pub struct RuleInfo {
     pub default_severity: Severity,
 }
 
+impl RuleInfo {
+    /// The documentation with the one-space indent of doc comments removed (for `--explain`).
+    pub fn documentation(&self) -> String {
+        self.docs
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Declare a lint rule: a unit struct whose doc comment is the rule's documentation, with an
+/// associated `INFO: RuleInfo`. Shared by every ship linter so rules look the same everywhere:
+///
+/// ```
+/// ship_findings::declare_rule! {
+///     /// ## What it reports
+///     /// Something bad.
+///     pub struct SomethingBad {
+///         id: "something-bad",
+///         severity: Error,
+///         summary: "something bad happens",
+///     }
+/// }
+/// assert_eq!(SomethingBad::INFO.id, "something-bad");
+/// assert!(SomethingBad::INFO.docs.contains("What it reports"));
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $name:ident {
+            id: $id:literal,
+            severity: $sev:ident,
+            summary: $summary:literal $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        $vis struct $name;
+
+        impl $name {
+            /// The rule's id, summary, documentation and default severity.
+            pub const INFO: $crate::RuleInfo = $crate::RuleInfo {
+                id: $id,
+                summary: $summary,
+                docs: concat!($($doc, "\n"),*),
+                default_severity: $crate::Severity::$sev,
+            };
+        }
+    };
+}
+
 /// Counts printed at the end of every format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
