@@ -43,6 +43,12 @@ pub struct Common {
 }
 
 impl Common {
+    /// An ECS client for the region and endpoint these flags name.
+    pub async fn ecs(&self) -> Result<ship_ecs::ecs::Ecs, ship_ecs::Error> {
+        let client = ship_ecs::ecs::connect(self.region.clone(), self.endpoint_url.clone()).await?;
+        Ok(ship_ecs::ecs::Ecs::new(client))
+    }
+
     pub fn watch_options(&self) -> WatchOptions {
         WatchOptions {
             timeout: self.timeout,
@@ -103,9 +109,18 @@ pub fn summary(markdown: &str) {
     }
 }
 
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Run a binary's async body and turn its exit code into the process's.
+pub fn run_to_exit(body: impl std::future::Future<Output = i32>) -> std::process::ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    std::process::ExitCode::from(rt.block_on(body) as u8)
 }

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ship_actions_runtime::MarkdownTable;
-use ship_ecs::ecs::{connect, short, Ecs};
+use ship_ecs::ecs::short;
 use ship_ecs::rollback::{rollback, RollbackPlan};
 use ship_ecs::rollout::{human_duration, rollout, split_list, RolloutPlan, RolloutReport};
-use ship_ecs_cli::{fail, outputs, progress_printer, runtime, summary, Common, Format};
+use ship_ecs_cli::{fail, outputs, progress_printer, run_to_exit, summary, Common, Format};
 
 #[derive(Debug, Parser)]
 #[command(name = "ship-ecs-rollout", version, about)]
@@ -56,15 +56,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    ExitCode::from(rt.block_on(run(cli)) as u8)
+    run_to_exit(run(Cli::parse()))
 }
 
 async fn run(cli: Cli) -> i32 {
@@ -88,11 +80,10 @@ async fn run(cli: Cli) -> i32 {
     if let Err(e) = plan.validate() {
         return fail(&e);
     }
-    let client = match connect(cli.common.region.clone(), cli.common.endpoint_url.clone()).await {
-        Ok(c) => c,
+    let ecs = match cli.common.ecs().await {
+        Ok(ecs) => ecs,
         Err(e) => return fail(&e),
     };
-    let ecs = Ecs::new(client);
     let mut progress = progress_printer();
     let report = match rollout(&ecs, &plan, &mut progress).await {
         Ok(r) => r,
