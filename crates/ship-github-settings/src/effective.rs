@@ -78,6 +78,13 @@ pub struct BranchProtection {
     pub partial: bool,
 }
 
+impl BranchProtection {
+    /// Classic protection or at least one ruleset applies to the branch.
+    pub fn is_protected(&self) -> bool {
+        self.classic || !self.rulesets.is_empty()
+    }
+}
+
 /// Everything the settings rules look at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EffectiveSettings {

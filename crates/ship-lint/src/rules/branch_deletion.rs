@@ -28,7 +28,7 @@ impl BranchDeletion {
         };
         // Unprotected: branch-protection reports the whole gap. Partly read: the unreadable
         // source may set what is missing here (settings-access reports it).
-        if (!p.classic && p.rulesets.is_empty()) || p.partial {
+        if !p.is_protected() || p.partial {
             return;
         }
         if p.deletion_allowed {

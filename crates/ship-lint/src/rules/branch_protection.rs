@@ -29,7 +29,7 @@ impl BranchProtection {
             return;
         };
         // `partial`: one source was unreadable (settings-access says which) and may protect it.
-        if !p.classic && p.rulesets.is_empty() && !p.partial {
+        if !p.is_protected() && !p.partial {
             out.push(cx.diagnostic(
                 &["production-branch"],
                 format!("branch `{}` of {} has no branch protection and no ruleset", cx.settings.branch, cx.settings.repository),

@@ -61,7 +61,7 @@ impl RequiredChecks {
         let Some(p) = &cx.settings.protection else {
             return;
         };
-        if !p.classic && p.rulesets.is_empty() {
+        if !p.is_protected() {
             return;
         }
         let jobs: Vec<_> = cx

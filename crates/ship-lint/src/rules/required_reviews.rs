@@ -29,7 +29,7 @@ impl RequiredReviews {
         };
         // Unprotected: branch-protection reports the whole gap. Partly read: the unreadable
         // source may set what is missing here (settings-access reports it).
-        if (!p.classic && p.rulesets.is_empty()) || p.partial {
+        if !p.is_protected() || p.partial {
             return;
         }
         let wanted = cx.policy.policy.protection.required_approvals.unwrap_or(1);
