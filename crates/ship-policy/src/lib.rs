@@ -225,17 +225,18 @@ pub struct StageMatcher {
 }
 
 impl StageMatcher {
-    pub(crate) fn new(patterns: Vec<(usize, String)>) -> Self {
+    /// `None` when some pattern does not compile (the caller finds and names it).
+    pub(crate) fn new(patterns: Vec<(usize, String)>) -> Option<Self> {
         let set = regex::RegexSetBuilder::new(patterns.iter().map(|(_, p)| p))
             .case_insensitive(true)
             .multi_line(true)
             .size_limit(32 << 20)
             .build()
-            .unwrap_or_else(|_| regex::RegexSet::empty());
-        StageMatcher {
+            .ok()?;
+        Some(StageMatcher {
             set,
             stage_of: patterns.into_iter().map(|(i, _)| i).collect(),
-        }
+        })
     }
 
     /// Mark in `found` (indexed like `CompiledPolicy::stages`) each stage `text` satisfies.

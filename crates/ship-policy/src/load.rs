@@ -4,7 +4,7 @@
 use crate::{
     parse_size, CompiledEnvironment, CompiledPolicy, CompiledStage, Policy, DEFAULT_POLICY_YAML,
 };
-use regex::{Regex, RegexBuilder, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 use ship_workflow::schema as schema_check;
 use ship_workflow::schema::key_path;
@@ -309,22 +309,6 @@ fn compile(
             required: policy.ci.required_stages.contains(name),
             uses: Vec::new(),
         };
-        // The patterns are compiled together in `StageMatcher`; when that fails, compiling
-        // them one by one finds the bad one to name.
-        for (field, patterns) in [("names", &stage.names), ("commands", &stage.commands)] {
-            if RegexSetBuilder::new(patterns)
-                .case_insensitive(true)
-                .multi_line(true)
-                .build()
-                .is_err()
-            {
-                for (i, p) in patterns.iter().enumerate() {
-                    if let Err(e) = compile_re(p) {
-                        problem(&["ci", "stages", name, field, &i.to_string()], e);
-                    }
-                }
-            }
-        }
         for (i, p) in stage.uses.iter().enumerate() {
             match globset::GlobBuilder::new(&p.to_ascii_lowercase()).build() {
                 Ok(g) => compiled.uses.push(g.compile_matcher()),
@@ -365,19 +349,42 @@ fn compile(
         }
     };
 
-    problems.sort_by_key(|p| (p.line, p.column));
-    if problems.is_empty() {
-        let collect = |field: fn(&crate::StagePolicy) -> &Vec<String>| {
-            let mut patterns = Vec::new();
-            for (i, stage) in stages.iter().enumerate() {
-                if let Some(sp) = policy.ci.stages.get(&stage.name) {
-                    patterns.extend(field(sp).iter().map(|p| (i, p.clone())));
+    // Each field's patterns of every stage compile together into one `StageMatcher`; only
+    // when that fails are they compiled one by one, to name the bad one.
+    let mut matcher = |field: &str, of: fn(&crate::StagePolicy) -> &Vec<String>| {
+        let mut patterns = Vec::new();
+        for (i, stage) in stages.iter().enumerate() {
+            if let Some(sp) = policy.ci.stages.get(&stage.name) {
+                patterns.extend(of(sp).iter().map(|p| (i, p.clone())));
+            }
+        }
+        let built = crate::StageMatcher::new(patterns);
+        if built.is_none() {
+            let mut named = false;
+            for (name, sp) in &policy.ci.stages {
+                for (i, p) in of(sp).iter().enumerate() {
+                    if let Err(e) = compile_re(p) {
+                        problem(&["ci", "stages", name, field, &i.to_string()], e);
+                        named = true;
+                    }
                 }
             }
-            crate::StageMatcher::new(patterns)
-        };
-        let stage_names = collect(|s| &s.names);
-        let stage_commands = collect(|s| &s.commands);
+            if !named {
+                problem(
+                    &["ci", "stages"],
+                    format!("the stages' `{field}` patterns are too large to compile together; simplify them"),
+                );
+            }
+        }
+        built
+    };
+    let stage_names = matcher("names", |s| &s.names);
+    let stage_commands = matcher("commands", |s| &s.commands);
+
+    problems.sort_by_key(|p| (p.line, p.column));
+    if let (true, Some(stage_names), Some(stage_commands)) =
+        (problems.is_empty(), stage_names, stage_commands)
+    {
         Ok(CompiledPolicy {
             policy,
             environments,
