@@ -1,8 +1,6 @@
-//! Rollout and rollback scenarios against the scripted ECS endpoint (see common/mod.rs).
+//! Rollout and rollback scenarios against the scripted ECS endpoint (crates/ship-ecs-scripted).
 
-mod common;
-
-use common::*;
+use ship_ecs_scripted::*;
 
 const ROLLOUT: &str = env!("CARGO_BIN_EXE_ship-ecs-rollout");
 const ROLLBACK: &str = env!("CARGO_BIN_EXE_ship-rollback");

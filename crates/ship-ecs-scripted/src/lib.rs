@@ -1,7 +1,6 @@
 //! A scripted ECS endpoint: AWS JSON 1.1 over plain HTTP on 127.0.0.1, answering only the
 //! actions ship calls, and playing one rollout scenario. The real aws-sdk-ecs client (inside
 //! the binaries) talks to it through AWS_ENDPOINT_URL.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
