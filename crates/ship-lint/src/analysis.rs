@@ -106,11 +106,13 @@ impl WorkflowFacts {
                     .steps
                     .iter()
                     .flat_map(|s| {
-                        classify_step(s).into_iter().map(move |role| RoleStep {
-                            role,
-                            step: s.index,
-                            span: s.uses.or(s.run).unwrap_or(s.node).span,
-                        })
+                        classify_step(s, policy)
+                            .into_iter()
+                            .map(move |role| RoleStep {
+                                role,
+                                step: s.index,
+                                span: s.uses.or(s.run).unwrap_or(s.node).span,
+                            })
                     })
                     .collect();
                 let environment = bind_environment(
@@ -146,9 +148,10 @@ fn bind_environment(job: &Job<'_>, names: &[&str], policy: &CompiledPolicy) -> E
 }
 
 /// Is this a `*/ship/<name>` action or a local `./actions/<name>` (ship's own repository)?
-pub fn is_ship_action(action: &ActionRef<'_>, name: &str) -> bool {
+pub fn is_ship_action(action: &ActionRef<'_>, name: &str, policy: &CompiledPolicy) -> bool {
     match action {
         ActionRef::Repository {
+            owner,
             repo,
             path: Some(path),
             ..
@@ -156,8 +159,8 @@ pub fn is_ship_action(action: &ActionRef<'_>, name: &str) -> bool {
             // `org/ship/ecs-rollout@v1` and the repository's real layout,
             // `org/ship/actions/ecs-rollout@v1`, are both ship's action.
             let path = path.trim_end_matches('/');
-            repo.eq_ignore_ascii_case("ship")
-                && (path == name || path.strip_prefix("actions/") == Some(name))
+            (path == name || path.strip_prefix("actions/") == Some(name))
+                && policy.is_ship_repository(owner, repo)
         }
         ActionRef::Local(p) => {
             let p = p.trim_end_matches('/');
@@ -243,21 +246,21 @@ static DOCKER_PUSH: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The release roles of a step (usually zero or one).
-pub fn classify_step(step: &Step<'_>) -> Vec<StepRole> {
+pub fn classify_step(step: &Step<'_>, policy: &CompiledPolicy) -> Vec<StepRole> {
     let mut roles = Vec::new();
     if let Some(action) = step.action() {
-        if is_ship_action(&action, "ecs-rollout")
+        if is_ship_action(&action, "ecs-rollout", policy)
             || action_is(&action, "aws-actions/amazon-ecs-deploy-task-definition")
         {
             roles.push(StepRole::Rollout);
         }
-        if is_ship_action(&action, "run-migrations") {
+        if is_ship_action(&action, "run-migrations", policy) {
             roles.push(StepRole::Migrations);
         }
-        if is_ship_action(&action, "rollback") {
+        if is_ship_action(&action, "rollback", policy) {
             roles.push(StepRole::Rollback);
         }
-        if is_ship_action(&action, "smoke-test")
+        if is_ship_action(&action, "smoke-test", policy)
             || action
                 .name_without_ref()
                 .to_ascii_lowercase()
@@ -265,7 +268,7 @@ pub fn classify_step(step: &Step<'_>) -> Vec<StepRole> {
         {
             roles.push(StepRole::SmokeTest);
         }
-        if is_ship_action(&action, "tag-image")
+        if is_ship_action(&action, "tag-image", policy)
             || (action_is(&action, "docker/build-push-action")
                 && step
                     .with
@@ -400,9 +403,17 @@ mod tests {
     use ship_workflow::yaml::{parse, Limits};
 
     fn roles_of(src: &str) -> Vec<Vec<StepRole>> {
+        roles_under(src, &CompiledPolicy::builtin())
+    }
+
+    fn roles_under(src: &str, policy: &CompiledPolicy) -> Vec<Vec<StepRole>> {
         let root = parse(src, Limits::default()).unwrap().unwrap();
         let wf = Workflow::from_root(&root);
-        wf.jobs[0].steps.iter().map(classify_step).collect()
+        wf.jobs[0]
+            .steps
+            .iter()
+            .map(|s| classify_step(s, policy))
+            .collect()
     }
 
     #[test]
@@ -420,6 +431,26 @@ mod tests {
                 vec![],
                 vec![StepRole::ImagePush],
             ]
+        );
+    }
+
+    #[test]
+    fn ship_actions_come_from_the_policy_repositories() {
+        let src = "on: push\njobs:\n  d:\n    steps:\n      - uses: acme/deploy-kit/actions/ecs-rollout@v1\n      - uses: acme/ship/rollback@v1\n      - uses: acme/shipyard/actions/rollback@v1\n";
+        assert_eq!(
+            roles_of(src),
+            vec![vec![], vec![StepRole::Rollback], vec![]],
+            "by default only repositories named `ship` hold ship's actions"
+        );
+        let forked = CompiledPolicy::load(
+            "ship-policy.yml",
+            "version: 1\nactions:\n  ship-repositories: ['acme/deploy-kit']\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            roles_under(src, &forked),
+            vec![vec![StepRole::Rollout], vec![], vec![]]
         );
     }
 

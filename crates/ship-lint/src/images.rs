@@ -251,10 +251,14 @@ fn metadata_action_kinds(step: &Step<'_>) -> Vec<TagKind> {
 }
 
 /// What the step at `index` in `job` pushes, if it pushes images.
-pub fn pushed_tags<'a>(job: &Job<'a>, step: &Step<'a>) -> Option<PushedTags<'a>> {
+pub fn pushed_tags<'a>(
+    job: &Job<'a>,
+    step: &Step<'a>,
+    policy: &ship_policy::CompiledPolicy,
+) -> Option<PushedTags<'a>> {
     let action = step.action();
     if let Some(a) = &action {
-        if crate::analysis::is_ship_action(a, "tag-image") {
+        if crate::analysis::is_ship_action(a, "tag-image", policy) {
             return Some(PushedTags {
                 node: step.uses?,
                 tags: Vec::new(),

@@ -143,6 +143,10 @@ pub struct ActionPolicy {
     pub pinning: Pinning,
     /// Owners whose actions may use any ref.
     pub allowed_owners: Vec<String>,
+    /// Repositories (`owner/repo` globs) that hold ship's actions: `OWNER/REPO/actions/NAME@ref`
+    /// and `OWNER/REPO/NAME@ref` are read as ship's `NAME` action (ecs-rollout, rollback, ...).
+    /// Add yours when ship is forked or vendored under another name.
+    pub ship_repositories: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -215,6 +219,16 @@ pub struct CompiledPolicy {
     /// Every stage's `commands` in one set (one pass per script).
     pub stage_commands: StageMatcher,
     pub max_file_size: u64,
+    /// `actions.ship-repositories`, lower-cased.
+    pub ship_repositories: globset::GlobSet,
+}
+
+impl CompiledPolicy {
+    /// Is `owner/repo` one of the repositories that hold ship's actions?
+    pub fn is_ship_repository(&self, owner: &str, repo: &str) -> bool {
+        self.ship_repositories
+            .is_match(format!("{owner}/{repo}").to_ascii_lowercase())
+    }
 }
 
 /// Patterns of several stages in one [`regex::RegexSet`].

@@ -321,6 +321,30 @@ fn compile(
         stages.push(compiled);
     }
 
+    let mut ship_repositories = globset::GlobSetBuilder::new();
+    for (i, p) in policy.actions.ship_repositories.iter().enumerate() {
+        let glob = globset::GlobBuilder::new(&p.to_ascii_lowercase())
+            .literal_separator(true)
+            .build();
+        match glob {
+            Ok(g) if p.contains('/') => {
+                ship_repositories.add(g);
+            }
+            Ok(_) => problem(
+                &["actions", "ship-repositories", &i.to_string()],
+                format!("`{p}` must be an `owner/repo` glob, e.g. `acme/ship` or `*/ship`"),
+            ),
+            Err(e) => problem(
+                &["actions", "ship-repositories", &i.to_string()],
+                format!("`{p}` is not a valid glob: {e}"),
+            ),
+        }
+    }
+    // Every glob compiled on its own above, so the set builds.
+    let ship_repositories = ship_repositories
+        .build()
+        .unwrap_or_else(|_| globset::GlobSet::empty());
+
     if !known_rules.is_empty() {
         let unknown = |id: &str| !known_rules.contains(&id);
         for (i, id) in policy.rules.disable.iter().enumerate() {
@@ -392,6 +416,7 @@ fn compile(
             stage_names,
             stage_commands,
             max_file_size,
+            ship_repositories,
         })
     } else {
         Err(PolicyError {

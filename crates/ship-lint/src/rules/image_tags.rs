@@ -41,7 +41,10 @@ rule_impl!(ImageTags, workflow);
 /// Does ship's `tag-image` run after `step` of `job`: later in the job, or in a job that
 /// `needs:` it? It then adds the missing tags to what the step pushed.
 fn tagged_later(cx: &WorkflowContext<'_>, job: &Job<'_>, step: &Step<'_>) -> bool {
-    let is_tag_image = |s: &Step<'_>| s.action().is_some_and(|a| is_ship_action(&a, "tag-image"));
+    let is_tag_image = |s: &Step<'_>| {
+        s.action()
+            .is_some_and(|a| is_ship_action(&a, "tag-image", cx.policy))
+    };
     job.steps
         .iter()
         .any(|s| s.index > step.index && is_tag_image(s))
@@ -56,7 +59,7 @@ impl ImageTags {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
         for job in &cx.workflow.jobs {
             for step in &job.steps {
-                let Some(pushed) = pushed_tags(job, step) else {
+                let Some(pushed) = pushed_tags(job, step, cx.policy) else {
                     continue;
                 };
                 if pushed.ship_tag_image || tagged_later(cx, job, step) {

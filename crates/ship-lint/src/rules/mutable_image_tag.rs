@@ -52,7 +52,7 @@ impl MutableImageTag {
         // A build that pushes only forbidden tags, anywhere.
         for job in &cx.workflow.jobs {
             for step in &job.steps {
-                let Some(pushed) = pushed_tags(job, step) else {
+                let Some(pushed) = pushed_tags(job, step, cx.policy) else {
                     continue;
                 };
                 if pushed.ship_tag_image || !pushed.kinds.is_empty() {
