@@ -391,3 +391,108 @@ fn rollback_that_fails_reports_failure() {
         show(&r)
     );
 }
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+const FILE_TD: &str = r#"{
+  "family": "api",
+  "cpu": "512",
+  "memory": "1024",
+  "networkMode": "awsvpc",
+  "containerDefinitions": [
+    {"name": "app", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v1.0.0",
+     "essential": true, "environment": [{"name": "MODE", "value": "file"}]}
+  ],
+  "tags": [{"key": "team", "value": "core"}, {"key": "ship:version", "value": "stale"}]
+}"#;
+
+#[test]
+fn task_definition_file_is_registered_with_the_image() {
+    let s = serve(World::new(Scenario::Healthy(1), 3));
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(&dir, "td.json", FILE_TD);
+    let r = rollout(&s, &["--task-definition", &f]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    let w = s.world.lock().unwrap();
+    let body = &w.registered_bodies[0];
+    assert_eq!(body["cpu"], "512", "the file, not the current revision");
+    assert_eq!(body["containerDefinitions"][0]["image"], image());
+    assert_eq!(
+        body["containerDefinitions"][0]["environment"][0]["value"],
+        "file"
+    );
+    assert_eq!(body["containerDefinitions"].as_array().unwrap().len(), 1);
+    let new = td_arn(4);
+    assert_eq!(w.tag_of(&new, "team").as_deref(), Some("core"));
+    assert_eq!(w.tag_of(&new, "ship:version").as_deref(), Some("v2.0.0"));
+    assert_eq!(w.tag_of(&new, "ship:previous"), Some(td_arn(3)));
+}
+
+#[test]
+fn task_definition_file_from_describe_output_without_image() {
+    let s = serve(World::new(Scenario::Healthy(1), 3));
+    let dir = tempfile::tempdir().unwrap();
+    let described = format!(
+        r#"{{"taskDefinition": {{"taskDefinitionArn": "{}", "revision": 3, "status": "ACTIVE",
+            "compatibilities": ["FARGATE"], "registeredAt": 1700000000.1,
+            "requiresAttributes": [{{"name": "ecs.capability.task-eni"}}],
+            "family": "api", "containerDefinitions": [{{"name": "app", "image": "{REPO}:v1.9.0"}}]}},
+            "tags": []}}"#,
+        td_arn(3)
+    );
+    let f = write(&dir, "described.json", &described);
+    let r = run(
+        ROLLOUT,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--task-definition",
+            &f,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.stdout.contains(&format!("{REPO}:v1.9.0")), "{}", show(&r));
+    let w = s.world.lock().unwrap();
+    // The scripted RegisterTaskDefinition refuses read-only fields, so reaching here means
+    // they were dropped.
+    assert_eq!(
+        w.registered_bodies[0]["containerDefinitions"][0]["image"],
+        format!("{REPO}:v1.9.0")
+    );
+}
+
+#[test]
+fn bad_task_definition_file_exits_2_before_any_call() {
+    let s = serve(World::new(Scenario::Healthy(1), 3));
+    let dir = tempfile::tempdir().unwrap();
+    let typo = FILE_TD.replace("\"essential\"", "\"esential\"");
+    let f = write(&dir, "typo.json", &typo);
+    let r = rollout(&s, &["--task-definition", &f]);
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("typo.json"), "{}", show(&r));
+    assert!(
+        r.stderr
+            .contains("unknown field `containerDefinitions[0].esential` (line 8)"),
+        "{}",
+        show(&r)
+    );
+    let f = write(&dir, "broken.json", "{\n  \"family\": \"api\",\n}");
+    let r = rollout(&s, &["--task-definition", &f]);
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(
+        r.stderr.contains("broken.json: invalid JSON at line 3"),
+        "{}",
+        show(&r)
+    );
+    let r = rollout(&s, &["--task-definition", "/nonexistent/td.json"]);
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("/nonexistent/td.json"), "{}", show(&r));
+    assert!(s.world.lock().unwrap().calls.is_empty());
+}

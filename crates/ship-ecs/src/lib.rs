@@ -9,6 +9,7 @@ pub mod image;
 pub mod render;
 pub mod rollback;
 pub mod rollout;
+pub mod taskdef_file;
 pub mod verdict;
 pub mod watch;
 

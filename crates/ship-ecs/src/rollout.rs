@@ -2,14 +2,15 @@
 //! them together.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_sdk_ecs::types::Tag;
+use aws_sdk_ecs::types::{Tag, TaskDefinition};
 use serde::Serialize;
 
 use crate::ecs::{short, Ecs};
 use crate::image::ImageRef;
-use crate::render::{diff, render, ship_tags};
+use crate::render::{diff, render, ship_tags, Rendered};
 use crate::verdict::deployment_in_progress;
 use crate::watch::{event_ids, watch, Line, Outcome, Progress, Target, WatchOptions};
 use crate::{tags, Error, Result};
@@ -18,7 +19,10 @@ use crate::{tags, Error, Result};
 pub struct RolloutPlan {
     pub cluster: String,
     pub services: Vec<String>,
+    /// Empty with `task_definition`: the file's images are deployed as they are.
     pub image: String,
+    /// A task definition file to register instead of rendering from the service's current one.
+    pub task_definition: Option<PathBuf>,
     pub containers: Vec<String>,
     pub allow_mutable_tag: bool,
     /// Defaults to the image tag.
@@ -58,9 +62,21 @@ impl RolloutPlan {
                     .into(),
             ));
         }
-        let img = ImageRef::parse(&self.image)?;
-        if !self.allow_mutable_tag {
-            img.check_immutable(&self.image)?;
+        if self.task_definition.is_none() && self.image.trim().is_empty() {
+            return Err(Error::Input(
+                "`image` is required: pass the full image reference to deploy (--image \
+                 REPOSITORY:TAG), or a task definition file with `task-definition`"
+                    .into(),
+            ));
+        }
+        if let Some(path) = &self.task_definition {
+            crate::taskdef_file::load(path)?;
+        }
+        if self.task_definition.is_none() || !self.image.trim().is_empty() {
+            let img = ImageRef::parse(&self.image)?;
+            if !self.allow_mutable_tag {
+                img.check_immutable(&self.image)?;
+            }
         }
         if let Some(n) = self.desired_count {
             if n < 0 {
@@ -77,6 +93,21 @@ impl RolloutPlan {
             .clone()
             .filter(|v| !v.is_empty())
             .or_else(|| ImageRef::parse(&self.image).ok().and_then(|i| i.tag))
+    }
+
+    /// The image to report: `image`, else (with a task definition file) the file's images.
+    fn shown_image(&self, rendered: &TaskDefinition) -> String {
+        if !self.image.trim().is_empty() {
+            return self.image.clone();
+        }
+        rendered
+            .container_definitions
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c.image.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -139,9 +170,14 @@ pub async fn rollout(
         }
     }
     let seen = event_ids(&services);
+    let file = match &plan.task_definition {
+        Some(path) => Some(crate::taskdef_file::load(path)?),
+        None => None,
+    };
 
     // Render (once per distinct current revision) and register.
-    let mut rendered_for: HashMap<String, (String, Vec<Tag>)> = HashMap::new();
+    // Current revision -> (registered revision, image(s) shown in the report).
+    let mut rendered_for: HashMap<String, (String, String)> = HashMap::new();
     let mut reports = Vec::new();
     let mut diffs = Vec::new();
     for s in &services {
@@ -152,22 +188,40 @@ pub async fn rollout(
             .ok_or_else(|| Error::Aws(format!("service {name:?} has no task definition")))?;
         if !rendered_for.contains_key(&current) || plan.dry_run {
             let (td, _) = ecs.describe_task_definition(&current).await?;
-            let r = render(&td, &plan.image, &plan.containers)?;
+            let r = match &file {
+                // The file replaces the current revision; `image` still goes into it if given.
+                Some(f) if plan.image.trim().is_empty() => Rendered {
+                    task_definition: f.task_definition.clone(),
+                    changes: Vec::new(),
+                },
+                Some(f) => render(&f.task_definition, &plan.image, &plan.containers)?,
+                None => render(&td, &plan.image, &plan.containers)?,
+            };
             let version = plan.version();
-            let tagset = ship_tags(&[
+            let mut tagset = ship_tags(&[
                 (tags::VERSION, version.as_deref()),
                 (tags::GIT_SHA, plan.git_sha.as_deref()),
                 (tags::PREVIOUS, Some(current.as_str())),
                 (tags::RUN_URL, plan.run_url.as_deref()),
                 (tags::SCHEMA_VERSION, plan.schema_version.as_deref()),
             ]);
+            // The file's own tags are kept unless ship writes the same key.
+            if let Some(f) = &file {
+                let own: Vec<Tag> = f
+                    .tags
+                    .iter()
+                    .filter(|t| !tagset.iter().any(|s| s.key == t.key))
+                    .cloned()
+                    .collect();
+                tagset.extend(own);
+            }
             if plan.dry_run {
                 diffs.push(format!("service {name}:\n{}", diff(&td, &r, &tagset)));
                 reports.push(ServiceReport {
                     service: name,
                     from: current.clone(),
                     to: String::new(),
-                    image: plan.image.clone(),
+                    image: plan.shown_image(&r.task_definition),
                     deployment_id: None,
                     result: "dry-run".into(),
                     reason: None,
@@ -178,8 +232,13 @@ pub async fn rollout(
             }
             let new = ecs.register(&r.task_definition, tagset).await?;
             let arn = new.task_definition_arn.clone().unwrap_or_default();
+            let what = match (&file, &plan.task_definition) {
+                (Some(_), Some(p)) if r.changes.is_empty() => format!("from {}", p.display()),
+                (Some(_), Some(p)) => format!("from {}, ", p.display()),
+                _ => String::new(),
+            };
             progress(Line::Event(format!(
-                "{name}: registered {} ({})",
+                "{name}: registered {} ({what}{})",
                 short(&arn),
                 r.changes
                     .iter()
@@ -187,17 +246,17 @@ pub async fn rollout(
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
-            rendered_for.insert(current.clone(), (arn, Vec::new()));
+            rendered_for.insert(current.clone(), (arn, plan.shown_image(&r.task_definition)));
         }
         if plan.dry_run {
             continue;
         }
-        let to = rendered_for[&current].0.clone();
+        let (to, image) = rendered_for[&current].clone();
         reports.push(ServiceReport {
             service: name,
             from: current,
             to,
-            image: plan.image.clone(),
+            image,
             deployment_id: None,
             result: "registered".into(),
             reason: None,

@@ -18,6 +18,11 @@ struct Cli {
     /// Full image reference to deploy (REPOSITORY:TAG or REPOSITORY@DIGEST).
     #[arg(long, default_value = "")]
     image: String,
+    /// A task definition JSON file (RegisterTaskDefinition shape or DescribeTaskDefinition
+    /// output) to register instead of rendering from the service's current revision; `--image`,
+    /// when given, still replaces the image in it.
+    #[arg(long)]
+    task_definition: Option<std::path::PathBuf>,
     /// Container(s) that get the image, comma-separated (default: those whose image repository
     /// matches).
     #[arg(long, default_value = "")]
@@ -64,6 +69,7 @@ async fn run(cli: Cli) -> i32 {
         cluster: cli.common.cluster.clone(),
         services: split_list(&cli.common.service),
         image: cli.image.clone(),
+        task_definition: cli.task_definition.clone(),
         containers: split_list(&cli.container),
         allow_mutable_tag: cli.allow_mutable_tag,
         version: cli.release_version.clone(),
