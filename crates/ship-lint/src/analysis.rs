@@ -4,6 +4,7 @@
 //! Computed once per file and shared by every rule, so the rules stay short and agree with
 //! each other on what "a deploy job" is.
 
+use crate::calls::{CalledWorkflow, CalledWorkflows, CalleeEnvironment};
 use regex::{Regex, RegexSet};
 use ship_policy::CompiledPolicy;
 use ship_workflow::{ActionRef, Job, Node, Span, Step, Workflow};
@@ -62,6 +63,12 @@ pub struct RoleStep {
 pub struct JobFacts {
     pub roles: Vec<RoleStep>,
     pub environment: EnvironmentBinding,
+    /// The job calls this repository's reusable workflow (path as in `uses:`); its roles are
+    /// the callee's, all pointing at the `uses:` line, so step-order rules leave it to the
+    /// callee.
+    pub called: Option<String>,
+    /// The called workflow's deploy jobs have their own `concurrency:` group.
+    pub called_has_concurrency: bool,
 }
 
 impl JobFacts {
@@ -90,7 +97,12 @@ pub struct WorkflowFacts {
 }
 
 impl WorkflowFacts {
-    pub fn new(path: &str, wf: &Workflow<'_>, policy: &CompiledPolicy) -> Self {
+    pub fn new(
+        path: &str,
+        wf: &Workflow<'_>,
+        policy: &CompiledPolicy,
+        calls: &CalledWorkflows,
+    ) -> Self {
         let file_stem = path
             .rsplit('/')
             .next()
@@ -102,6 +114,12 @@ impl WorkflowFacts {
             .jobs
             .iter()
             .map(|job| {
+                let names = [job.id, job.display_name(), wf_name, file_stem];
+                if let Some((uses, called)) =
+                    job.uses.and_then(|u| Some((u, calls.get(u.as_str()?)?)))
+                {
+                    return called_job_facts(job, uses, called, &names, policy);
+                }
                 let roles = job
                     .steps
                     .iter()
@@ -115,15 +133,68 @@ impl WorkflowFacts {
                             })
                     })
                     .collect();
-                let environment = bind_environment(
-                    job,
-                    &[job.id, job.display_name(), wf_name, file_stem],
-                    policy,
-                );
-                JobFacts { roles, environment }
+                let environment = bind_environment(job, &names, policy);
+                JobFacts {
+                    roles,
+                    environment,
+                    called: None,
+                    called_has_concurrency: false,
+                }
             })
             .collect();
         WorkflowFacts { jobs }
+    }
+}
+
+/// A job that calls one of the repository's reusable workflows: the callee's roles, and the
+/// environment the callee's deploy job ends up with given this job's `with:`.
+fn called_job_facts(
+    job: &Job<'_>,
+    uses: &Node,
+    called: &CalledWorkflow,
+    names: &[&str],
+    policy: &CompiledPolicy,
+) -> JobFacts {
+    let roles = called
+        .roles
+        .iter()
+        .map(|&role| RoleStep {
+            role,
+            step: 0,
+            span: uses.span,
+        })
+        .collect();
+    let environment = match &called.environment {
+        CalleeEnvironment::Named(name) => EnvironmentBinding::Explicit {
+            name: name.clone(),
+            span: uses.span,
+        },
+        CalleeEnvironment::Input(input) => {
+            let given = job.with.and_then(|w| w.get(input));
+            match given.and_then(|n| n.as_str()) {
+                Some(v) if v.contains("${{") => EnvironmentBinding::Dynamic {
+                    span: given.map_or(uses.span, |n| n.span),
+                },
+                Some(v) => EnvironmentBinding::Explicit {
+                    name: v.to_string(),
+                    span: given.map_or(uses.span, |n| n.span),
+                },
+                None => match called.input_defaults.get(input) {
+                    Some(d) if !d.contains("${{") => EnvironmentBinding::Explicit {
+                        name: d.clone(),
+                        span: uses.span,
+                    },
+                    _ => EnvironmentBinding::Dynamic { span: uses.span },
+                },
+            }
+        }
+        CalleeEnvironment::Unknown => bind_environment(job, names, policy),
+    };
+    JobFacts {
+        roles,
+        environment,
+        called: uses.as_str().map(str::to_string),
+        called_has_concurrency: called.has_concurrency,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Finding the files, running the rules on each (in parallel), then the repository rules.
 
 use crate::analysis::{job_stages, EnvironmentBinding, StepRole, WorkflowFacts};
+use crate::calls::CalledWorkflows;
 use crate::context::{
     Diagnostic, JobSummary, RepositoryContext, SettingsContext, WorkflowContext, WorkflowSummary,
 };
@@ -97,9 +98,11 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
         })
         .collect();
 
+    // Reusable workflows first: their callers' jobs take on what they do.
+    let calls = CalledWorkflows::collect(&files, &opts.policy);
     let results: Vec<FileResult> = files
         .par_iter()
-        .map(|(path, shown)| lint_file(path, shown, &rules, &opts.policy))
+        .map(|(path, shown)| lint_file(path, shown, &rules, &opts.policy, &calls))
         .collect();
 
     let mut findings = Vec::new();
@@ -331,7 +334,13 @@ fn truncate(line: String) -> String {
     }
 }
 
-fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPolicy) -> FileResult {
+fn lint_file(
+    path: &Path,
+    shown: &str,
+    rules: &[&dyn Rule],
+    policy: &CompiledPolicy,
+    calls: &CalledWorkflows,
+) -> FileResult {
     let mut summary = WorkflowSummary {
         path: shown.to_string(),
         ..WorkflowSummary::default()
@@ -446,7 +455,7 @@ fn lint_file(path: &Path, shown: &str, rules: &[&dyn Rule], policy: &CompiledPol
     };
 
     let workflow = Workflow::from_root(&root);
-    let facts = WorkflowFacts::new(shown, &workflow, policy);
+    let facts = WorkflowFacts::new(shown, &workflow, policy, calls);
     let cx = WorkflowContext {
         path: shown,
         source: &source,

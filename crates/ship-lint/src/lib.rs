@@ -10,6 +10,7 @@
 //! ```
 
 mod analysis;
+mod calls;
 mod context;
 mod engine;
 mod images;

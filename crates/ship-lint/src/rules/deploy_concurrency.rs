@@ -35,7 +35,8 @@ fn cancels(entry: &Entry) -> Option<&ship_workflow::Node> {
 
 impl DeployConcurrency {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
-        // A reusable workflow runs in its caller's concurrency group: the caller is checked.
+        // A reusable workflow is checked through its callers (a caller job without a group is
+        // fine when the callee's deploy jobs have one).
         let triggers = &cx.workflow.triggers;
         if !triggers.is_empty() && triggers.iter().all(|t| t.event == "workflow_call") {
             return;
@@ -44,6 +45,10 @@ impl DeployConcurrency {
         let mut reported_workflow_cancel = false;
         for (job, facts) in cx.deploy_jobs() {
             let conc = job.concurrency.or(wf_conc);
+            if conc.is_none() && facts.called_has_concurrency {
+                // The called workflow's deploy jobs hold their own group.
+                continue;
+            }
             let Some(conc) = conc else {
                 out.push(Diagnostic::new(
                     job.key.span,

@@ -13,7 +13,9 @@ declare_rule! {
     /// - any environment: never `pull_request` or `pull_request_target`.
     ///
     /// The allowed triggers per environment are `environments.<name>.triggers` in the
-    /// policy. `workflow_call` is always allowed: the calling workflow is checked instead.
+    /// policy. `workflow_call` is always allowed: a job that calls a reusable workflow of the
+    /// repository (`uses: ./.github/workflows/deploy.yml`) deploys where the callee does, with
+    /// the environment its `with:` picks, and is checked against its own workflow's triggers.
     ///
     /// ## Why
     /// A production deploy on every push to `main` skips the release step (version, review,

@@ -39,7 +39,8 @@ impl MigrationsOrder {
         if migrating.is_empty() {
             return;
         }
-        for (job, facts) in cx.jobs() {
+        // A job calling a reusable workflow is checked in the callee, where the steps are.
+        for (job, facts) in cx.jobs().filter(|(_, f)| f.called.is_none()) {
             for rollout in facts.steps_with(StepRole::Rollout) {
                 // A later step of the same job that migrates is fine only if it is *before*.
                 let same_job_before = facts

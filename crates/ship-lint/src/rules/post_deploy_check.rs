@@ -34,7 +34,8 @@ rule_impl!(PostDeployCheck, workflow);
 
 impl PostDeployCheck {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
-        for (job, facts) in cx.jobs() {
+        // A job calling a reusable workflow is checked in the callee, where the steps are.
+        for (job, facts) in cx.jobs().filter(|(_, f)| f.called.is_none()) {
             for rollout in facts.steps_with(StepRole::Rollout) {
                 let later_step = facts
                     .steps_with(StepRole::SmokeTest)
