@@ -7,6 +7,16 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use ship_ecs::watch::{Line, WatchOptions};
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn per_service_values() {
+        assert_eq!(super::per_service_value(["a", "a"]), "a");
+        assert_eq!(super::per_service_value(["a", "b"]), "a,b");
+        assert_eq!(super::per_service_value([]), "");
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -101,6 +111,22 @@ pub fn outputs(pairs: &[(&str, String)]) {
     if let Err(e) = ship_actions_runtime::set_outputs(pairs.iter().map(|(k, v)| (*k, v.as_str()))) {
         eprintln!("warning: could not write step outputs: {e}");
     }
+}
+
+/// One step output for several services: the value when every service has the same one (the
+/// usual case, e.g. `api,worker` on one task definition), else the values comma-separated in
+/// the order of `service`. The `services` output has them per service.
+pub fn per_service_value<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    let values: Vec<&str> = values.into_iter().collect();
+    match values.first() {
+        Some(first) if values.iter().all(|v| v == first) => first.to_string(),
+        _ => values.join(","),
+    }
+}
+
+/// The `services` output: a JSON array with one object per service, keys as the step outputs.
+pub fn services_output(rows: Vec<serde_json::Value>) -> String {
+    serde_json::Value::Array(rows).to_string()
 }
 
 pub fn summary(markdown: &str) {

@@ -496,3 +496,59 @@ fn bad_task_definition_file_exits_2_before_any_call() {
     assert!(r.stderr.contains("/nonexistent/td.json"), "{}", show(&r));
     assert!(s.world.lock().unwrap().calls.is_empty());
 }
+
+#[test]
+fn several_services_get_per_service_outputs() {
+    let mut w = World::new(Scenario::Healthy(2), 3);
+    w.also = vec!["worker".into()];
+    let s = serve(w);
+    let img = image();
+    let r = run(
+        ROLLOUT,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api,worker",
+            "--image",
+            &img,
+            "--timeout",
+            "3s",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    // One revision registered for both (same current revision), so the single output is it.
+    assert!(
+        r.outputs
+            .contains(&format!("task-definition-arn={}\n", td_arn(4))),
+        "{}",
+        show(&r)
+    );
+    let line = r
+        .outputs
+        .lines()
+        .find_map(|l| l.strip_prefix("services="))
+        .unwrap_or_else(|| panic!("no services output: {}", show(&r)));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api", "worker"]);
+    for s in v.as_array().unwrap() {
+        assert_eq!(s["status"], "succeeded");
+        assert_eq!(s["task-definition-arn"], td_arn(4));
+        assert_eq!(s["previous-task-definition-arn"], td_arn(3));
+        assert_eq!(s["deployment-id"], "ecs-svc/new");
+    }
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("| api"))
+            && r.stdout.lines().any(|l| l.starts_with("| worker")),
+        "summary table lists each service: {}",
+        show(&r)
+    );
+    assert_eq!(s.world.lock().unwrap().registered_bodies.len(), 1);
+}

@@ -41,6 +41,9 @@ pub struct World {
     pub stopped: Vec<Value>,
     pub calls: Vec<String>,
     pub registered_bodies: Vec<Value>,
+    /// Services besides `api` that exist in cluster `prod`: they mirror `api` (same revision,
+    /// same deployments), so several services can be deployed together.
+    pub also: Vec<String>,
 }
 
 pub fn td_arn(rev: i64) -> String {
@@ -66,6 +69,7 @@ impl World {
             stopped: Vec::new(),
             calls: Vec::new(),
             registered_bodies: Vec::new(),
+            also: Vec::new(),
         };
         for rev in 1..=n {
             let tags = if rev > 1 {
@@ -253,8 +257,14 @@ impl World {
                 let mut services = Vec::new();
                 let mut failures = Vec::new();
                 for s in req["services"].as_array().unwrap() {
-                    if s == "api" {
+                    let name = s.as_str().unwrap_or("");
+                    if name == "api" {
                         services.push(self.service());
+                    } else if self.also.iter().any(|a| a == name) {
+                        let mut mirror = self.service();
+                        mirror["serviceName"] = json!(name);
+                        mirror["serviceArn"] = json!(format!("{ACCT}:service/prod/{name}"));
+                        services.push(mirror);
                     } else {
                         failures.push(json!({"arn": format!("{ACCT}:service/prod/{}", s.as_str().unwrap()), "reason": "MISSING"}));
                     }
@@ -307,6 +317,12 @@ impl World {
                     .as_str()
                     .unwrap()
                     .to_string();
+                // A mirrored service follows `api`: updating it to where `api` goes changes nothing.
+                if req["service"] != "api" && self.target_td.as_deref() == Some(arn.as_str()) {
+                    let mut mirror = self.service();
+                    mirror["serviceName"] = req["service"].clone();
+                    return Ok(json!({"service": mirror}));
+                }
                 self.updates += 1;
                 self.polls = 0;
                 self.old_td = self.service_td.clone();

@@ -8,7 +8,10 @@ use ship_actions_runtime::MarkdownTable;
 use ship_ecs::ecs::short;
 use ship_ecs::rollback::{rollback, RollbackPlan};
 use ship_ecs::rollout::{human_duration, rollout, split_list, RolloutPlan, RolloutReport};
-use ship_ecs_cli::{fail, outputs, progress_printer, run_to_exit, summary, Common, Format};
+use ship_ecs_cli::{
+    fail, outputs, per_service_value, progress_printer, run_to_exit, services_output, summary,
+    Common, Format,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "ship-ecs-rollout", version, about)]
@@ -151,23 +154,35 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
             println!("{d}");
         }
     }
-    let first = report.services.first();
+    let svc = &report.services;
+    let rows = svc
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "service": s.service,
+                "task-definition-arn": s.to,
+                "previous-task-definition-arn": s.from,
+                "deployment-id": s.deployment_id.clone().unwrap_or_default(),
+                "status": s.result,
+                "reason": s.reason.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
     outputs(&[
         (
             "task-definition-arn",
-            first.map(|s| s.to.clone()).unwrap_or_default(),
+            per_service_value(svc.iter().map(|s| s.to.as_str())),
         ),
         (
             "previous-task-definition-arn",
-            first.map(|s| s.from.clone()).unwrap_or_default(),
+            per_service_value(svc.iter().map(|s| s.from.as_str())),
         ),
         (
             "deployment-id",
-            first
-                .and_then(|s| s.deployment_id.clone())
-                .unwrap_or_default(),
+            per_service_value(svc.iter().map(|s| s.deployment_id.as_deref().unwrap_or(""))),
         ),
         ("status", report.status.clone()),
+        ("services", services_output(rows)),
     ]);
     let mut table = MarkdownTable::new(&["service", "from → to", "image", "duration", "result"]);
     for s in &report.services {

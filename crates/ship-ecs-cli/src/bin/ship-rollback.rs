@@ -8,7 +8,10 @@ use ship_actions_runtime::MarkdownTable;
 use ship_ecs::ecs::short;
 use ship_ecs::rollback::{rollback, RollbackPlan};
 use ship_ecs::rollout::{human_duration, split_list};
-use ship_ecs_cli::{fail, outputs, progress_printer, run_to_exit, summary, Common, Format};
+use ship_ecs_cli::{
+    fail, outputs, per_service_value, progress_printer, run_to_exit, services_output, summary,
+    Common, Format,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "ship-rollback", version, about)]
@@ -65,23 +68,30 @@ async fn run(cli: Cli) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
-    let first = report.services.first();
+    let svc = &report.services;
+    let rows = svc
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "service": s.service,
+                "task-definition-arn": s.rolled_back_to,
+                "rolled-back-from": s.rolled_back_from,
+                "rolled-back-to": s.rolled_back_to,
+                "status": s.result,
+                "reason": s.reason.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let to = per_service_value(svc.iter().map(|s| s.rolled_back_to.as_str()));
     outputs(&[
-        (
-            "task-definition-arn",
-            first.map(|s| s.rolled_back_to.clone()).unwrap_or_default(),
-        ),
+        ("task-definition-arn", to.clone()),
         (
             "rolled-back-from",
-            first
-                .map(|s| s.rolled_back_from.clone())
-                .unwrap_or_default(),
+            per_service_value(svc.iter().map(|s| s.rolled_back_from.as_str())),
         ),
-        (
-            "rolled-back-to",
-            first.map(|s| s.rolled_back_to.clone()).unwrap_or_default(),
-        ),
+        ("rolled-back-to", to),
         ("status", report.status.clone()),
+        ("services", services_output(rows)),
     ]);
     let mut table = MarkdownTable::new(&["service", "from → to", "why", "duration", "result"]);
     for s in &report.services {
