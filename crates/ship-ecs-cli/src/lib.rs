@@ -55,8 +55,7 @@ pub struct Common {
 impl Common {
     /// An ECS client for the region and endpoint these flags name.
     pub async fn ecs(&self) -> Result<ship_ecs::ecs::Ecs, ship_ecs::Error> {
-        let client = ship_ecs::ecs::connect(self.region.clone(), self.endpoint_url.clone()).await?;
-        Ok(ship_ecs::ecs::Ecs::new(client))
+        ship_ecs::ecs::connect(self.region.clone(), self.endpoint_url.clone()).await
     }
 
     pub fn watch_options(&self) -> WatchOptions {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use ship_ecs::aws_sdk_ecs::types::{ContainerDefinition, TaskDefinitionStatus};
-use ship_ecs::ecs::{connect, tag_value, Ecs};
+use ship_ecs::ecs::{connect, tag_value};
 use ship_ecs::render::{render, ship_tags};
 
 struct Moto {
@@ -56,10 +56,10 @@ async fn ecs_api_shapes_against_moto() {
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    let client = connect(Some("us-east-1".into()), Some(moto.url.clone()))
+    let ecs = connect(Some("us-east-1".into()), Some(moto.url.clone()))
         .await
         .unwrap();
-    let ecs = Ecs::new(client.clone());
+    let client = ecs.client.clone();
 
     client
         .create_cluster()

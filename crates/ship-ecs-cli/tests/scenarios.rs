@@ -552,3 +552,108 @@ fn several_services_get_per_service_outputs() {
     );
     assert_eq!(s.world.lock().unwrap().registered_bodies.len(), 1);
 }
+
+fn rollback_to(s: &Server, version: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--cluster",
+        "prod",
+        "--service",
+        "api",
+        "--to-version",
+        version,
+    ];
+    args.extend_from_slice(&["--timeout", "3s"]);
+    args.extend_from_slice(extra);
+    run(ROLLBACK, &s.url, &args)
+}
+
+#[test]
+fn rollback_to_never_deployed_version_renders_after_ecr_check() {
+    let s = serve(World::new(Scenario::Healthy(1), 4));
+    let r = rollback_to(&s, "v1.5.0", &[]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.stderr.contains("tag checked in ECR"), "{}", show(&r));
+    assert!(
+        r.outputs.contains(&format!("rolled-back-to={}", td_arn(5))),
+        "{}",
+        show(&r)
+    );
+    let w = s.world.lock().unwrap();
+    assert!(w.calls.iter().any(|c| c == "DescribeImages"));
+    let body = &w.registered_bodies[0];
+    assert_eq!(
+        body["containerDefinitions"][0]["image"],
+        format!("{REPO}:v1.5.0")
+    );
+    assert_eq!(
+        body["containerDefinitions"][1]["image"], "public.ecr.aws/envoy:v1.27.0",
+        "the sidecar keeps its own version"
+    );
+    assert_eq!(
+        w.tag_of(&td_arn(5), "ship:version").as_deref(),
+        Some("v1.5.0")
+    );
+    assert_eq!(w.tag_of(&td_arn(5), "ship:previous"), None);
+    assert_eq!(w.service_td, td_arn(5));
+}
+
+#[test]
+fn rollback_to_version_missing_from_ecr_exits_2() {
+    let s = serve(World::new(Scenario::Healthy(1), 4));
+    let r = rollback_to(&s, "v9.9.9", &[]);
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(
+        r.stderr.contains("version v9.9.9 exists nowhere"),
+        "{}",
+        show(&r)
+    );
+    let w = s.world.lock().unwrap();
+    assert!(w.calls.iter().any(|c| c == "DescribeImages"));
+    assert!(!w
+        .calls
+        .iter()
+        .any(|c| c == "RegisterTaskDefinition" || c == "UpdateService"));
+}
+
+#[test]
+fn rollback_to_version_outside_ecr_needs_allow_unverified_image() {
+    let mut w = World::new(Scenario::Healthy(1), 4);
+    for td in w.task_defs.iter_mut() {
+        let tag = td["containerDefinitions"][0]["image"]
+            .as_str()
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        td["containerDefinitions"][0]["image"] = format!("ghcr.io/org/api:{tag}").into();
+    }
+    let s = serve(w);
+    let r = rollback_to(&s, "v1.5.0", &[]);
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(
+        r.stderr.contains("not an ECR repository") && r.stderr.contains("--allow-unverified-image"),
+        "{}",
+        show(&r)
+    );
+    assert!(!s
+        .world
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .any(|c| c == "UpdateService"));
+    let r = rollback_to(&s, "v1.5.0", &["--allow-unverified-image"]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.stderr.contains("allowed by allow-unverified-image"),
+        "{}",
+        show(&r)
+    );
+    let w = s.world.lock().unwrap();
+    assert_eq!(
+        w.registered_bodies[0]["containerDefinitions"][0]["image"],
+        "ghcr.io/org/api:v1.5.0"
+    );
+    assert!(!w.calls.iter().any(|c| c == "DescribeImages"));
+}

@@ -44,6 +44,8 @@ pub struct World {
     /// Services besides `api` that exist in cluster `prod`: they mirror `api` (same revision,
     /// same deployments), so several services can be deployed together.
     pub also: Vec<String>,
+    /// Tags of the ECR repository `api` (registry 123456789012) for DescribeImages.
+    pub ecr_tags: Vec<String>,
 }
 
 pub fn td_arn(rev: i64) -> String {
@@ -70,16 +72,17 @@ impl World {
             calls: Vec::new(),
             registered_bodies: Vec::new(),
             also: Vec::new(),
+            ecr_tags: vec!["v1.5.0".into()],
         };
         for rev in 1..=n {
-            let tags = if rev > 1 {
-                vec![
-                    json!({"key": "ship:previous", "value": td_arn(rev - 1)}),
-                    json!({"key": "ship:rollout", "value": "COMPLETED"}),
-                ]
-            } else {
-                vec![json!({"key": "ship:rollout", "value": "COMPLETED"})]
-            };
+            let mut tags = vec![
+                json!({"key": "ship:rollout", "value": "COMPLETED"}),
+                json!({"key": "ship:version", "value": format!("v1.0.{}", rev - 1)}),
+            ];
+            if rev > 1 {
+                tags.push(json!({"key": "ship:previous", "value": td_arn(rev - 1)}));
+            }
+            w.ecr_tags.push(format!("v1.0.{}", rev - 1));
             w.add_td(json!({
                 "family": "api",
                 "containerDefinitions": [
@@ -361,6 +364,26 @@ impl World {
                     .ok_or(("ClientException", "not found".to_string()))?;
                 self.task_defs[i]["status"] = json!("INACTIVE");
                 Ok(json!({"taskDefinition": self.task_defs[i]}))
+            }
+            // ECR (target prefix AmazonEC2ContainerRegistry_V20150921).
+            "DescribeImages" => {
+                if req["repositoryName"] != "api" || req["registryId"] != "123456789012" {
+                    return Err((
+                        "RepositoryNotFoundException",
+                        "The repository does not exist.".into(),
+                    ));
+                }
+                let tag = req["imageIds"][0]["imageTag"].as_str().unwrap_or("");
+                if !self.ecr_tags.iter().any(|t| t == tag) {
+                    return Err((
+                        "ImageNotFoundException",
+                        format!("The image with imageId {{imageTag:'{tag}'}} does not exist"),
+                    ));
+                }
+                Ok(
+                    json!({"imageDetails": [{"registryId": "123456789012", "repositoryName": "api",
+                    "imageDigest": "sha256:0123", "imageTags": [tag]}]}),
+                )
             }
             other => Err((
                 "UnknownOperationException",

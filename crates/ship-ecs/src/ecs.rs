@@ -16,7 +16,7 @@ use crate::{Error, Result};
 
 /// Build a client from the standard AWS chain (env, profile, web identity, IMDS), including
 /// `AWS_ENDPOINT_URL`. `endpoint` and `region` override the chain.
-pub async fn connect(region: Option<String>, endpoint: Option<String>) -> Result<Client> {
+pub async fn connect(region: Option<String>, endpoint: Option<String>) -> Result<Ecs> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
             RetryConfig::standard()
@@ -44,7 +44,10 @@ pub async fn connect(region: Option<String>, endpoint: Option<String>) -> Result
                 .into(),
         ));
     }
-    Ok(Client::new(&conf))
+    Ok(Ecs {
+        client: Client::new(&conf),
+        conf: Some(conf),
+    })
 }
 
 fn code_of<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<String> {
@@ -83,11 +86,21 @@ fn cluster_not_found(cluster: &str) -> Error {
 #[derive(Clone, Debug)]
 pub struct Ecs {
     pub client: Client,
+    /// The AWS configuration the client was built from, for the other services ship calls
+    /// (ECR, CloudWatch Logs) with the same credentials, region and endpoint.
+    pub conf: Option<aws_config::SdkConfig>,
 }
 
 impl Ecs {
     pub fn new(client: Client) -> Self {
-        Ecs { client }
+        Ecs { client, conf: None }
+    }
+
+    /// The shared AWS configuration, or an error naming what needs it.
+    pub fn sdk_config(&self, what: &str) -> Result<&aws_config::SdkConfig> {
+        self.conf
+            .as_ref()
+            .ok_or_else(|| Error::Aws(format!("{what}: no AWS configuration to call it with")))
     }
 
     /// Describe services (at most 10 per call are batched). A missing service is an error.

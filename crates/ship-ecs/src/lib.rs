@@ -6,6 +6,7 @@
 
 pub mod ecs;
 pub mod image;
+pub mod registry;
 pub mod render;
 pub mod rollback;
 pub mod rollout;

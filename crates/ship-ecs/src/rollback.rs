@@ -5,6 +5,8 @@ use serde::Serialize;
 
 use crate::ecs::{revision_of, short, tag_value, Ecs};
 use crate::image::ImageRef;
+use crate::registry::{check_tag, TagCheck};
+use crate::render::{ship_tags, strip_read_only};
 use crate::verdict::deployment_in_progress;
 use crate::watch::{event_ids, watch, Line, Outcome, Progress, Target, WatchOptions};
 use crate::{tags, Error, Result};
@@ -105,8 +107,7 @@ pub fn select_target(
                     Error::NotFound(format!(
                         "no ACTIVE revision of task definition family {family:?} runs version {v}: \
                          check `to-version`, or deploy that image with ecs-rollout \
-                         (--image REPOSITORY:{v}); rendering a new revision for a version that \
-                         was never deployed is not supported by rollback yet"
+                         (--image REPOSITORY:{v})"
                     ))
                 })
         }
@@ -233,6 +234,9 @@ pub struct RollbackPlan {
     pub database_schema_version: Option<String>,
     pub applied_migrations: Vec<String>,
     pub allow_schema_ahead: bool,
+    /// With `to_version` for a version no revision runs: render a revision even when the image's
+    /// registry is not ECR and the tag cannot be checked.
+    pub allow_unverified_image: bool,
     pub wait: bool,
     pub watch: WatchOptions,
     /// Scan at most this many revisions of the family.
@@ -287,6 +291,118 @@ async fn history(ecs: &Ecs, family: &str, limit: usize) -> Result<Vec<RevisionIn
     Ok(out)
 }
 
+/// Register a revision of `current` with the application containers' image tag set to
+/// `version`, after checking the registry has that tag. Application containers are those whose
+/// images carry the application version (see [`app_repositories`]). Returns the target and,
+/// when the tag could not be checked, why.
+async fn render_version(
+    ecs: &Ecs,
+    plan: &RollbackPlan,
+    current: &TaskDefinition,
+    info: &RevisionInfo,
+    version: &str,
+    progress: Progress<'_>,
+) -> Result<(Selected, Option<String>)> {
+    let family = current.family.clone().unwrap_or_default();
+    let from = current.task_definition_arn.clone().unwrap_or_default();
+    let app_repos = app_repositories(info);
+    if app_repos.is_empty() {
+        return Err(Error::NotFound(format!(
+            "no ACTIVE revision of task definition family {family:?} runs version {version}, and \
+             ship cannot tell which container of {} carries the application version (none has \
+             the image tag of its ship:version, and several have version tags). Pass \
+             `to-revision`, or deploy the version with ecs-rollout",
+            short(&from)
+        )));
+    }
+    let mut unverified = Vec::new();
+    for repo in &app_repos {
+        match check_tag(ecs, repo, version).await? {
+            TagCheck::Exists { .. } => {}
+            TagCheck::Unverifiable(why) if plan.allow_unverified_image => unverified.push(why),
+            TagCheck::Unverifiable(why) => {
+                return Err(Error::Input(format!(
+                    "no ACTIVE revision of task definition family {family:?} runs version \
+                     {version}, and {why}. Pass allow-unverified-image: true \
+                     (--allow-unverified-image) to register a revision with {repo}:{version} \
+                     anyway, or roll back with `to-revision`"
+                )))
+            }
+        }
+    }
+    let mut td = current.clone();
+    strip_read_only(&mut td);
+    for c in td.container_definitions.iter_mut().flatten() {
+        if let Some(img) = c.image.as_deref().and_then(|i| ImageRef::parse(i).ok()) {
+            if app_repos.contains(&img.repository) {
+                c.image = Some(format!("{}:{version}", img.repository));
+            }
+        }
+    }
+    // No ship:previous: a later default rollback from this revision must not return to the
+    // revision this one replaced in an incident.
+    let tagset = ship_tags(&[(tags::VERSION, Some(version))]);
+    let new = ecs.register(&td, tagset).await?;
+    let arn = new.task_definition_arn.unwrap_or_default();
+    progress(Line::Event(format!(
+        "registered {} from {} with {} at {version}{}",
+        short(&arn),
+        short(&from),
+        app_repos.join(", "),
+        if unverified.is_empty() {
+            " (tag checked in ECR)"
+        } else {
+            " (tag NOT checked)"
+        }
+    )));
+    Ok((
+        Selected {
+            arn,
+            why: format!(
+                "no revision ran {version}: rendered from {} with that image tag",
+                short(&from)
+            ),
+        },
+        (!unverified.is_empty()).then(|| unverified.join("; ")),
+    ))
+}
+
+/// The repositories of the containers that carry the application version: those whose image
+/// tag is the current revision's `ship:version`, else, when only one repository has a
+/// semantic-version tag, that one. Sidecars (`envoy:v1.27.0`) have version tags too, so a
+/// guess among several is refused rather than made.
+fn app_repositories(current: &RevisionInfo) -> Vec<String> {
+    let images: Vec<ImageRef> = current
+        .images
+        .iter()
+        .filter_map(|i| ImageRef::parse(i).ok())
+        .collect();
+    let semver_of = |i: &ImageRef| i.tag.as_deref().and_then(|t| parse_version(t).ok());
+    let mut repos: Vec<String> = match current.tag(tags::VERSION).map(parse_version) {
+        Some(Ok(v)) => images
+            .iter()
+            .filter(|i| semver_of(i).as_ref() == Some(&v))
+            .map(|i| i.repository.clone())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if repos.is_empty() {
+        repos = images
+            .iter()
+            .filter(|i| semver_of(i).is_some())
+            .map(|i| i.repository.clone())
+            .collect();
+        repos.sort();
+        repos.dedup();
+        if repos.len() > 1 {
+            repos.clear();
+        }
+    }
+    repos.sort();
+    repos.dedup();
+    repos
+}
+
 pub async fn rollback(
     ecs: &Ecs,
     plan: &RollbackPlan,
@@ -308,6 +424,8 @@ pub async fn rollback(
     let seen = event_ids(&services);
     let mut notes = Vec::new();
     let mut chosen: Vec<(String, String, Selected)> = Vec::new();
+    // Revisions rendered for `to_version`, by the revision they were rendered from.
+    let mut rendered: Vec<(String, Selected)> = Vec::new();
     for s in &services {
         let name = s.service_name.clone().unwrap_or_default();
         let current_arn = s.task_definition.clone().unwrap_or_default();
@@ -324,7 +442,26 @@ pub async fn rollback(
                 }
             }
         }
-        let sel = select_target(&current, &hist, &spec)?;
+        let sel = match (&spec, select_target(&current, &hist, &spec)) {
+            // No revision ever ran that version: render one from the current revision.
+            (TargetSpec::Version(v), Err(Error::NotFound(_))) => {
+                let key = current_arn.clone();
+                match rendered.iter().find(|(k, _)| *k == key) {
+                    Some((_, sel)) => sel.clone(),
+                    None => {
+                        let (sel, unverified) =
+                            render_version(ecs, plan, &cur_td, &current, v, progress).await?;
+                        if let Some(why) = unverified {
+                            notes
+                                .push(format!("{name}: {why} (allowed by allow-unverified-image)"));
+                        }
+                        rendered.push((key, sel.clone()));
+                        sel
+                    }
+                }
+            }
+            (_, other) => other?,
+        };
         let target_tags = hist
             .iter()
             .find(|r| r.arn == sel.arn)

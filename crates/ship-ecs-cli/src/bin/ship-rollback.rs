@@ -18,9 +18,14 @@ use ship_ecs_cli::{
 struct Cli {
     #[command(flatten)]
     common: Common,
-    /// Roll back to the newest revision whose image tag is this version (vX.Y.Z).
+    /// Roll back to the newest revision whose image tag is this version (vX.Y.Z); when none ran
+    /// it, a new revision of the current one with that image tag (checked in ECR).
     #[arg(long)]
     to_version: Option<String>,
+    /// With --to-version for a version no revision ran, whose image is not in ECR: register a
+    /// revision with that tag without checking it exists.
+    #[arg(long)]
+    allow_unverified_image: bool,
     /// Roll back to this revision number of the service's task definition family.
     #[arg(long)]
     to_revision: Option<i32>,
@@ -52,6 +57,7 @@ async fn run(cli: Cli) -> i32 {
         database_schema_version: cli.database_schema_version.clone(),
         applied_migrations: split_list(&cli.applied_migrations),
         allow_schema_ahead: cli.allow_schema_ahead,
+        allow_unverified_image: cli.allow_unverified_image,
         wait: !cli.common.no_wait,
         watch: cli.common.watch_options(),
         history_limit: 100,
