@@ -103,6 +103,10 @@ struct RunArgs {
     /// Requests per second while watching.
     #[arg(long, env = "INPUT_RPS", value_name = "N", default_value = "5", value_parser = rps)]
     rps: f64,
+    /// A PEM file of CA certificates to trust besides the system's (a service behind a private
+    /// CA).
+    #[arg(long, env = "INPUT_CA_CERT", value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// Also write JUnit XML for test reporters to this file.
     #[arg(long, env = "INPUT_JUNIT", value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -233,6 +237,17 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         }
     }
     .map_err(|e| usage(format!("error: invalid smoke test:\n{e}")))?;
+    let mut plan = plan;
+    if let Some(path) = args.ca_cert.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+        let label = path.display().to_string();
+        let pem = std::fs::read(path).map_err(|e| {
+            usage(format!(
+                "error: cannot read --ca-cert `{label}`: {e}; pass the path of the CA's PEM certificate"
+            ))
+        })?;
+        plan.ca_certs = ship_smoke::probe::load_ca_bundle(&label, &pem)
+            .map_err(|e| usage(format!("error: --ca-cert: {e}")))?;
+    }
 
     let watch = match args.watch.filter(|w| !w.is_zero()) {
         None => None,

@@ -33,9 +33,14 @@ impl Probe {
 }
 
 /// The HTTP client every probe uses: one connection pool, no redirects followed (a check sees
-/// the status the service really sent), rustls with the Mozilla roots.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+/// the status the service really sent), rustls trusting the system's roots plus `extra_roots`
+/// (a private CA given with `ca-cert`).
+pub fn client(
+    timeout: Duration,
+    extra_roots: &[reqwest::Certificate],
+) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
+        .tls_certs_merge(extra_roots.iter().cloned())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
@@ -43,6 +48,28 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
         .pool_max_idle_per_host(512)
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
+/// Reads a PEM bundle of CA certificates (`ca-cert`) that the probes trust besides the
+/// system's roots. `label` names the file in messages.
+pub fn load_ca_bundle(label: &str, pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let not_pem = || {
+        format!(
+            "`{label}` holds no PEM certificate; `ca-cert` takes the CA's certificate(s) as PEM text (-----BEGIN CERTIFICATE-----)"
+        )
+    };
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(not_pem());
+    }
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| format!("`{label}` is not a valid PEM certificate bundle ({e}); export the CA certificate as PEM"))?;
+    if certs.is_empty() {
+        return Err(not_pem());
+    }
+    Ok(certs)
 }
 
 /// Sends `check` with `vars` filled in and judges the response. `keep_json`: parse and keep
@@ -290,7 +317,7 @@ fn describe_tls(tls: &rustls::Error, target: &str, url: &reqwest::Url) -> String
             url.host_str().unwrap_or("?")
         ),
         Error::InvalidCertificate(CertificateError::UnknownIssuer) => format!(
-            "TLS handshake with {target} failed: its certificate is not signed by a trusted authority (self-signed or a private CA); give it a publicly trusted certificate"
+            "TLS handshake with {target} failed: its certificate is not signed by a trusted authority (self-signed or a private CA); pass the CA's PEM file with `ca-cert`, or give the service a publicly trusted certificate"
         ),
         Error::InvalidCertificate(CertificateError::NotValidForName)
         | Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }) => format!(

@@ -118,7 +118,7 @@ fn backoff(attempt: u32) -> Duration {
 impl Runner {
     pub fn new(plan: Plan) -> Result<Runner, String> {
         Ok(Runner {
-            http: client(plan.timeout)?,
+            http: client(plan.timeout, &plan.ca_certs)?,
             plan,
         })
     }

@@ -244,6 +244,8 @@ pub struct Plan {
     pub checks: Vec<Check>,
     /// Values never to print (add them to the runner's masks too).
     pub secrets: Secrets,
+    /// CA certificates trusted besides the system's roots (`ca-cert`).
+    pub ca_certs: Vec<reqwest::Certificate>,
 }
 
 /// Where the served version is read.
@@ -1012,6 +1014,7 @@ fn compile(
         expected_version: overrides.expected_version.clone(),
         checks,
         secrets,
+        ca_certs: Vec::new(),
     })
 }
 
