@@ -657,3 +657,58 @@ fn rollback_to_version_outside_ecr_needs_allow_unverified_image() {
     );
     assert!(!w.calls.iter().any(|c| c == "DescribeImages"));
 }
+
+fn called(s: &Server, action: &str) -> bool {
+    s.world.lock().unwrap().calls.iter().any(|c| c == action)
+}
+
+fn rollback_default(s: &Server) -> Run {
+    run(
+        ROLLBACK,
+        &s.url,
+        &["--cluster", "prod", "--service", "api", "--timeout", "3s"],
+    )
+}
+
+#[test]
+fn rollback_during_a_deployment_stops_it_with_rollback() {
+    // Revision 2 is being deployed over revision 1; the last known good is revision 1.
+    let s = serve(World::new(Scenario::AlreadyInProgress, 2));
+    let r = rollback_default(&s);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.stderr.contains("stopped service deployment") && r.stderr.contains("ROLLBACK"),
+        "{}",
+        show(&r)
+    );
+    assert!(called(&s, "StopServiceDeployment"));
+    assert!(!called(&s, "UpdateService"));
+    assert_eq!(s.world.lock().unwrap().service_td, td_arn(1));
+    assert!(r.outputs.contains(&format!("rolled-back-to={}", td_arn(1))));
+}
+
+#[test]
+fn rollback_during_a_deployment_falls_back_to_update_service() {
+    // ECS keeps no service deployment for it: UpdateService replaces the deployment.
+    let mut w = World::new(Scenario::AlreadyInProgress, 2);
+    w.service_deployments = false;
+    let s = serve(w);
+    let r = rollback_default(&s);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.stderr.contains("ECS lists no service deployment"),
+        "{}",
+        show(&r)
+    );
+    assert!(called(&s, "UpdateService") && !called(&s, "StopServiceDeployment"));
+    assert_eq!(s.world.lock().unwrap().service_td, td_arn(1));
+
+    // The target (revision 2, ship:previous of 3) is not what the deployment replaces
+    // (revision 1): stopping it would go to the wrong place.
+    let s = serve(World::new(Scenario::AlreadyInProgress, 3));
+    let r = rollback_default(&s);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.stderr.contains("not the target"), "{}", show(&r));
+    assert!(!called(&s, "ListServiceDeployments") && called(&s, "UpdateService"));
+    assert_eq!(s.world.lock().unwrap().service_td, td_arn(2));
+}

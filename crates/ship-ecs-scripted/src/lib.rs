@@ -46,6 +46,9 @@ pub struct World {
     pub also: Vec<String>,
     /// Tags of the ECR repository `api` (registry 123456789012) for DescribeImages.
     pub ecr_tags: Vec<String>,
+    /// Whether ListServiceDeployments knows the deployment already in progress
+    /// (AlreadyInProgress); false plays a service ECS keeps no service deployments for.
+    pub service_deployments: bool,
 }
 
 pub fn td_arn(rev: i64) -> String {
@@ -73,6 +76,7 @@ impl World {
             registered_bodies: Vec::new(),
             also: Vec::new(),
             ecr_tags: vec!["v1.5.0".into()],
+            service_deployments: true,
         };
         for rev in 1..=n {
             let mut tags = vec![
@@ -364,6 +368,41 @@ impl World {
                     .ok_or(("ClientException", "not found".to_string()))?;
                 self.task_defs[i]["status"] = json!("INACTIVE");
                 Ok(json!({"taskDefinition": self.task_defs[i]}))
+            }
+            "ListServiceDeployments" => {
+                let listed = self.scenario == Scenario::AlreadyInProgress
+                    && self.target_td.is_none()
+                    && self.service_deployments;
+                let deps: Vec<Value> = if listed {
+                    vec![
+                        json!({"serviceDeploymentArn": format!("{ACCT}:service-deployment/prod/api/dep2"),
+                        "status": "IN_PROGRESS", "targetServiceRevisionArn": format!("{ACCT}:service-revision/prod/api/2")}),
+                    ]
+                } else {
+                    Vec::new()
+                };
+                Ok(json!({"serviceDeployments": deps}))
+            }
+            "StopServiceDeployment" => {
+                let arn = req["serviceDeploymentArn"].as_str().unwrap_or("");
+                if self.scenario != Scenario::AlreadyInProgress
+                    || self.target_td.is_some()
+                    || !arn.ends_with("/dep2")
+                    || req["stopType"] != "ROLLBACK"
+                {
+                    return Err((
+                        "InvalidParameterException",
+                        "no such deployment in progress".into(),
+                    ));
+                }
+                // ECS returns the service to the revision the stopped deployment replaced.
+                let back = td_arn(1);
+                self.updates += 1;
+                self.polls = 0;
+                self.old_td = self.service_td.clone();
+                self.service_td = back.clone();
+                self.target_td = Some(back);
+                Ok(json!({"serviceDeploymentArn": arn}))
             }
             // ECR (target prefix AmazonEC2ContainerRegistry_V20150921).
             "DescribeImages" => {

@@ -7,8 +7,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
-    DesiredStatus, Service, SortOrder, Tag, Task, TaskDefinition, TaskDefinitionField,
-    TaskDefinitionStatus,
+    DesiredStatus, Service, ServiceDeploymentStatus, SortOrder, StopServiceDeploymentStopType, Tag,
+    Task, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
 use aws_sdk_ecs::Client;
 
@@ -310,6 +310,42 @@ impl Ecs {
         }
         tasks.retain(|t| t.task_definition_arn.as_deref() == Some(task_definition));
         Ok(tasks)
+    }
+
+    /// The ECS service deployment in progress for a service (PENDING or IN_PROGRESS), if ECS
+    /// tracks one: services deployed by the ECS deployment controller have them.
+    pub async fn in_progress_service_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<String>> {
+        let resp = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .status(ServiceDeploymentStatus::InProgress)
+            .status(ServiceDeploymentStatus::Pending)
+            .send()
+            .await
+            .map_err(|e| aws("ListServiceDeployments", e))?;
+        Ok(resp
+            .service_deployments()
+            .iter()
+            .find_map(|d| d.service_deployment_arn().map(str::to_owned)))
+    }
+
+    /// Stop a service deployment with ROLLBACK: ECS returns the service to the revision it ran
+    /// before that deployment, with its own bookkeeping of the deployment.
+    pub async fn stop_service_deployment_rollback(&self, arn: &str) -> Result<()> {
+        self.client
+            .stop_service_deployment()
+            .service_deployment_arn(arn)
+            .stop_type(StopServiceDeploymentStopType::Rollback)
+            .send()
+            .await
+            .map_err(|e| aws("StopServiceDeployment", e))?;
+        Ok(())
     }
 
     pub async fn tag(&self, arn: &str, tags: Vec<Tag>) -> Result<()> {

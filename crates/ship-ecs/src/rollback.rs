@@ -403,6 +403,75 @@ fn app_repositories(current: &RevisionInfo) -> Vec<String> {
     repos
 }
 
+/// The revision an in-progress deployment is replacing: the one other (ACTIVE) deployment's.
+fn previous_deployment(s: &aws_sdk_ecs::types::Service) -> Option<String> {
+    let others: Vec<&str> = s
+        .deployments()
+        .iter()
+        .filter(|d| d.status() != Some("PRIMARY"))
+        .filter_map(|d| d.task_definition())
+        .collect();
+    match others.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
+    }
+}
+
+/// A deployment is in progress. When the rollback target is the revision that deployment is
+/// replacing, stop it with `StopServiceDeployment` ROLLBACK, so that ECS records the deployment
+/// as rolled back rather than superseded; otherwise (another target, no ECS service deployment,
+/// or the call refused) the caller's UpdateService to the target replaces it. Returns whether
+/// the deployment was stopped.
+async fn stop_in_progress(
+    ecs: &Ecs,
+    cluster: &str,
+    service: &str,
+    why: &str,
+    replacing: &Option<String>,
+    target: &str,
+    notes: &mut Vec<String>,
+) -> bool {
+    let fallback = |reason: String| {
+        format!(
+            "{service}: a deployment was in progress ({why}); {reason}, so UpdateService to {} \
+             replaces it",
+            short(target)
+        )
+    };
+    if replacing.as_deref() != Some(target) {
+        notes.push(fallback(format!(
+            "it was replacing {}, not the target",
+            replacing.as_deref().map_or("several revisions", short)
+        )));
+        return false;
+    }
+    let arn = match ecs.in_progress_service_deployment(cluster, service).await {
+        Ok(Some(arn)) => arn,
+        Ok(None) => {
+            notes.push(fallback("ECS lists no service deployment for it".into()));
+            return false;
+        }
+        Err(e) => {
+            notes.push(fallback(format!("ListServiceDeployments failed ({e})")));
+            return false;
+        }
+    };
+    match ecs.stop_service_deployment_rollback(&arn).await {
+        Ok(()) => {
+            notes.push(format!(
+                "{service}: a deployment was in progress ({why}); stopped service deployment \
+                 {arn} with ROLLBACK, ECS returns the service to {}",
+                short(target)
+            ));
+            true
+        }
+        Err(e) => {
+            notes.push(fallback(format!("StopServiceDeployment failed ({e})")));
+            false
+        }
+    }
+}
+
 pub async fn rollback(
     ecs: &Ecs,
     plan: &RollbackPlan,
@@ -424,6 +493,8 @@ pub async fn rollback(
     let seen = event_ids(&services);
     let mut notes = Vec::new();
     let mut chosen: Vec<(String, String, Selected)> = Vec::new();
+    // Services with a deployment in progress: (service, why, the revision it is replacing).
+    let mut in_progress: Vec<(String, String, Option<String>)> = Vec::new();
     // Revisions rendered for `to_version`, by the revision they were rendered from.
     let mut rendered: Vec<(String, Selected)> = Vec::new();
     for s in &services {
@@ -482,9 +553,7 @@ pub async fn rollback(
             sel.why
         )));
         if let Some(why) = deployment_in_progress(s) {
-            notes.push(format!(
-                "{name}: a deployment was in progress ({why}); UpdateService to the target replaces it"
-            ));
+            in_progress.push((name.clone(), why, previous_deployment(s)));
         }
         chosen.push((name, current_arn, sel));
     }
@@ -497,8 +566,25 @@ pub async fn rollback(
                 short(&sel.arn)
             ));
         }
-        ecs.update_service(&plan.cluster, name, &sel.arn, false, None)
-            .await?;
+        let stopped = match in_progress.iter().find(|(n, _, _)| n == name) {
+            Some((_, why, replacing)) => {
+                stop_in_progress(
+                    ecs,
+                    &plan.cluster,
+                    name,
+                    why,
+                    replacing,
+                    &sel.arn,
+                    &mut notes,
+                )
+                .await
+            }
+            None => false,
+        };
+        if !stopped {
+            ecs.update_service(&plan.cluster, name, &sel.arn, false, None)
+                .await?;
+        }
         reports.push(RollbackService {
             service: name.clone(),
             rolled_back_from: from.clone(),
