@@ -528,6 +528,26 @@ async fn follows_pagination_links() {
 
 // ----- what the token cannot read, and what cannot be read at all ---------------------------
 
+/// A bare 404 "Not Found" on branch protection is what a token that may not see it gets on a
+/// private repository: an unreadable setting (settings-access), never "main is unprotected".
+#[tokio::test(flavor = "multi_thread")]
+async fn protection_404_not_found_is_unreadable_not_unprotected() {
+    let server = serving("scenarios/protection-404-not-found.json").await;
+    let run = lint_github(&server, &[]).await;
+    assert!(
+        run.stdout.contains(
+            "warning[settings-access]: cannot read branch protection of `main` (GET /repos/acme/orders-api/branches/main/protection 404: \"Not Found\")"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("error[branch-protection]"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// A 403 "Resource not accessible by integration" on branch protection: a settings-access
 /// warning naming `administration: read`, and the rest is still linted (the production
 /// environment without reviewers is an error: exit 1).

@@ -193,7 +193,12 @@ impl EffectiveSettings {
         let classic_ep = format!("GET /repos/{owner_repo}/branches/{branch}/protection");
         let classic: Option<Option<&Value>> = match &s.classic_protection {
             r if r.ok().is_some() => Some(r.ok()),
-            r if r.is_not_found() => Some(None),
+            // GitHub says "Branch not protected" for an unprotected branch; a bare "Not Found"
+            // is a token that may not see protection (private repository) or a missing branch,
+            // and must not read as "unprotected".
+            r if r.is_not_found() && r.message().to_ascii_lowercase().contains("not protected") => {
+                Some(None)
+            }
             r => {
                 problems.push(access_problem(
                     r,

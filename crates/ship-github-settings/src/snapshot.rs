@@ -46,7 +46,8 @@ pub struct SettingsSnapshot {
     pub repository: String,
     /// The production branch the protection was read for.
     pub branch: String,
-    /// `GET /repos/{o}/{r}/branches/{branch}/protection` (404 = unprotected).
+    /// `GET /repos/{o}/{r}/branches/{branch}/protection` (404 "Branch not protected" =
+    /// unprotected; any other 404 is a token that cannot see it, or no such branch).
     pub classic_protection: ApiResponse,
     /// `GET /repos/{o}/{r}/rules/branches/{branch}`: the active rules from every ruleset.
     pub branch_rules: ApiResponse,
