@@ -472,7 +472,24 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
                 .map_or(String::new(), |p| p.display().to_string())
         );
     }
-    if !args.yes && !args.check && std::io::stdin().is_terminal() && !given.missing().is_empty() {
+    let missing = given.missing();
+    if !args.yes && !args.check && !missing.is_empty() {
+        if !std::io::stdin().is_terminal() {
+            // No one to ask: say so instead of silently writing placeholders a script did
+            // not ask for (`--yes` is how a script asks for them).
+            let keys: Vec<_> = missing.iter().map(|f| f.key()).collect();
+            anyhow::bail!(
+                "ship init: {} value(s) are not set ({}) and standard input is not a terminal, \
+                 so ship init cannot ask for them; pass --yes to fill them with their defaults \
+                 and SHIP_* placeholders, or set them with flags or in {}",
+                keys.len(),
+                keys.join(", "),
+                config_path.as_ref().map_or_else(
+                    || args.dir.join(ship_init::CONFIG_FILE).display().to_string(),
+                    |p| p.display().to_string()
+                )
+            );
+        }
         let stdin = std::io::stdin();
         given = ship_init::prompt_missing(&given, &mut stdin.lock(), &mut std::io::stderr())?;
     }

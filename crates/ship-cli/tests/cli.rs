@@ -5,109 +5,11 @@
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-/// Every run must finish within this long (debug build, slow CI machines included).
-const TIME_LIMIT: Duration = Duration::from_secs(30);
-
-/// What one run of `ship` produced.
-#[derive(Debug)]
-struct Run {
-    /// `None` when the process was killed by a signal.
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    /// Assert the exit code, showing the output when it differs.
-    #[track_caller]
-    fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// The process ended with a lint result or a usage error, never a panic (101) or signal.
-    #[track_caller]
-    fn expect_no_crash(&self) -> &Self {
-        assert!(
-            matches!(self.code, Some(1) | Some(2)),
-            "expected exit 1 or 2, got {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.code,
-            self.stdout,
-            self.stderr
-        );
-        assert!(
-            !self.stderr.contains("panicked"),
-            "ship panicked:\n{}",
-            self.stderr
-        );
-        self
-    }
-}
-
-fn ship() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ship"));
-    cmd.env("NO_COLOR", "1").env_remove("GITHUB_STEP_SUMMARY");
-    cmd
-}
-
-/// Run `cmd` with [`TIME_LIMIT`], reading its output while it runs.
-fn run(mut cmd: Command) -> Run {
-    let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ship");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        out.read_to_end(&mut s).map(|_| s)
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        err.read_to_end(&mut s).map(|_| s)
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for ship") {
-            break status;
-        }
-        if started.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("ship did not finish within {TIME_LIMIT:?}: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("ship prints UTF-8");
-    Run {
-        code: status.code(),
-        stdout: text(out_reader.join().unwrap().expect("read stdout")),
-        stderr: text(err_reader.join().unwrap().expect("read stderr")),
-    }
-}
+mod support;
+use support::{run, ship, Run};
 
 /// `ship ARGS…` run in `dir`.
 fn ship_in(dir: &Path, args: &[&str]) -> Run {

@@ -7,33 +7,8 @@ use ship_init::{
 };
 use std::path::Path;
 
-const FULL: &str = r#"
-service = "orders-api"
-container = "api"
-region = "eu-west-1"
-image-repository = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/orders-api"
-dockerfile = "app/Dockerfile"
-build-role-arn = "arn:aws:iam::123456789012:role/orders-api-build"
-flows = ["GET /health 200", "GET /version 200", "GET /v1/orders?limit=1 200"]
-
-[staging]
-cluster = "orders-staging"
-role-arn = "arn:aws:iam::123456789012:role/orders-api-deploy-staging"
-health-url = "https://orders-api.staging.example.com"
-
-[production]
-cluster = "orders-production"
-role-arn = "arn:aws:iam::123456789012:role/orders-api-deploy-production"
-health-url = "https://orders-api.example.com"
-
-[migrations]
-dir = "db/migrations"
-runner = "ci"
-
-[actions]
-repository = "acme/ship"
-ref = "v1"
-"#;
+/// Every value given: nothing left to prompt for or fill with a placeholder.
+const FULL: &str = include_str!("fixtures/ship.toml");
 
 fn full() -> PartialConfig {
     PartialConfig::from_toml_str(FULL, "ship.toml").unwrap()
