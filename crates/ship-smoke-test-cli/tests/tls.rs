@@ -164,14 +164,19 @@ fn a_self_signed_certificate_is_untrusted() {
     );
 }
 
-#[test]
-fn a_certificate_for_another_name_says_so() {
+/// Checks a service whose certificate the test CA issued for `names` (and trusts the CA).
+fn check_ca_issued(names: &[&str], expired: bool) -> Run {
     let ca = TestCa::new();
-    let (cert, key) = ca.issue(&["api.internal.example"], false);
+    let (cert, key) = ca.issue(names, expired);
     let addr = serve(&cert, &key);
     let dir = tempfile::tempdir().unwrap();
     let ca_file = ca.pem_file(&dir);
-    let r = smoke(&url(addr), &["--ca-cert", ca_file.to_str().unwrap()]);
+    smoke(&url(addr), &["--ca-cert", ca_file.to_str().unwrap()])
+}
+
+#[test]
+fn a_certificate_for_another_name_says_so() {
+    let r = check_ca_issued(&["api.internal.example"], false);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(
         r.stdout
@@ -183,12 +188,7 @@ fn a_certificate_for_another_name_says_so() {
 
 #[test]
 fn an_expired_certificate_says_renew_it() {
-    let ca = TestCa::new();
-    let (cert, key) = ca.issue(&["localhost"], true);
-    let addr = serve(&cert, &key);
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = ca.pem_file(&dir);
-    let r = smoke(&url(addr), &["--ca-cert", ca_file.to_str().unwrap()]);
+    let r = check_ca_issued(&["localhost"], true);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("its certificate has expired; renew it"),
