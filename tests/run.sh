@@ -13,6 +13,9 @@ tests/infra/postgres.sh install
 # Formatting and lints first: cheap, and they fail fast.
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# zizmor and actionlint over our workflows, actions, templates and what `ship init` generates
+# (the script installs both into target/ on first use; it fails above informational).
+tests/infra/workflow-linters.sh check
 
 # Snapshot tests must match the committed snapshots exactly (never write new ones in CI).
 export INSTA_UPDATE=no
