@@ -375,11 +375,13 @@ fn connect_error(url: &DatabaseUrl, e: impl std::fmt::Display) -> Error {
 }
 
 impl Db {
-    /// Connect. `lock_timeout` is also SQLite's busy timeout.
+    /// Connect. `lock_timeout` is also SQLite's busy timeout. `create`: a missing SQLite file
+    /// is created (only `up` does; reading commands must not leave an empty database behind).
     pub async fn connect(
         url: &DatabaseUrl,
         table: &TableName,
         lock_timeout: Duration,
+        create: bool,
     ) -> Result<Db, Error> {
         let backend = url.backend()?;
         let inner = match backend {
@@ -417,9 +419,18 @@ impl Db {
                             url.masked()
                         )))
                     })?
-                    .create_if_missing(true)
+                    .create_if_missing(create)
                     .busy_timeout(lock_timeout)
                     .disable_statement_logging();
+                let file = opts.get_filename();
+                let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+                if !create && !in_memory && !file.exists() {
+                    return Err(Error::config(format!(
+                        "the SQLite database `{}` does not exist; this command reads an existing \
+                         database. Check the path in --database-url, or run `up` to create it.",
+                        file.display()
+                    )));
+                }
                 let conn = opts.connect().await.map_err(|e| connect_error(url, e))?;
                 Inner::Lite(conn)
             }

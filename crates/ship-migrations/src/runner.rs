@@ -428,7 +428,7 @@ fn lint_pending(migrations: &[Migration], idx: &[usize], dialect: Dialect) -> Li
 pub async fn up(opts: &Options, progress: Progress<'_>) -> Result<UpReport, Error> {
     let started = Instant::now();
     let migrations = load(opts)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout).await?;
+    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, true).await?;
     let result = up_locked(opts, &mut db, &migrations, progress, started).await;
     db.close().await;
     result
@@ -748,7 +748,7 @@ pub struct PlanReport {
 /// `plan`: what `up` would do, without changing anything (no lock, no table created).
 pub async fn plan(opts: &Options) -> Result<PlanReport, Error> {
     let migrations = load(opts)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout).await?;
+    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, false).await?;
     let history = db.read_history().await;
     db.close().await;
     let history = history?;
@@ -812,7 +812,7 @@ pub struct StatusReport {
 /// `status`: every migration and its state. Read-only.
 pub async fn status(opts: &Options) -> Result<StatusReport, Error> {
     let migrations = source::load_dir(&opts.dir)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout).await?;
+    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, false).await?;
     let history = db.read_history().await;
     db.close().await;
     let cmp = Comparison::compare(&migrations, &history?);
@@ -842,7 +842,7 @@ pub struct VerifyReport {
 /// `verify`: the checksums of applied migrations match their files. Read-only.
 pub async fn verify(opts: &Options) -> Result<VerifyReport, Error> {
     let migrations = source::load_dir(&opts.dir)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout).await?;
+    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, false).await?;
     let history = db.read_history().await;
     db.close().await;
     let cmp = Comparison::compare(&migrations, &history?);
@@ -887,7 +887,7 @@ pub async fn down(opts: &Options, to: i64, progress: Progress<'_>) -> Result<Dow
     let started = Instant::now();
     let migrations = source::load_dir(&opts.dir)?;
     source::check_transaction_control(&migrations)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout).await?;
+    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, false).await?;
     let result = down_locked(opts, &mut db, &migrations, to, progress, started).await;
     db.close().await;
     result
@@ -999,7 +999,7 @@ pub async fn run_command(
     command: &str,
     progress: Progress<'_>,
 ) -> Result<CommandReport, Error> {
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout).await?;
+    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, true).await?;
     let result = command_locked(opts, &mut db, command, progress).await;
     db.close().await;
     result

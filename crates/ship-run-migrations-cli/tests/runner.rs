@@ -923,3 +923,25 @@ fn lint_command_formats_exit_codes_and_docs() {
     assert_eq!(list.stdout.lines().count(), 16);
     lint(&["status", "--format", "sarif"]).expect(2);
 }
+
+#[test]
+fn reading_commands_do_not_create_a_missing_sqlite_file() {
+    let db = TestDb::sqlite("missing");
+    db.write("0001_a.sql", "CREATE TABLE a (id integer);\n");
+    for command in ["status", "plan", "verify"] {
+        let run = db.run(&[command]);
+        run.expect(2);
+        assert!(
+            run.stderr.contains("app.db` does not exist")
+                && run.stderr.contains("run `up` to create it"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        !db.work.path().join("app.db").exists(),
+        "no empty database left behind"
+    );
+    db.run(&["up"]).expect(0);
+    db.run(&["status"]).expect(0);
+}
