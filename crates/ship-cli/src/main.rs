@@ -204,7 +204,8 @@ struct InitArgs {
 }
 
 impl InitArgs {
-    fn given(&self) -> ship_init::PartialConfig {
+    /// The values given as flags, each checked here so that an error names the flag.
+    fn given(&self) -> anyhow::Result<ship_init::PartialConfig> {
         use ship_init::Field;
         let mut given = ship_init::PartialConfig::default();
         for (field, value) in [
@@ -232,7 +233,18 @@ impl InitArgs {
         if !self.flows.is_empty() {
             given.set(Field::Flows, self.flows.join("\n"));
         }
-        given
+        for &field in Field::ALL {
+            if let Some(value) = given.get(field) {
+                if let Err(message) = field.validate(value) {
+                    let flag = match field {
+                        Field::Flows => "--flow".to_owned(),
+                        _ => format!("--{}", field.key().replace('.', "-")),
+                    };
+                    anyhow::bail!("ship init {flag}: {message}");
+                }
+            }
+        }
+        Ok(given)
     }
 }
 
@@ -462,7 +474,7 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
 
 fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     let (from_file, config_path) = ship_init::load_config(&args.dir, args.config.as_deref())?;
-    let flags = args.given();
+    let flags = args.given()?;
     let mut given = from_file.clone().overridden_by(&flags);
     if config_path.is_some() && given != from_file {
         eprintln!(

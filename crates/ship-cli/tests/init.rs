@@ -279,7 +279,11 @@ fn bad_toml(toml: &str, expect: &[&str]) {
 fn unknown_key_in_ship_toml_names_file_line_and_key() {
     bad_toml(
         "service = \"orders-api\"\nclustr = \"orders\"\n",
-        &["ship.toml:2:", "unknown field `clustr`"],
+        &[
+            "ship.toml:2:",
+            "unknown field `clustr`",
+            "workflows-templates/README.md",
+        ],
     );
     bad_toml(
         "[staging]\ncluster = \"orders-staging\"\nrole = \"arn\"\n",
@@ -353,4 +357,24 @@ fn without_a_terminal_and_without_yes_it_asks_for_yes_instead_of_prompting() {
     assert!(staging.contains("GET /ready 204"));
     assert!(!staging.contains("SHIP_SERVICE_NAME"));
     assert_lints_clean(dir.path());
+}
+
+#[test]
+fn invalid_flag_value_names_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, expect) in [
+        (
+            &["--migrations-runner", "docker"][..],
+            "ship init --migrations-runner: `migrations.runner` must be `ci` or `ecs-task`, got `docker`",
+        ),
+        (&["--staging-role-arn", "admin"][..], "ship init --staging-role-arn:"),
+        (&["--flow", "FOO"][..], "ship init --flow:"),
+    ] {
+        let mut all = vec!["init", path_arg(dir.path()), "--yes"];
+        all.extend_from_slice(args);
+        let run = ship(&all);
+        run.expect_code(2);
+        assert!(run.stderr.contains(expect), "{}", run.stderr);
+        assert!(!dir.path().join(".github").exists(), "nothing written");
+    }
 }

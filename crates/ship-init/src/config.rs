@@ -272,12 +272,13 @@ impl PartialConfig {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             let key = e.span().and_then(|s| key_at(text, s.start));
             let message = e.message().trim().to_owned();
+            let message = match key {
+                Some(k) => format!("key `{k}`: {message}"),
+                None => message,
+            };
             InitError::Config {
                 origin: format!("{origin}:{line}:{col}"),
-                message: match key {
-                    Some(k) => format!("key `{k}`: {message}"),
-                    None => message,
-                },
+                message: format!("{message}; {TOML_HELP}"),
             }
         })?;
         let mut out = PartialConfig::default();
@@ -320,6 +321,11 @@ impl PartialConfig {
         Ok(out)
     }
 }
+
+/// The fix for a `ship.toml` that does not parse.
+const TOML_HELP: &str = "every key is a string except `flows`, a list of strings; the keys \
+     and their tables are listed in ship's workflows-templates/README.md (`ship init --yes` in \
+     an empty directory writes a complete ship.toml)";
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
