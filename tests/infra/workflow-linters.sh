@@ -5,7 +5,8 @@
 #   workflow-linters.sh install   install zizmor and actionlint into $SHIP_LINTERS_VENV
 #                                 (default target/workflow-linters-venv); idempotent
 #   workflow-linters.sh check     install if needed, then run both; exit 1 on any finding
-#                                 above informational
+#                                 above informational (also checks that release.yml ships
+#                                 the binaries actions/install-ship.sh expects)
 #
 # zizmor runs with `--offline` (no GitHub API) and `--persona pedantic --min-severity low`:
 #   - the pedantic persona runs every audit, including the code-smell ones the default
@@ -42,7 +43,9 @@ check() {
   install
   cd "$root"
   shopt -s nullglob
-  local workflows=(.github/workflows/*.yml .github/workflows/*.yaml workflows-templates/*.yml)
+  # tests/e2e/workflows: the consumer workflows the act tests run, written like a user's.
+  local workflows=(.github/workflows/*.yml .github/workflows/*.yaml workflows-templates/*.yml
+    tests/e2e/workflows/*.yml)
   local actions=(action.yml actions/*/action.yml)
   local status=0
 
@@ -72,8 +75,17 @@ check() {
       .github/workflows/*.yml) || status=1
   done
 
+  # The release publishes exactly the binaries the actions' install script expects.
+  local released expected
+  released="$(sed -n 's/^  BINARIES: *//p' .github/workflows/release.yml)"
+  expected="$(sed -n 's/^readonly ALL_BINARIES=(\(.*\))$/\1/p' actions/install-ship.sh)"
+  if [ -z "$released" ] || [ "$released" != "$expected" ]; then
+    echo "release.yml BINARIES ($released) differ from ALL_BINARIES in actions/install-ship.sh ($expected)" >&2
+    status=1
+  fi
+
   if [ "$status" -ne 0 ]; then
-    echo "workflow linters: findings above (zizmor above informational, or actionlint)" >&2
+    echo "workflow-linters.sh check failed: see the findings above" >&2
   fi
   return "$status"
 }
