@@ -712,3 +712,141 @@ fn rollback_during_a_deployment_falls_back_to_update_service() {
     assert!(!called(&s, "ListServiceDeployments") && called(&s, "UpdateService"));
     assert_eq!(s.world.lock().unwrap().service_td, td_arn(2));
 }
+
+fn run_task_with(script: RunScript, extra: &[&str]) -> (Server, Run) {
+    let mut w = World::new(Scenario::Healthy(1), 3);
+    w.run_script = script;
+    let s = serve(w);
+    let img = image();
+    let mut args = vec![
+        "run-task",
+        "--cluster",
+        "prod",
+        "--service",
+        "api",
+        "--image",
+        img.as_str(),
+    ];
+    if !extra.contains(&"--command") {
+        args.extend_from_slice(&["--command", "bin/migrate up --verbose"]);
+    }
+    if !extra.contains(&"--timeout") {
+        args.extend_from_slice(&["--timeout", "5s"]);
+    }
+    args.extend_from_slice(extra);
+    let r = run(ROLLOUT, &s.url, &args);
+    (s, r)
+}
+
+#[test]
+fn run_task_succeeds_and_streams_logs() {
+    let (s, r) = run_task_with(RunScript::Succeeds, &[]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    for line in [
+        "migrating 0001_init",
+        "migrating 0002_users",
+        "migrations done",
+    ] {
+        assert_eq!(
+            r.stderr.matches(line).count(),
+            1,
+            "each log line once: {line}\n{}",
+            show(&r)
+        );
+    }
+    assert!(r.stderr.contains("task 0f1e2d3c: RUNNING"), "{}", show(&r));
+    assert!(r.outputs.contains("status=succeeded"), "{}", show(&r));
+    assert!(r.outputs.contains("exit-code=0"), "{}", show(&r));
+    assert!(r.outputs.contains(&format!("task-arn={RUN_TASK_ARN}")));
+    let w = s.world.lock().unwrap();
+    let req = &w.run_requests[0];
+    // The task definition rollout would register: the image rendered into the current one.
+    assert_eq!(req["taskDefinition"], td_arn(4));
+    assert_eq!(
+        w.registered_bodies[0]["containerDefinitions"][0]["image"],
+        image()
+    );
+    assert_eq!(req["launchType"], "FARGATE");
+    assert_eq!(
+        req["networkConfiguration"]["awsvpcConfiguration"]["subnets"][0],
+        "subnet-private-1"
+    );
+    let o = &req["overrides"]["containerOverrides"][0];
+    assert_eq!(o["name"], "app");
+    assert_eq!(
+        o["command"],
+        serde_json::json!(["bin/migrate", "up", "--verbose"])
+    );
+    assert!(
+        !w.calls.iter().any(|c| c == "UpdateService"),
+        "run-task never touches the service"
+    );
+}
+
+#[test]
+fn run_task_exit_1_fails_with_code_and_reason() {
+    let (_s, r) = run_task_with(RunScript::ExitsNonZero, &[]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(
+        r.stderr
+            .contains("container app exited 1 (migration 0003_orders failed)"),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        r.stderr.contains("relation \"orders\" already exists"),
+        "{}",
+        show(&r)
+    );
+    assert!(r.outputs.contains("exit-code=1"), "{}", show(&r));
+    assert!(r.outputs.contains("status=failed"), "{}", show(&r));
+}
+
+#[test]
+fn run_task_that_never_starts_reports_stopped_reason() {
+    let (_s, r) = run_task_with(RunScript::NeverStarts, &[]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(r.stderr.contains("never ran to completion"), "{}", show(&r));
+    assert!(
+        r.stderr.contains("CannotPullContainerError"),
+        "{}",
+        show(&r)
+    );
+    assert!(r.stderr.contains("TaskFailedToStart"), "{}", show(&r));
+    assert!(r.outputs.contains("exit-code=\n"), "{}", show(&r));
+}
+
+#[test]
+fn run_task_timeout_stops_the_task() {
+    let (s, r) = run_task_with(RunScript::NeverStops, &["--timeout", "1s"]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(r.stderr.contains("TIMED OUT"), "{}", show(&r));
+    assert!(r.outputs.contains("status=timed-out"), "{}", show(&r));
+    assert!(s.world.lock().unwrap().run_stop_requested);
+}
+
+#[test]
+fn run_task_input_errors_exit_2() {
+    let (s, r) = run_task_with(RunScript::Succeeds, &["--command", "bin/x 'unclosed"]);
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("unclosed quote"), "{}", show(&r));
+    let img = image();
+    let r = run(
+        ROLLOUT,
+        &s.url,
+        &[
+            "run-task",
+            "--cluster",
+            "prod",
+            "--service",
+            "api,worker",
+            "--image",
+            &img,
+            "--command",
+            "x",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(r.stderr.contains("one service"), "{}", show(&r));
+    assert!(!called(&s, "RunTask"));
+}

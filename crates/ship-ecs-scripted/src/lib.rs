@@ -27,6 +27,21 @@ pub enum Scenario {
     AlreadyInProgress,
 }
 
+/// How a one-off task started by RunTask behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunScript {
+    /// PROVISIONING, RUNNING, then STOPPED with exit 0; writes three log lines.
+    Succeeds,
+    /// Runs, writes a log line, exits 1 with a reason.
+    ExitsNonZero,
+    /// Never starts: STOPPED with CannotPullContainerError, no exit code, no log stream.
+    NeverStarts,
+    /// RUNNING until StopTask.
+    NeverStops,
+}
+
+pub const RUN_TASK_ARN: &str = "arn:aws:ecs:us-east-1:123456789012:task/prod/0f1e2d3c";
+
 pub struct World {
     pub scenario: Scenario,
     pub task_defs: Vec<Value>,
@@ -49,6 +64,11 @@ pub struct World {
     /// Whether ListServiceDeployments knows the deployment already in progress
     /// (AlreadyInProgress); false plays a service ECS keeps no service deployments for.
     pub service_deployments: bool,
+    pub run_script: RunScript,
+    /// RunTask request bodies.
+    pub run_requests: Vec<Value>,
+    pub run_polls: u32,
+    pub run_stop_requested: bool,
 }
 
 pub fn td_arn(rev: i64) -> String {
@@ -77,6 +97,10 @@ impl World {
             also: Vec::new(),
             ecr_tags: vec!["v1.5.0".into()],
             service_deployments: true,
+            run_script: RunScript::Succeeds,
+            run_requests: Vec::new(),
+            run_polls: 0,
+            run_stop_requested: false,
         };
         for rev in 1..=n {
             let mut tags = vec![
@@ -90,7 +114,10 @@ impl World {
             w.add_td(json!({
                 "family": "api",
                 "containerDefinitions": [
-                    {"name": "app", "image": format!("{REPO}:v1.0.{}", rev - 1), "essential": true},
+                    {"name": "app", "image": format!("{REPO}:v1.0.{}", rev - 1), "essential": true,
+                     "logConfiguration": {"logDriver": "awslogs", "options": {
+                         "awslogs-group": "/ecs/api", "awslogs-region": "us-east-1",
+                         "awslogs-stream-prefix": "ecs"}}},
                     {"name": "envoy", "image": "public.ecr.aws/envoy:v1.27.0"}
                 ],
                 "cpu": "256", "memory": "512", "networkMode": "awsvpc",
@@ -223,8 +250,63 @@ impl World {
         events.reverse();
         json!({"serviceName": "api", "serviceArn": format!("{ACCT}:service/prod/api"),
                "clusterArn": format!("{ACCT}:cluster/prod"), "status": "ACTIVE",
+               "launchType": "FARGATE", "platformVersion": "LATEST",
+               "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-private-1"],
+                   "securityGroups": ["sg-db-clients"], "assignPublicIp": "DISABLED"}},
                "taskDefinition": self.service_td, "desiredCount": 2, "runningCount": 2, "pendingCount": 0,
                "deployments": deployments, "events": events})
+    }
+
+    /// The one-off task's state after `run_polls` DescribeTasks calls.
+    fn run_task(&self) -> Value {
+        let k = self.run_polls;
+        let td = self
+            .run_requests
+            .last()
+            .map(|r| r["taskDefinition"].clone())
+            .unwrap_or_default();
+        let base = |status: &str| {
+            json!({"taskArn": RUN_TASK_ARN, "taskDefinitionArn": td,
+            "lastStatus": status, "desiredStatus": "RUNNING",
+            "containers": [{"name": "app", "lastStatus": status}]})
+        };
+        let mut t = match (self.run_script, k) {
+            (_, 0) => base("PROVISIONING"),
+            (RunScript::NeverStarts, _) => {
+                let mut t = base("STOPPED");
+                t["stopCode"] = json!("TaskFailedToStart");
+                t["stoppedReason"] = json!("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:v2.0.0: not found");
+                t
+            }
+            (RunScript::NeverStops, _) if self.run_stop_requested => {
+                let mut t = base("STOPPED");
+                t["stopCode"] = json!("UserInitiated");
+                t["stoppedReason"] = json!("ship run-task: timeout");
+                t["containers"][0]["exitCode"] = json!(137);
+                t
+            }
+            (RunScript::NeverStops, _) | (_, 1..=2) => base("RUNNING"),
+            (RunScript::Succeeds, _) => {
+                let mut t = base("STOPPED");
+                t["stopCode"] = json!("EssentialContainerExited");
+                t["stoppedReason"] = json!("Essential container in task exited");
+                t["containers"][0]["exitCode"] = json!(0);
+                t
+            }
+            (RunScript::ExitsNonZero, _) => {
+                let mut t = base("STOPPED");
+                t["stopCode"] = json!("EssentialContainerExited");
+                t["stoppedReason"] = json!("Essential container in task exited");
+                t["containers"][0]["exitCode"] = json!(1);
+                t["containers"][0]["reason"] = json!("migration 0003_orders failed");
+                t
+            }
+        };
+        if t["lastStatus"] == "STOPPED" {
+            t["desiredStatus"] = json!("STOPPED");
+            t["containers"][0]["lastStatus"] = json!("STOPPED");
+        }
+        t
     }
 
     fn crash(&mut self, td: &str, k: u32) {
@@ -350,7 +432,56 @@ impl World {
             "ListTasks" => Ok(
                 json!({"taskArns": self.stopped.iter().map(|t| t["taskArn"].clone()).collect::<Vec<_>>()}),
             ),
+            "DescribeTasks" if req["tasks"][0] == RUN_TASK_ARN => {
+                self.run_polls += 1;
+                Ok(json!({"tasks": [self.run_task()], "failures": []}))
+            }
             "DescribeTasks" => Ok(json!({"tasks": self.stopped, "failures": []})),
+            "RunTask" => {
+                self.run_requests.push(req.clone());
+                self.run_polls = 0;
+                Ok(json!({"tasks": [self.run_task()], "failures": []}))
+            }
+            "StopTask" => {
+                self.run_stop_requested = true;
+                Ok(json!({"task": self.run_task()}))
+            }
+            // CloudWatch Logs (target prefix Logs_20140328).
+            "GetLogEvents" => {
+                let stream = format!("ecs/app/{}", RUN_TASK_ARN.rsplit('/').next().unwrap());
+                let started = self.run_polls >= 2 && self.run_script != RunScript::NeverStarts;
+                if req["logGroupName"] != "/ecs/api" || req["logStreamName"] != stream || !started {
+                    return Err((
+                        "ResourceNotFoundException",
+                        "The specified log stream does not exist.".into(),
+                    ));
+                }
+                let lines: &[&str] = match self.run_script {
+                    RunScript::Succeeds => &[
+                        "migrating 0001_init",
+                        "migrating 0002_users",
+                        "migrations done",
+                    ],
+                    RunScript::ExitsNonZero => &[
+                        "migrating 0003_orders",
+                        "ERROR: relation \"orders\" already exists",
+                    ],
+                    _ => &["still working"],
+                };
+                // One page per call: a first page of one line, then the rest, then nothing new.
+                let from: usize = req["nextToken"]
+                    .as_str()
+                    .and_then(|t| t.strip_prefix("f/"))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let to = if from == 0 { 1 } else { lines.len() };
+                let events: Vec<Value> = lines[from.min(to)..to].iter().enumerate()
+                    .map(|(i, l)| json!({"timestamp": 1.8e12 as i64 + i as i64, "message": l, "ingestionTime": 1.8e12 as i64}))
+                    .collect();
+                Ok(
+                    json!({"events": events, "nextForwardToken": format!("f/{to}"), "nextBackwardToken": "b/0"}),
+                )
+            }
             "TagResource" => {
                 let arn = req["resourceArn"].as_str().unwrap().to_string();
                 for t in req["tags"].as_array().unwrap() {

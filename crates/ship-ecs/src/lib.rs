@@ -10,6 +10,7 @@ pub mod registry;
 pub mod render;
 pub mod rollback;
 pub mod rollout;
+pub mod runtask;
 pub mod taskdef_file;
 pub mod verdict;
 pub mod watch;

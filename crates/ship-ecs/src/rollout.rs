@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::ecs::{short, Ecs};
 use crate::image::ImageRef;
 use crate::render::{diff, render, ship_tags, Rendered};
+use crate::taskdef_file::FileTaskDefinition;
 use crate::verdict::deployment_in_progress;
 use crate::watch::{event_ids, watch, Line, Outcome, Progress, Target, WatchOptions};
 use crate::{tags, Error, Result};
@@ -151,6 +152,24 @@ pub fn overall(outcomes: &[&Outcome]) -> &'static str {
     }
 }
 
+/// The revision a rollout registers: the file's task definition when given, else the current
+/// one; with the image put into the selected containers when `image` is given.
+pub fn render_for(
+    file: Option<&FileTaskDefinition>,
+    current: &TaskDefinition,
+    image: &str,
+    containers: &[String],
+) -> Result<Rendered> {
+    match file {
+        Some(f) if image.trim().is_empty() => Ok(Rendered {
+            task_definition: f.task_definition.clone(),
+            changes: Vec::new(),
+        }),
+        Some(f) => render(&f.task_definition, image, containers),
+        None => render(current, image, containers),
+    }
+}
+
 pub async fn rollout(
     ecs: &Ecs,
     plan: &RolloutPlan,
@@ -188,15 +207,7 @@ pub async fn rollout(
             .ok_or_else(|| Error::Aws(format!("service {name:?} has no task definition")))?;
         if !rendered_for.contains_key(&current) || plan.dry_run {
             let (td, _) = ecs.describe_task_definition(&current).await?;
-            let r = match &file {
-                // The file replaces the current revision; `image` still goes into it if given.
-                Some(f) if plan.image.trim().is_empty() => Rendered {
-                    task_definition: f.task_definition.clone(),
-                    changes: Vec::new(),
-                },
-                Some(f) => render(&f.task_definition, &plan.image, &plan.containers)?,
-                None => render(&td, &plan.image, &plan.containers)?,
-            };
+            let r = render_for(file.as_ref(), &td, &plan.image, &plan.containers)?;
             let version = plan.version();
             let mut tagset = ship_tags(&[
                 (tags::VERSION, version.as_deref()),

@@ -8,6 +8,7 @@ use ship_actions_runtime::MarkdownTable;
 use ship_ecs::ecs::short;
 use ship_ecs::rollback::{rollback, RollbackPlan};
 use ship_ecs::rollout::{human_duration, rollout, split_list, RolloutPlan, RolloutReport};
+use ship_ecs::runtask::{parse_command, run_task, RunTaskPlan};
 use ship_ecs_cli::{
     fail, outputs, per_service_value, progress_printer, run_to_exit, services_output, summary,
     Common, Format,
@@ -63,8 +64,140 @@ struct Cli {
     rollback_on_failure: bool,
 }
 
+/// `ship-ecs-rollout run-task`: run a command in the new image as a one-off task.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ship-ecs-rollout run-task",
+    bin_name = "ship-ecs-rollout run-task",
+    version,
+    about = "Run a command in the new image as a one-off ECS task in the service's network, stream its logs, and fail with the container's exit code."
+)]
+struct RunTaskCli {
+    #[command(flatten)]
+    common: Common,
+    /// Full image reference to run (rendered into the service's task definition like a rollout).
+    #[arg(long, default_value = "")]
+    image: String,
+    /// The command: a command line (split like a shell, no shell runs it) or a JSON array.
+    #[arg(long, default_value = "")]
+    command: String,
+    /// The container that runs the command (default: the one that gets the image).
+    #[arg(long)]
+    container: Option<String>,
+    /// A task definition JSON file to register and run instead of rendering the service's.
+    #[arg(long)]
+    task_definition: Option<std::path::PathBuf>,
+    /// An existing task definition revision (family:N or ARN) to run as it is.
+    #[arg(long)]
+    task_definition_arn: Option<String>,
+    /// Accept `latest` or untagged images.
+    #[arg(long)]
+    allow_mutable_tag: bool,
+    /// Version recorded in the `ship:version` tag of a registered revision.
+    #[arg(long = "release-version")]
+    release_version: Option<String>,
+    /// Commit recorded in the `ship:git-sha` tag.
+    #[arg(long, env = "GITHUB_SHA")]
+    git_sha: Option<String>,
+}
+
 fn main() -> ExitCode {
+    // `run-task` is a subcommand; the rollout keeps its flat flags (`ship-ecs-rollout --cluster ..`).
+    if std::env::args_os().nth(1).is_some_and(|a| a == "run-task") {
+        let args = std::env::args_os()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, a)| a);
+        return run_to_exit(run_task_main(RunTaskCli::parse_from(args)));
+    }
     run_to_exit(run(Cli::parse()))
+}
+
+async fn run_task_main(cli: RunTaskCli) -> i32 {
+    let command = match parse_command(&cli.command) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let plan = RunTaskPlan {
+        cluster: cli.common.cluster.clone(),
+        service: cli.common.service.trim().to_string(),
+        image: cli.image.clone(),
+        task_definition: cli.task_definition.clone(),
+        task_definition_arn: cli.task_definition_arn.clone(),
+        container: cli.container.clone(),
+        command,
+        allow_mutable_tag: cli.allow_mutable_tag,
+        version: cli.release_version.clone(),
+        git_sha: cli.git_sha.clone(),
+        run_url: run_url_from_env(),
+        watch: cli.common.watch_options(),
+    };
+    if let Err(e) = plan.validate() {
+        return fail(&e);
+    }
+    let ecs = match cli.common.ecs().await {
+        Ok(ecs) => ecs,
+        Err(e) => return fail(&e),
+    };
+    let mut progress = progress_printer();
+    let report = match run_task(&ecs, &plan, &mut progress).await {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let exit_code = report.exit_code.map(|c| c.to_string()).unwrap_or_default();
+    outputs(&[
+        ("status", report.status.clone()),
+        ("task-arn", report.task_arn.clone()),
+        ("task-definition-arn", report.task_definition_arn.clone()),
+        ("exit-code", exit_code.clone()),
+    ]);
+    let mut table = MarkdownTable::new(&[
+        "task",
+        "task definition",
+        "container",
+        "exit code",
+        "duration",
+        "result",
+    ]);
+    table.push_row(vec![
+        report.task_arn.rsplit('/').next().unwrap_or("").to_string(),
+        short(&report.task_definition_arn).to_string(),
+        report.container.clone(),
+        exit_code,
+        human_duration(report.duration_secs),
+        match &report.reason {
+            Some(r) => format!("{}: {r}", report.status),
+            None => report.status.clone(),
+        },
+    ]);
+    summary(&format!(
+        "### ECS one-off task: {}\n\n{}",
+        report.status,
+        table.render()
+    ));
+    match cli.common.format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("error: cannot print the report: {e}"),
+        },
+        Format::Text => {
+            if let Some(r) = &report.reason {
+                eprintln!("error: {r}");
+            }
+            print!("{}", table.render());
+            println!("status: {}", report.status);
+        }
+    }
+    if report.status == "succeeded" {
+        0
+    } else {
+        if ship_actions_runtime::is_github_actions() {
+            if let Some(r) = &report.reason {
+                println!("::error::{}", ship_actions_runtime::escape_data(r));
+            }
+        }
+        1
+    }
 }
 
 async fn run(cli: Cli) -> i32 {
