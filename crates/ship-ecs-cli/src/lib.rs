@@ -93,6 +93,35 @@ pub fn progress_printer() -> impl FnMut(Line) + Send {
     }
 }
 
+/// Check the inputs (`check`, before any API call) and connect; on error, print it and return
+/// the exit code.
+pub async fn connect_checked(
+    common: &Common,
+    check: Result<(), ship_ecs::Error>,
+) -> Result<ship_ecs::ecs::Ecs, i32> {
+    check.map_err(|e| fail(&e))?;
+    common.ecs().await.map_err(|e| fail(&e))
+}
+
+/// The report on stdout: JSON with `--format json`, else the summary table and the status line.
+pub fn print_report<T: serde::Serialize>(
+    format: Format,
+    report: &T,
+    table: &ship_actions_runtime::MarkdownTable,
+    status: &str,
+) {
+    match format {
+        Format::Json => match serde_json::to_string_pretty(report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("error: cannot print the report: {e}"),
+        },
+        Format::Text => {
+            print!("{}", table.render());
+            println!("status: {status}");
+        }
+    }
+}
+
 /// Print an error as one paragraph and return its exit code.
 pub fn fail(e: &ship_ecs::Error) -> i32 {
     eprintln!("error: {e}");

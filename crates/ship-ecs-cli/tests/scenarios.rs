@@ -147,13 +147,7 @@ fn refuses_while_another_deployment_is_in_progress() {
     let r = rollout(&s, &[]);
     assert_eq!(r.code, 1, "{}", show(&r));
     assert!(r.stderr.contains("--force"), "{}", show(&r));
-    assert!(!s
-        .world
-        .lock()
-        .unwrap()
-        .calls
-        .iter()
-        .any(|c| c == "UpdateService" || c == "RegisterTaskDefinition"));
+    assert!(!called(&s, "UpdateService") && !called(&s, "RegisterTaskDefinition"));
     let r = rollout(&s, &["--force"]);
     assert_eq!(r.code, 0, "{}", show(&r));
 }
@@ -220,13 +214,7 @@ fn input_errors_exit_2() {
     let r = run(ROLLOUT, &s.url, &["--service", "api", "--image", &img]);
     assert_eq!(r.code, 2, "{}", show(&r));
     assert!(r.stderr.contains("`cluster` is required"));
-    assert!(!s
-        .world
-        .lock()
-        .unwrap()
-        .calls
-        .iter()
-        .any(|c| c == "UpdateService"));
+    assert!(!called(&s, "UpdateService"));
 }
 
 #[test]
@@ -366,13 +354,7 @@ fn rollback_to_unknown_version_exits_2() {
         ],
     );
     assert_eq!(r.code, 2, "{}", show(&r));
-    assert!(!s
-        .world
-        .lock()
-        .unwrap()
-        .calls
-        .iter()
-        .any(|c| c == "UpdateService"));
+    assert!(!called(&s, "UpdateService"));
 }
 
 #[test]
@@ -636,13 +618,7 @@ fn rollback_to_version_outside_ecr_needs_allow_unverified_image() {
         "{}",
         show(&r)
     );
-    assert!(!s
-        .world
-        .lock()
-        .unwrap()
-        .calls
-        .iter()
-        .any(|c| c == "UpdateService"));
+    assert!(!called(&s, "UpdateService"));
     let r = rollback_to(&s, "v1.5.0", &["--allow-unverified-image"]);
     assert_eq!(r.code, 0, "{}", show(&r));
     assert!(

@@ -8,7 +8,7 @@ use crate::image::ImageRef;
 use crate::registry::{check_tag, TagCheck};
 use crate::render::{ship_tags, strip_read_only};
 use crate::verdict::deployment_in_progress;
-use crate::watch::{event_ids, watch, Line, Outcome, Progress, Target, WatchOptions};
+use crate::watch::{event_ids, watch, Line, Outcome, Progress, Settled, Target, WatchOptions};
 use crate::{tags, Error, Result};
 
 /// What the caller asked to roll back to.
@@ -249,10 +249,8 @@ pub struct RollbackService {
     pub rolled_back_from: String,
     pub rolled_back_to: String,
     pub why: String,
-    pub result: String,
-    pub reason: Option<String>,
-    pub duration_secs: u64,
-    pub diagnostics: Vec<String>,
+    #[serde(flatten)]
+    pub settled: Settled,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -590,10 +588,7 @@ pub async fn rollback(
             rolled_back_from: from.clone(),
             rolled_back_to: sel.arn.clone(),
             why: sel.why.clone(),
-            result: "started".into(),
-            reason: None,
-            duration_secs: 0,
-            diagnostics: Vec::new(),
+            settled: Settled::pending("started"),
         });
     }
     if !plan.wait {
@@ -612,13 +607,7 @@ pub async fn rollback(
         .collect();
     let results = watch(ecs, &plan.cluster, &targets, seen, &plan.watch, progress).await;
     for (r, w) in reports.iter_mut().zip(&results) {
-        r.result = w.outcome.label().into();
-        r.reason = match &w.outcome {
-            Outcome::Succeeded => None,
-            Outcome::Failed(s) | Outcome::TimedOut(s) => Some(s.clone()),
-        };
-        r.duration_secs = w.duration.as_secs();
-        r.diagnostics = w.diagnostics.clone();
+        r.settled = Settled::from_watch(w);
         if plan.deregister_failed
             && w.outcome.is_success()
             && r.rolled_back_from != r.rolled_back_to

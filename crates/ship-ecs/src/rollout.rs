@@ -13,7 +13,7 @@ use crate::image::ImageRef;
 use crate::render::{diff, render, ship_tags, Rendered};
 use crate::taskdef_file::FileTaskDefinition;
 use crate::verdict::deployment_in_progress;
-use crate::watch::{event_ids, watch, Line, Outcome, Progress, Target, WatchOptions};
+use crate::watch::{event_ids, watch, Line, Outcome, Progress, Settled, Target, WatchOptions};
 use crate::{tags, Error, Result};
 
 #[derive(Debug, Clone, Default)]
@@ -119,10 +119,8 @@ pub struct ServiceReport {
     pub to: String,
     pub image: String,
     pub deployment_id: Option<String>,
-    pub result: String,
-    pub reason: Option<String>,
-    pub duration_secs: u64,
-    pub diagnostics: Vec<String>,
+    #[serde(flatten)]
+    pub settled: Settled,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,10 +232,7 @@ pub async fn rollout(
                     to: String::new(),
                     image: plan.shown_image(&r.task_definition),
                     deployment_id: None,
-                    result: "dry-run".into(),
-                    reason: None,
-                    duration_secs: 0,
-                    diagnostics: Vec::new(),
+                    settled: Settled::pending("dry-run"),
                 });
                 continue;
             }
@@ -269,10 +264,7 @@ pub async fn rollout(
             to,
             image,
             deployment_id: None,
-            result: "registered".into(),
-            reason: None,
-            duration_secs: 0,
-            diagnostics: Vec::new(),
+            settled: Settled::pending("registered"),
         });
     }
     if plan.dry_run {
@@ -305,7 +297,7 @@ pub async fn rollout(
                     id.as_deref().unwrap_or("?")
                 )));
                 r.deployment_id = id;
-                r.result = "started".into();
+                r.settled.result = "started".into();
                 updated.push(r.service.clone());
             }
             Err(e) if updated.is_empty() => return Err(e),
@@ -338,13 +330,7 @@ pub async fn rollout(
     let results = watch(ecs, &plan.cluster, &targets, seen, &plan.watch, progress).await;
     for (r, w) in reports.iter_mut().zip(&results) {
         r.deployment_id = w.deployment_id.clone().or(r.deployment_id.take());
-        r.result = w.outcome.label().into();
-        r.reason = match &w.outcome {
-            Outcome::Succeeded => None,
-            Outcome::Failed(s) | Outcome::TimedOut(s) => Some(s.clone()),
-        };
-        r.duration_secs = w.duration.as_secs();
-        r.diagnostics = w.diagnostics.clone();
+        r.settled = Settled::from_watch(w);
         // Record the result on the revision: rollback's fallback looks for COMPLETED ones.
         let value = if w.outcome.is_success() {
             "COMPLETED"

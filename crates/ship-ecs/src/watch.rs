@@ -75,6 +75,49 @@ pub struct WatchResult {
     pub diagnostics: Vec<String>,
 }
 
+/// How one service's deployment ended, as rollout and rollback report it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Settled {
+    /// `succeeded`, `failed`, `timed-out`, or before the watch `started`, `dry-run`, ….
+    pub result: String,
+    pub reason: Option<String>,
+    pub duration_secs: u64,
+    /// Why it failed: stopped tasks and service events.
+    pub diagnostics: Vec<String>,
+}
+
+impl Settled {
+    /// Not watched (yet).
+    pub fn pending(result: &str) -> Self {
+        Settled {
+            result: result.into(),
+            reason: None,
+            duration_secs: 0,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn from_watch(w: &WatchResult) -> Self {
+        Settled {
+            result: w.outcome.label().into(),
+            reason: match &w.outcome {
+                Outcome::Succeeded => None,
+                Outcome::Failed(s) | Outcome::TimedOut(s) => Some(s.clone()),
+            },
+            duration_secs: w.duration.as_secs(),
+            diagnostics: w.diagnostics.clone(),
+        }
+    }
+
+    /// `result`, or `result: reason`, for tables.
+    pub fn describe(&self) -> String {
+        match &self.reason {
+            Some(r) => format!("{}: {r}", self.result),
+            None => self.result.clone(),
+        }
+    }
+}
+
 /// Event ids already present, so that only new events are printed.
 pub fn event_ids(services: &[Service]) -> HashSet<String> {
     services

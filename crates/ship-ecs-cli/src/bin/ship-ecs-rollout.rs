@@ -10,8 +10,8 @@ use ship_ecs::rollback::{rollback, RollbackPlan};
 use ship_ecs::rollout::{human_duration, rollout, split_list, RolloutPlan, RolloutReport};
 use ship_ecs::runtask::{parse_command, run_task, RunTaskPlan};
 use ship_ecs_cli::{
-    fail, outputs, per_service_value, progress_printer, run_to_exit, services_output, summary,
-    Common, Format,
+    connect_checked, fail, outputs, per_service_value, print_report, progress_printer, run_to_exit,
+    services_output, summary, Common, Format,
 };
 
 #[derive(Debug, Parser)]
@@ -132,12 +132,9 @@ async fn run_task_main(cli: RunTaskCli) -> i32 {
         run_url: run_url_from_env(),
         watch: cli.common.watch_options(),
     };
-    if let Err(e) = plan.validate() {
-        return fail(&e);
-    }
-    let ecs = match cli.common.ecs().await {
+    let ecs = match connect_checked(&cli.common, plan.validate()).await {
         Ok(ecs) => ecs,
-        Err(e) => return fail(&e),
+        Err(code) => return code,
     };
     let mut progress = progress_printer();
     let report = match run_task(&ecs, &plan, &mut progress).await {
@@ -175,19 +172,12 @@ async fn run_task_main(cli: RunTaskCli) -> i32 {
         report.status,
         table.render()
     ));
-    match cli.common.format {
-        Format::Json => match serde_json::to_string_pretty(&report) {
-            Ok(j) => println!("{j}"),
-            Err(e) => eprintln!("error: cannot print the report: {e}"),
-        },
-        Format::Text => {
-            if let Some(r) = &report.reason {
-                eprintln!("error: {r}");
-            }
-            print!("{}", table.render());
-            println!("status: {}", report.status);
+    if cli.common.format == Format::Text {
+        if let Some(r) = &report.reason {
+            eprintln!("error: {r}");
         }
     }
+    print_report(cli.common.format, &report, &table, &report.status);
     if report.status == "succeeded" {
         0
     } else {
@@ -219,12 +209,9 @@ async fn run(cli: Cli) -> i32 {
         dry_run: cli.dry_run,
         watch: cli.common.watch_options(),
     };
-    if let Err(e) = plan.validate() {
-        return fail(&e);
-    }
-    let ecs = match cli.common.ecs().await {
+    let ecs = match connect_checked(&cli.common, plan.validate()).await {
         Ok(ecs) => ecs,
-        Err(e) => return fail(&e),
+        Err(code) => return code,
     };
     let mut progress = progress_printer();
     let report = match rollout(&ecs, &plan, &mut progress).await {
@@ -239,7 +226,7 @@ async fn run(cli: Cli) -> i32 {
         let failed: Vec<_> = report
             .services
             .iter()
-            .filter(|s| s.result != "succeeded")
+            .filter(|s| s.settled.result != "succeeded")
             .collect();
         eprintln!(
             "rolling back {} to the revision(s) they ran before",
@@ -296,8 +283,8 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
                 "task-definition-arn": s.to,
                 "previous-task-definition-arn": s.from,
                 "deployment-id": s.deployment_id.clone().unwrap_or_default(),
-                "status": s.result,
-                "reason": s.reason.clone().unwrap_or_default(),
+                "status": s.settled.result,
+                "reason": s.settled.reason.clone().unwrap_or_default(),
             })
         })
         .collect();
@@ -327,40 +314,30 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
                 if s.to.is_empty() { "-" } else { short(&s.to) }
             ),
             s.image.clone(),
-            human_duration(s.duration_secs),
-            match &s.reason {
-                Some(r) => format!("{}: {r}", s.result),
-                None => s.result.clone(),
-            },
+            human_duration(s.settled.duration_secs),
+            s.settled.describe(),
         ]);
     }
     let mut md = format!("### ECS rollout: {}\n\n{}", report.status, table.render());
     for s in &report.services {
-        if !s.diagnostics.is_empty() {
+        if !s.settled.diagnostics.is_empty() {
             md.push_str(&format!(
                 "\n**{}**: why\n\n```\n{}\n```\n",
                 s.service,
-                s.diagnostics.join("\n")
+                s.settled.diagnostics.join("\n")
             ));
         }
     }
     summary(&md);
-    match cli.common.format {
-        Format::Json => match serde_json::to_string_pretty(report) {
-            Ok(j) => println!("{j}"),
-            Err(e) => eprintln!("error: cannot print the report: {e}"),
-        },
-        Format::Text => {
-            for s in &report.services {
-                if !s.diagnostics.is_empty() {
-                    eprintln!("why {} did not succeed:", s.service);
-                    for d in &s.diagnostics {
-                        eprintln!("  {d}");
-                    }
+    if cli.common.format == Format::Text {
+        for s in &report.services {
+            if !s.settled.diagnostics.is_empty() {
+                eprintln!("why {} did not succeed:", s.service);
+                for d in &s.settled.diagnostics {
+                    eprintln!("  {d}");
                 }
             }
-            print!("{}", table.render());
-            println!("status: {}", report.status);
         }
     }
+    print_report(cli.common.format, report, &table, &report.status);
 }

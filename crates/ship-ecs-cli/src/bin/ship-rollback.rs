@@ -9,8 +9,8 @@ use ship_ecs::ecs::short;
 use ship_ecs::rollback::{rollback, RollbackPlan};
 use ship_ecs::rollout::{human_duration, split_list};
 use ship_ecs_cli::{
-    fail, outputs, per_service_value, progress_printer, run_to_exit, services_output, summary,
-    Common, Format,
+    connect_checked, outputs, per_service_value, print_report, progress_printer, run_to_exit,
+    services_output, summary, Common, Format,
 };
 
 #[derive(Debug, Parser)]
@@ -62,17 +62,14 @@ async fn run(cli: Cli) -> i32 {
         watch: cli.common.watch_options(),
         history_limit: 100,
     };
-    if let Err(e) = plan.spec() {
-        return fail(&e);
-    }
-    let ecs = match cli.common.ecs().await {
+    let ecs = match connect_checked(&cli.common, plan.spec().map(|_| ())).await {
         Ok(ecs) => ecs,
-        Err(e) => return fail(&e),
+        Err(code) => return code,
     };
     let mut progress = progress_printer();
     let report = match rollback(&ecs, &plan, &mut progress).await {
         Ok(r) => r,
-        Err(e) => return fail(&e),
+        Err(e) => return ship_ecs_cli::fail(&e),
     };
     let svc = &report.services;
     let rows = svc
@@ -83,8 +80,8 @@ async fn run(cli: Cli) -> i32 {
                 "task-definition-arn": s.rolled_back_to,
                 "rolled-back-from": s.rolled_back_from,
                 "rolled-back-to": s.rolled_back_to,
-                "status": s.result,
-                "reason": s.reason.clone().unwrap_or_default(),
+                "status": s.settled.result,
+                "reason": s.settled.reason.clone().unwrap_or_default(),
             })
         })
         .collect();
@@ -109,11 +106,8 @@ async fn run(cli: Cli) -> i32 {
                 short(&s.rolled_back_to)
             ),
             s.why.clone(),
-            human_duration(s.duration_secs),
-            match &s.reason {
-                Some(r) => format!("{}: {r}", s.result),
-                None => s.result.clone(),
-            },
+            human_duration(s.settled.duration_secs),
+            s.settled.describe(),
         ]);
     }
     let mut md = format!("### ECS rollback: {}\n\n{}", report.status, table.render());
@@ -124,21 +118,14 @@ async fn run(cli: Cli) -> i32 {
     for n in &report.notes {
         eprintln!("note: {n}");
     }
-    match cli.common.format {
-        Format::Json => match serde_json::to_string_pretty(&report) {
-            Ok(j) => println!("{j}"),
-            Err(e) => eprintln!("error: cannot print the report: {e}"),
-        },
-        Format::Text => {
-            for s in &report.services {
-                for d in &s.diagnostics {
-                    eprintln!("  {d}");
-                }
+    if cli.common.format == Format::Text {
+        for s in &report.services {
+            for d in &s.settled.diagnostics {
+                eprintln!("  {d}");
             }
-            print!("{}", table.render());
-            println!("status: {}", report.status);
         }
     }
+    print_report(cli.common.format, &report, &table, &report.status);
     if matches!(report.status.as_str(), "succeeded" | "started") {
         0
     } else {
