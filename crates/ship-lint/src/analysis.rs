@@ -257,20 +257,22 @@ fn action_is(action: &ActionRef<'_>, owner_repo: &str) -> bool {
     }
 }
 
+// ship's binaries are matched as whole names: `ship-run-migrations-cli` (a cargo package in
+// ship's own repository) is not the `ship-run-migrations` binary.
 static ROLLOUT_COMMANDS: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
         r"\baws\s+ecs\s+update-service\b",
         r"(^|[\s;&|/])ecs-deploy\b",
         r"\becspresso\s+(.*\s)?deploy\b",
         r"\bdocker[\s-]compose\b[^\n]*\sup\b",
-        r"\bship-ecs-rollout\b",
+        r"\bship-ecs-rollout(?:$|[^\w-])",
     ])
     .unwrap()
 });
 
 static MIGRATION_COMMANDS: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
-        r"\bship-run-migrations\b",
+        r"\bship-run-migrations(?:$|[^\w-])",
         r"\bsqlx\s+migrate\s+run\b",
         r"\bmigrate\b[^\n]*\s(up|goto)\b",
         r"\balembic\s+upgrade\b",
@@ -290,11 +292,11 @@ static MIGRATION_COMMANDS: LazyLock<RegexSet> = LazyLock::new(|| {
 });
 
 static ROLLBACK_COMMANDS: LazyLock<RegexSet> =
-    LazyLock::new(|| RegexSet::new([r"\bship-rollback\b"]).unwrap());
+    LazyLock::new(|| RegexSet::new([r"\bship-rollback(?:$|[^\w-])"]).unwrap());
 
 static SMOKE_COMMANDS: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
-        r"\bship-smoke-test\b",
+        r"\bship-smoke-test(?:$|[^\w-])",
         r"\bcurl\b[^\n]*(health|smoke|ready|status|version|--fail\b|\s-f\w*\b|\s-\w*f\b)",
         r"\bwget\b[^\n]*(--spider|health)",
         r"\bhurl\b",
@@ -501,6 +503,23 @@ mod tests {
                 vec![StepRole::SmokeTest],
                 vec![],
                 vec![StepRole::ImagePush],
+            ]
+        );
+    }
+
+    #[test]
+    fn ship_binaries_are_matched_as_whole_names() {
+        let roles = roles_of(
+            "on: push\njobs:\n  d:\n    steps:\n      - run: cargo build -p ship-run-migrations-cli -p ship-ecs-cli -p ship-smoke-test-cli\n      - run: exec \"$BIN/ship-run-migrations\" up --dir db\n      - run: ship-ecs-rollout --cluster c --service s --image i\n      - run: ship-smoke-test --url \"$URL\"\n      - run: ship-rollback --cluster c --service s\n",
+        );
+        assert_eq!(
+            roles,
+            vec![
+                vec![],
+                vec![StepRole::Migrations],
+                vec![StepRole::Rollout],
+                vec![StepRole::SmokeTest],
+                vec![StepRole::Rollback],
             ]
         );
     }
