@@ -429,7 +429,20 @@ fn deploy_then_failed_smoke_test_rolls_back() {
         !ok.outputs.contains_key("rollback"),
         "rolled back after a healthy deploy"
     );
-    assert!(ok.summary.contains("v1.2.3"), "summary: {}", ok.summary);
+    // Each action wrote its part of the step summary.
+    for part in [
+        "### ship-tag-image: `",
+        "### ship-run-migrations up",
+        "### ECS rollout: ",
+        "Smoke test passed",
+    ] {
+        assert!(
+            ok.summary.contains(part),
+            "no {part:?} in the summary:\n{}",
+            ok.summary
+        );
+    }
+    assert!(!ok.summary.contains("ECS rollback"), "{}", ok.summary);
     {
         let world = ecs.world.lock().unwrap();
         assert_eq!(world.service_td, td_arn(4));
@@ -467,6 +480,11 @@ fn deploy_then_failed_smoke_test_rolls_back() {
         broken.log
     );
     assert_eq!(broken.output("rollback", "rolled-back-from"), td_arn(5));
+    assert!(
+        broken.summary.contains("### ECS rollback: "),
+        "{}",
+        broken.summary
+    );
     assert_eq!(ecs.world.lock().unwrap().service_td, td_arn(4));
     assert_eq!(releases.requests(), 2, "the warm tool cache was not used");
 }
