@@ -826,3 +826,41 @@ fn run_task_input_errors_exit_2() {
     assert!(r.stderr.contains("one service"), "{}", show(&r));
     assert!(!called(&s, "RunTask"));
 }
+
+#[test]
+fn failure_behind_a_load_balancer_shows_target_health() {
+    let mut w = World::new(Scenario::NeverStable, 3);
+    w.target_health = vec![
+        (
+            "10.0.1.5".into(),
+            8080,
+            "unhealthy".into(),
+            "Target.ResponseCodeMismatch".into(),
+            "Health checks failed with these codes: [500]".into(),
+        ),
+        (
+            "10.0.1.6".into(),
+            8080,
+            "healthy".into(),
+            String::new(),
+            String::new(),
+        ),
+    ];
+    let s = serve(w);
+    let r = rollout(&s, &["--timeout", "1s"]);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(
+        r.stderr.contains(
+            "api: target group api-tg/6d0ecf831eec9f09: target 10.0.1.5:8080 unhealthy \
+             (Target.ResponseCodeMismatch: Health checks failed with these codes: [500])"
+        ),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        !r.stderr.contains("10.0.1.6"),
+        "healthy targets are not listed: {}",
+        show(&r)
+    );
+    assert!(called(&s, "DescribeTargetHealth"));
+}

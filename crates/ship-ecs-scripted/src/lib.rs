@@ -69,7 +69,14 @@ pub struct World {
     pub run_requests: Vec<Value>,
     pub run_polls: u32,
     pub run_stop_requested: bool,
+    /// Targets of the service's target group `TARGET_GROUP` as (id, port, state, reason,
+    /// description). Non-empty: the service has that load balancer and DescribeTargetHealth
+    /// (AWS Query protocol, answered in XML) reports them.
+    pub target_health: Vec<(String, u16, String, String, String)>,
 }
+
+pub const TARGET_GROUP: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-tg/6d0ecf831eec9f09";
 
 pub fn td_arn(rev: i64) -> String {
     format!("{ACCT}:task-definition/api:{rev}")
@@ -101,6 +108,7 @@ impl World {
             run_requests: Vec::new(),
             run_polls: 0,
             run_stop_requested: false,
+            target_health: Vec::new(),
         };
         for rev in 1..=n {
             let mut tags = vec![
@@ -248,9 +256,14 @@ impl World {
         };
         let mut events = self.events.clone();
         events.reverse();
+        let load_balancers = if self.target_health.is_empty() {
+            json!([])
+        } else {
+            json!([{"targetGroupArn": TARGET_GROUP, "containerName": "app", "containerPort": 8080}])
+        };
         json!({"serviceName": "api", "serviceArn": format!("{ACCT}:service/prod/api"),
                "clusterArn": format!("{ACCT}:cluster/prod"), "status": "ACTIVE",
-               "launchType": "FARGATE", "platformVersion": "LATEST",
+               "launchType": "FARGATE", "platformVersion": "LATEST", "loadBalancers": load_balancers,
                "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-private-1"],
                    "securityGroups": ["sg-db-clients"], "assignPublicIp": "DISABLED"}},
                "taskDefinition": self.service_td, "desiredCount": 2, "runningCount": 2, "pendingCount": 0,
@@ -535,6 +548,29 @@ impl World {
                 self.target_td = Some(back);
                 Ok(json!({"serviceDeploymentArn": arn}))
             }
+            // Elastic Load Balancing v2 (AWS Query protocol: a form body, an XML answer).
+            "DescribeTargetHealth" => {
+                if req["TargetGroupArn"] != TARGET_GROUP {
+                    return Err((
+                        "TargetGroupNotFound",
+                        "One or more target groups not found".into(),
+                    ));
+                }
+                let members: String = self
+                    .target_health
+                    .iter()
+                    .map(|(id, port, state, reason, desc)| {
+                        let mut h = format!("<State>{state}</State>");
+                        if !reason.is_empty() {
+                            h.push_str(&format!("<Reason>{reason}</Reason><Description>{desc}</Description>"));
+                        }
+                        format!("<member><Target><Id>{id}</Id><Port>{port}</Port></Target><HealthCheckPort>{port}</HealthCheckPort><TargetHealth>{h}</TargetHealth></member>")
+                    })
+                    .collect();
+                Ok(json!({"__xml": format!(
+                    "<DescribeTargetHealthResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"><DescribeTargetHealthResult><TargetHealthDescriptions>{members}</TargetHealthDescriptions></DescribeTargetHealthResult><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></DescribeTargetHealthResponse>"
+                )}))
+            }
             // ECR (target prefix AmazonEC2ContainerRegistry_V20150921).
             "DescribeImages" => {
                 if req["repositoryName"] != "api" || req["registryId"] != "123456789012" {
@@ -613,24 +649,67 @@ fn connection(conn: TcpStream, world: Arc<Mutex<World>>) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let req: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
-        let action = target.rsplit('.').next().unwrap_or("").to_string();
+        // AWS JSON 1.1 names the action in X-Amz-Target; AWS Query (ELBv2) in a form body.
+        let (action, req) = if target.is_empty() && body.starts_with(b"Action=") {
+            let form = query_form(&String::from_utf8_lossy(&body));
+            (form["Action"].as_str().unwrap_or("").to_string(), form)
+        } else {
+            let req: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+            (target.rsplit('.').next().unwrap_or("").to_string(), req)
+        };
         let result = world.lock().unwrap().handle(&action, &req);
-        let (status, body) = match result {
-            Ok(v) => ("200 OK", v.to_string()),
+        let (status, ctype, body) = match result {
+            Ok(v) => match v["__xml"].as_str() {
+                Some(xml) => ("200 OK", "text/xml", xml.to_string()),
+                None => ("200 OK", "application/x-amz-json-1.1", v.to_string()),
+            },
+            Err((code, msg)) if target.is_empty() => (
+                "400 Bad Request",
+                "text/xml",
+                format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error><RequestId>0</RequestId></ErrorResponse>"),
+            ),
             Err((code, msg)) => (
                 "400 Bad Request",
+                "application/x-amz-json-1.1",
                 json!({"__type": code, "message": msg}).to_string(),
             ),
         };
         let resp = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nx-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nx-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\n\r\n{body}",
             body.len()
         );
         if out.write_all(resp.as_bytes()).is_err() {
             return;
         }
     }
+}
+
+/// `a=1&b=x%2Fy` as a JSON object of strings.
+fn query_form(body: &str) -> Value {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let mut map = serde_json::Map::new();
+    for pair in body.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        map.insert(decode(k), Value::String(decode(v)));
+    }
+    Value::Object(map)
 }
 
 pub struct Run {

@@ -5,6 +5,7 @@
 //! parts that talk to ECS live in [`ecs`], [`watch`] and [`rollout`].
 
 pub mod ecs;
+pub mod elb;
 pub mod image;
 pub mod registry;
 pub mod render;

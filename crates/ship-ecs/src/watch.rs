@@ -163,6 +163,8 @@ struct State {
     last_status: String,
     events: Vec<String>,
     finished: Duration,
+    /// Target groups of the service's load balancers, for target health on failure.
+    target_groups: Vec<String>,
 }
 
 /// Watch `targets` until each is decided. A success must be observed on two consecutive polls
@@ -186,6 +188,7 @@ pub async fn watch(
             last_status: String::new(),
             events: Vec::new(),
             finished: Duration::ZERO,
+            target_groups: Vec::new(),
         })
         .collect();
     let mut interval = opts.poll_interval;
@@ -240,6 +243,11 @@ pub async fn watch(
                         st.events.push(line.clone());
                         progress(Line::Event(line));
                     }
+                    st.target_groups = svc
+                        .load_balancers()
+                        .iter()
+                        .filter_map(|lb| lb.target_group_arn().map(str::to_owned))
+                        .collect();
                     st.last_status = status_line(svc);
                     progress(Line::Status(st.last_status.clone()));
                     if let Some(d) =
@@ -326,6 +334,14 @@ pub async fn watch(
                     "{}: could not list stopped tasks: {e}",
                     st.target.service
                 )),
+            }
+            for tg in &st.target_groups {
+                diagnostics.extend(
+                    crate::elb::target_health(ecs, tg)
+                        .await
+                        .into_iter()
+                        .map(|l| format!("{}: {l}", st.target.service)),
+                );
             }
             let n = st.events.len();
             diagnostics.extend(st.events.into_iter().skip(n.saturating_sub(20)));
