@@ -864,3 +864,20 @@ fn failure_behind_a_load_balancer_shows_target_health() {
     );
     assert!(called(&s, "DescribeTargetHealth"));
 }
+
+#[test]
+fn run_task_no_wait_returns_after_starting() {
+    let (s, r) = run_task_with(RunScript::NeverStops, &["--no-wait"]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.outputs.contains("status=started"), "{}", show(&r));
+    assert!(
+        r.outputs.contains(&format!("task-arn={RUN_TASK_ARN}")),
+        "{}",
+        show(&r)
+    );
+    let w = s.world.lock().unwrap();
+    assert!(!w
+        .calls
+        .iter()
+        .any(|c| c == "DescribeTasks" || c == "StopTask"));
+}

@@ -39,12 +39,14 @@ pub struct RunTaskPlan {
     pub version: Option<String>,
     pub git_sha: Option<String>,
     pub run_url: Option<String>,
+    /// false: start the task and return `started` without waiting for it.
+    pub wait: bool,
     pub watch: WatchOptions,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunTaskReport {
-    /// `succeeded`, `failed` or `timed-out`.
+    /// `succeeded`, `failed`, `timed-out`, or `started` without waiting.
     pub status: String,
     pub task_arn: String,
     pub task_definition_arn: String,
@@ -353,6 +355,18 @@ pub async fn run_task(
         short(&td_arn),
         plan.command.join(" ")
     )));
+
+    if !plan.wait {
+        return Ok(RunTaskReport {
+            status: "started".into(),
+            task_arn,
+            task_definition_arn: td_arn,
+            container: cname,
+            exit_code: None,
+            reason: None,
+            duration_secs: started.elapsed().as_secs(),
+        });
+    }
 
     let mut logs = match log_target(&container, &task_arn) {
         Some((region, group, stream)) => {

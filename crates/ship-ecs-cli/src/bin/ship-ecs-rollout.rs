@@ -15,7 +15,12 @@ use ship_ecs_cli::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "ship-ecs-rollout", version, about)]
+#[command(
+    name = "ship-ecs-rollout",
+    version,
+    about,
+    after_help = "Run a one-off task in the new image (migrations): ship-ecs-rollout run-task --help"
+)]
 struct Cli {
     #[command(flatten)]
     common: Common,
@@ -130,6 +135,7 @@ async fn run_task_main(cli: RunTaskCli) -> i32 {
         version: cli.release_version.clone(),
         git_sha: cli.git_sha.clone(),
         run_url: run_url_from_env(),
+        wait: !cli.common.no_wait,
         watch: cli.common.watch_options(),
     };
     let ecs = match connect_checked(&cli.common, plan.validate()).await {
@@ -178,7 +184,7 @@ async fn run_task_main(cli: RunTaskCli) -> i32 {
         }
     }
     print_report(cli.common.format, &report, &table, &report.status);
-    if report.status == "succeeded" {
+    if matches!(report.status.as_str(), "succeeded" | "started") {
         0
     } else {
         if ship_actions_runtime::is_github_actions() {
