@@ -4,11 +4,12 @@
 //! `AWS_ENDPOINT_URL_ECR`) points the client elsewhere, e.g. at a local moto server.
 
 use crate::digest::sha256_digest;
-use crate::error::{error_chain, ErrorKind, RegistryError};
+use crate::error::{error_chain, target, ErrorKind, RegistryError};
+use crate::floating::ListLimits;
 use crate::oci::{Manifest, PutOutcome, MANIFEST_MEDIA_TYPES};
 use crate::reference::{EcrRegistry, ImageRepo, SourceRef};
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier};
+use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier, ListImagesFilter, TagStatus};
 
 /// A client for one ECR repository.
 #[derive(Debug, Clone)]
@@ -18,6 +19,7 @@ pub struct EcrClient {
     registry_id: String,
     region: String,
     repository: String,
+    list_limits: ListLimits,
 }
 
 /// What the caller needs to know about a failed call to classify it.
@@ -55,7 +57,14 @@ impl EcrClient {
             registry_id: ecr.account.clone(),
             region: ecr.region.clone(),
             repository: repo.repository.clone(),
+            list_limits: ListLimits::ECR,
         }
+    }
+
+    /// The same client with other paging limits for [`EcrClient::list_tags`].
+    pub fn with_list_limits(mut self, limits: ListLimits) -> Self {
+        self.list_limits = limits;
+        self
     }
 
     /// The registry host, for messages.
@@ -168,6 +177,44 @@ impl EcrClient {
             .map(|m| m.digest))
     }
 
+    /// Every tag of the repository: `ListImages` with `tagStatus` TAGGED (untagged images
+    /// have nothing to compare), following `nextToken` for at most
+    /// [`ListLimits::max_pages`] pages.
+    pub async fn list_tags(&self) -> Result<Vec<String>, RegistryError> {
+        let limits = self.list_limits;
+        let mut tags = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..limits.max_pages {
+            let output = self
+                .client
+                .list_images()
+                .registry_id(&self.registry_id)
+                .repository_name(&self.repository)
+                .filter(
+                    ListImagesFilter::builder()
+                        .tag_status(TagStatus::Tagged)
+                        .build(),
+                )
+                .max_results(i32::try_from(limits.page_size).unwrap_or(i32::MAX))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.sdk_error(e, "listing the tags of", ""))?;
+            tags.extend(
+                output
+                    .image_ids()
+                    .iter()
+                    .filter_map(|id| id.image_tag())
+                    .map(str::to_string),
+            );
+            match output.next_token().filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next.to_string()),
+                None => return Ok(tags),
+            }
+        }
+        Err(limits.exceeded(&self.registry, &self.repository, tags.len()))
+    }
+
     /// Stores `manifest` under `tag` with `PutImage`. ECR's `ImageAlreadyExistsException`
     /// (this tag on this very manifest already) is [`PutOutcome::AlreadyTagged`].
     pub async fn put_manifest(
@@ -253,7 +300,7 @@ impl EcrClient {
     }
 
     fn classify(&self, f: Failure, doing: &str, reference: &str) -> RegistryError {
-        let target = format!("{}:{reference}", self.repository);
+        let target = target(&self.repository, reference);
         let api = format!(
             "ECR registry {} (account {}, region {}{})",
             self.registry,
@@ -264,7 +311,7 @@ impl EcrClient {
         let message = f.message.replace('\n', " ");
         let credentials_check = format!(
             "the AWS credentials (aws-actions/configure-aws-credentials or AWS_* variables) and that they \
-             allow ecr:BatchGetImage and ecr:PutImage on {} in account {}",
+             allow ecr:BatchGetImage and ecr:PutImage (and ecr:ListImages for floating tags) on {} in account {}",
             self.repository, self.registry_id
         );
         if let Some(timeout) = f.transport {

@@ -54,6 +54,16 @@ impl RegistryError {
     }
 }
 
+/// What a request was about, for messages: `api:v1.2.3`, or the repository `api` alone for
+/// requests about the whole repository (listing its tags: `reference` empty).
+pub(crate) fn target(repository: &str, reference: &str) -> String {
+    if reference.is_empty() {
+        repository.to_string()
+    } else {
+        format!("{repository}:{reference}")
+    }
+}
+
 /// `e` and its sources, joined with `: `, so "error sending request" carries its cause
 /// ("Connection refused").
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

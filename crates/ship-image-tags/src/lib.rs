@@ -6,6 +6,7 @@
 //! read once and its exact bytes are put under each new tag, so the digest never changes and
 //! no layer is pulled or pushed. Two backends: any OCI distribution registry ([`oci`], with
 //! basic and bearer-token auth from [`auth`]) and Amazon ECR through its API ([`ecr`]).
+//! Floating tags (`vX.Y`, `vX`) only move forward ([`floating`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod digest;
 pub mod ecr;
 pub mod error;
+pub mod floating;
 pub mod labels;
 pub mod oci;
 pub mod reference;

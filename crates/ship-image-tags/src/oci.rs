@@ -4,9 +4,12 @@
 
 use crate::auth::{CredentialSource, Credentials};
 use crate::digest::{is_sha256_digest, sha256_digest};
-use crate::error::{error_chain, ErrorKind, RegistryError};
+use crate::error::{error_chain, target, ErrorKind, RegistryError};
+use crate::floating::ListLimits;
 use crate::reference::{ImageRepo, SourceRef};
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use reqwest::header::{
+    HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK, LOCATION, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, Response, StatusCode, Url};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -109,6 +112,8 @@ pub struct ClientOptions {
     pub credential_source: Option<CredentialSource>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Paging of the tag list ([`RegistryClient::list_tags`]).
+    pub list_limits: ListLimits,
 }
 
 impl Default for ClientOptions {
@@ -118,6 +123,7 @@ impl Default for ClientOptions {
             credentials: None,
             credential_source: None,
             timeout: Duration::from_secs(60),
+            list_limits: ListLimits::OCI,
         }
     }
 }
@@ -524,8 +530,8 @@ impl RegistryClient {
             ErrorKind::Unauthorized,
             &self.registry,
             format!(
-                "registry {} requires authentication for {} {}:{} and no credentials were found",
-                self.registry, op.doing, self.repository, op.reference
+                "registry {} requires authentication for {} {} and no credentials were found",
+                self.registry, op.doing, target(&self.repository, op.reference)
             ),
             format!(
                 "REGISTRY_USERNAME/REGISTRY_PASSWORD (the action's registry-username/registry-password inputs) or `docker login {}` before this step",
@@ -542,8 +548,10 @@ impl RegistryClient {
             ErrorKind::Unauthorized,
             &self.registry,
             format!(
-                "registry {} refused the credentials (HTTP 401) when {} {}:{}: {detail}",
-                self.registry, op.doing, self.repository, op.reference
+                "registry {} refused the credentials (HTTP 401) when {} {}: {detail}",
+                self.registry,
+                op.doing,
+                target(&self.repository, op.reference)
             ),
             format!(
                 "{}: username, password or token, and their expiry",
@@ -570,8 +578,8 @@ impl RegistryClient {
             ErrorKind::Unreachable,
             &self.registry,
             format!(
-                "registry {} {what} when {} {}:{} at {url}",
-                self.registry, op.doing, self.repository, op.reference
+                "registry {} {what} when {} {} at {url}",
+                self.registry, op.doing, target(&self.repository, op.reference)
             ),
             "the image name, that the registry is up and reachable from this runner (DNS, proxy, firewall), \
              and its TLS certificate (a registry without TLS needs --insecure)",
@@ -582,7 +590,7 @@ impl RegistryClient {
     async fn status_error(&self, op: &Op<'_>, response: Response) -> RegistryError {
         let status = response.status();
         let detail = error_detail(response).await;
-        let target = format!("{}:{}", self.repository, op.reference);
+        let target = target(&self.repository, op.reference);
         match status {
             StatusCode::UNAUTHORIZED => self.unauthorized(op, &detail),
             StatusCode::FORBIDDEN => RegistryError::new(
@@ -711,6 +719,86 @@ impl RegistryClient {
         }
     }
 
+    /// Every tag of the repository: `GET /v2/<name>/tags/list?n=…`, following the
+    /// `Link: <…>; rel="next"` pages for at most [`ListLimits::max_pages`] pages.
+    ///
+    /// Next links must stay on the registry's own scheme, host and port: the request carries
+    /// the registry's credentials, which another host must not receive.
+    pub async fn list_tags(&self) -> Result<Vec<String>, RegistryError> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            // Some registries answer `null` for a repository without tags.
+            tags: Option<Vec<String>>,
+        }
+        let op = Op {
+            doing: "listing the tags of",
+            reference: "",
+        };
+        let limits = self.options.list_limits;
+        let mut url = self.url("tags/list");
+        url.query_pairs_mut()
+            .append_pair("n", &limits.page_size.to_string());
+        let mut tags = Vec::new();
+        for _ in 0..limits.max_pages {
+            let response = self.send(&op, || self.http.get(url.clone())).await?;
+            if !response.status().is_success() {
+                let mut error = self.status_error(&op, response).await;
+                if error.kind == ErrorKind::NotFound {
+                    error.check = format!(
+                        "the image name: the registry does not know the repository {} (the source was read from it, so its name or the credentials' scope may differ)",
+                        self.repository
+                    );
+                }
+                return Err(error);
+            }
+            let next = next_link(response.headers());
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| self.transport_error(&op, &e))?;
+            let page: TagList = serde_json::from_slice(&body).map_err(|e| {
+                RegistryError::new(
+                    ErrorKind::Protocol,
+                    &self.registry,
+                    format!(
+                        "registry {} answered the tag list of {} with something other than {{\"tags\": [...]}}: {e}",
+                        self.registry, self.repository
+                    ),
+                    "that the image name points at an OCI distribution registry",
+                )
+            })?;
+            tags.extend(page.tags.unwrap_or_default());
+            let Some(next) = next else {
+                return Ok(tags);
+            };
+            url = self.next_page_url(&url, &next)?;
+        }
+        Err(limits.exceeded(&self.registry, &self.repository, tags.len()))
+    }
+
+    /// Resolves a `next` link against the page it came from, refusing another origin.
+    fn next_page_url(&self, current: &Url, link: &str) -> Result<Url, RegistryError> {
+        let next = current.join(link).ok().filter(|u| {
+            u.scheme() == self.base.scheme()
+                && u.host_str() == self.base.host_str()
+                && u.port_or_known_default() == self.base.port_or_known_default()
+        });
+        next.ok_or_else(|| {
+            RegistryError::new(
+                ErrorKind::Protocol,
+                &self.registry,
+                format!(
+                    "registry {} linked the next page of {}'s tags to `{}`, which is not on {}; not followed, so credentials stay with the registry",
+                    self.registry,
+                    self.repository,
+                    truncate(link),
+                    self.base.as_str().trim_end_matches('/')
+                ),
+                "the registry's proxy or base URL configuration, or leave floating off",
+            )
+        })
+    }
+
     /// Puts `manifest`'s bytes under `tag`. The registry must report the same digest.
     pub async fn put_manifest(
         &self,
@@ -808,6 +896,31 @@ fn header_digest(headers: &HeaderMap) -> Option<String> {
         .map(str::trim)
         .filter(|d| is_sha256_digest(d))
         .map(str::to_string)
+}
+
+/// The target of the `rel="next"` entry of a `Link` header (RFC 8288), as distribution
+/// paginates tag lists: `</v2/api/tags/list?last=b&n=2>; rel="next"`.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|entry| {
+            let (target, params) = entry.trim().strip_prefix('<')?.split_once('>')?;
+            params
+                .split(';')
+                .filter_map(|p| p.trim().split_once('='))
+                .any(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("rel")
+                        && v.trim()
+                            .trim_matches('"')
+                            .split_whitespace()
+                            .any(|r| r.eq_ignore_ascii_case("next"))
+                })
+                .then(|| target.trim().to_string())
+        })
+        .filter(|t| !t.is_empty())
 }
 
 /// The registry's explanation from an error response: the first `errors[]` entry of an OCI
@@ -918,6 +1031,65 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("schema 1"), "{err}");
+    }
+
+    #[test]
+    fn next_links() {
+        let link = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(LINK, v.parse().unwrap());
+            }
+            next_link(&headers)
+        };
+        assert_eq!(
+            link(&[r#"</v2/api/tags/list?last=b&n=2>; rel="next""#]).as_deref(),
+            Some("/v2/api/tags/list?last=b&n=2")
+        );
+        assert_eq!(
+            link(&[r#"<https://r/v2/a/tags/list?last=x>; rel=next"#]).as_deref(),
+            Some("https://r/v2/a/tags/list?last=x")
+        );
+        assert_eq!(
+            link(&[r#"</first>; rel="first", </next>; rel="next""#]).as_deref(),
+            Some("/next")
+        );
+        assert_eq!(
+            link(&[r#"</prev>; rel="prev""#, r#"</n>; rel="next""#]).as_deref(),
+            Some("/n")
+        );
+        assert_eq!(link(&[r#"</prev>; rel="prev""#]), None);
+        assert_eq!(link(&[]), None);
+        assert_eq!(link(&["garbage"]), None);
+    }
+
+    #[test]
+    fn next_pages_stay_on_the_registry() {
+        let repo = ImageRepo::parse("registry.example.com/api").unwrap();
+        let client = RegistryClient::new(&repo, ClientOptions::default()).unwrap();
+        let current = client.url("tags/list");
+        assert_eq!(
+            client
+                .next_page_url(&current, "/v2/api/tags/list?last=b&n=2")
+                .unwrap()
+                .as_str(),
+            "https://registry.example.com/v2/api/tags/list?last=b&n=2"
+        );
+        assert!(client
+            .next_page_url(
+                &current,
+                "https://registry.example.com:443/v2/api/tags/list?last=c"
+            )
+            .is_ok());
+        for elsewhere in [
+            "https://evil.example/v2/api/tags/list",
+            "http://registry.example.com/v2/api/tags/list",
+            "https://registry.example.com:8443/v2/api/tags/list",
+        ] {
+            let err = client.next_page_url(&current, elsewhere).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Protocol);
+            assert!(err.problem.contains("not followed"), "{err}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::digest::short_digest;
 use crate::ecr::EcrClient;
 use crate::error::RegistryError;
+use crate::floating::{newer_release, release_of_tag, Kept, Line};
 use crate::oci::{Manifest, PutOutcome, RegistryClient};
 use crate::reference::SourceRef;
 use crate::tags::{PlannedTag, TagKind};
@@ -52,6 +53,14 @@ impl Backend {
         }
     }
 
+    /// Every tag of the repository.
+    pub async fn list_tags(&self) -> Result<Vec<String>, RegistryError> {
+        match self {
+            Backend::Oci(c) => c.list_tags().await,
+            Backend::Ecr(c) => c.list_tags().await,
+        }
+    }
+
     /// Stores `manifest` under `tag`.
     pub async fn put_manifest(
         &self,
@@ -75,6 +84,9 @@ pub enum TagStatus {
     Moved,
     /// The tag already named the source digest; nothing was written.
     Unchanged,
+    /// A floating tag left where it is (or not created) because its line has a newer
+    /// release than the version being tagged: floating tags only move forward.
+    Kept,
     /// Writing the tag failed.
     Failed,
     /// Not attempted, because an earlier tag failed.
@@ -87,6 +99,7 @@ impl fmt::Display for TagStatus {
             TagStatus::Created => "created",
             TagStatus::Moved => "moved",
             TagStatus::Unchanged => "unchanged",
+            TagStatus::Kept => "kept",
             TagStatus::Failed => "failed",
             TagStatus::NotApplied => "not applied",
         })
@@ -106,6 +119,23 @@ pub struct TagResult {
     pub digest: Option<String>,
     /// The digest it named before, when it existed.
     pub previous_digest: Option<String>,
+    /// For a kept floating tag, the newer release it stays with (`v1.3.0`).
+    pub kept_on: Option<String>,
+    /// For a kept floating tag, why: `v1 kept on v1.3.0, newer than v1.1.4`.
+    pub reason: Option<String>,
+}
+
+impl TagResult {
+    /// The reason without the tag's name (`kept on v1.3.0, newer than v1.1.4`), for lines
+    /// and tables that name the tag already.
+    pub fn note(&self) -> Option<&str> {
+        let reason = self.reason.as_deref()?;
+        Some(
+            reason
+                .strip_prefix(self.tag.as_str())
+                .map_or(reason, str::trim_start),
+        )
+    }
 }
 
 /// The outcome of a retag.
@@ -166,7 +196,7 @@ pub enum RetagError {
     /// Writing a tag failed after earlier tags were written.
     #[error(
         "{error}; applied before the failure: {}; not applied: {}",
-        report.list(&[TagStatus::Created, TagStatus::Moved, TagStatus::Unchanged]),
+        report.list(&[TagStatus::Created, TagStatus::Moved, TagStatus::Unchanged, TagStatus::Kept]),
         report.list(&[TagStatus::Failed, TagStatus::NotApplied])
     )]
     Partial {
@@ -200,8 +230,11 @@ pub struct RetagOptions {
 ///
 /// Every tag is checked before anything is written: if an immutable tag (`sha-…`, `vX.Y.Z`)
 /// names another digest, nothing is written ([`RetagError::Immutable`]) unless `force`.
-/// Tags already on the source digest are left alone, so a re-run is a no-op. If writing a tag
-/// fails, [`RetagError::Partial`] lists what was applied before.
+/// Tags already on the source digest are left alone, so a re-run is a no-op. Floating tags
+/// only move forward: when the repository has a release of a floating tag's line newer than
+/// the version tag in `tags`, that floating tag is [`TagStatus::Kept`] (the tags are listed
+/// once, before anything is written, and only when a floating tag would change). If writing a
+/// tag fails, [`RetagError::Partial`] lists what was applied before.
 pub async fn retag(
     backend: &Backend,
     source: &SourceRef,
@@ -247,6 +280,8 @@ pub async fn retag(
         });
     }
 
+    let kept = keep_floating(backend, tags, &current, &manifest.digest).await?;
+
     let mut report = RetagReport {
         source: source.to_string(),
         digest: manifest.digest.clone(),
@@ -254,17 +289,34 @@ pub async fn retag(
         results: tags
             .iter()
             .zip(&current)
-            .map(|(tag, previous)| TagResult {
-                tag: tag.name.clone(),
-                kind: tag.kind,
-                status: TagStatus::NotApplied,
-                digest: None,
-                previous_digest: previous.clone(),
+            .zip(kept)
+            .map(|((tag, previous), kept)| match kept {
+                Some(k) => TagResult {
+                    tag: tag.name.clone(),
+                    kind: tag.kind,
+                    status: TagStatus::Kept,
+                    digest: previous.clone(),
+                    previous_digest: previous.clone(),
+                    reason: Some(format!("{} {}", tag.name, k.phrase(previous.is_some()))),
+                    kept_on: Some(k.newer),
+                },
+                None => TagResult {
+                    tag: tag.name.clone(),
+                    kind: tag.kind,
+                    status: TagStatus::NotApplied,
+                    digest: None,
+                    previous_digest: previous.clone(),
+                    kept_on: None,
+                    reason: None,
+                },
             })
             .collect(),
     };
 
     for i in 0..report.results.len() {
+        if report.results[i].status == TagStatus::Kept {
+            continue;
+        }
         let previous = report.results[i].previous_digest.clone();
         if previous.as_deref() == Some(manifest.digest.as_str()) {
             report.results[i].status = TagStatus::Unchanged;
@@ -295,6 +347,42 @@ pub async fn retag(
     Ok(report)
 }
 
+/// For each of `tags`, whether it is a floating tag to keep where it is because its line has
+/// a newer release than the version tag among `tags`. Lists the repository's tags only when
+/// some floating tag would change (`current` is not `digest`).
+async fn keep_floating(
+    backend: &Backend,
+    tags: &[PlannedTag],
+    current: &[Option<String>],
+    digest: &str,
+) -> Result<Vec<Option<Kept>>, RetagError> {
+    let ours = tags
+        .iter()
+        .filter(|t| t.kind == TagKind::Version)
+        .find_map(|t| release_of_tag(&t.name).map(|v| (v, t.name.as_str())));
+    let candidates: Vec<Option<Line>> = tags
+        .iter()
+        .zip(current)
+        .map(|(tag, current)| {
+            (tag.kind == TagKind::Floating && current.as_deref() != Some(digest))
+                .then(|| Line::of_tag(&tag.name))
+                .flatten()
+        })
+        .collect();
+    let (Some((ours, ours_tag)), true) = (ours, candidates.iter().any(Option::is_some)) else {
+        return Ok(vec![None; tags.len()]);
+    };
+    let existing = backend.list_tags().await.map_err(RetagError::Registry)?;
+    Ok(candidates
+        .into_iter()
+        .map(|line| {
+            line.and_then(|line| {
+                newer_release(line, &ours, ours_tag, existing.iter().map(String::as_str))
+            })
+        })
+        .collect())
+}
+
 /// `v1.2.3 → sha256:0123456789ab (created)` lines, for human output.
 pub fn describe(report: &RetagReport) -> Vec<String> {
     report
@@ -311,7 +399,12 @@ pub fn describe(report: &RetagReport) -> Vec<String> {
                         short_digest(prev)
                     )
                 }
-                _ => format!("{} → {digest} ({})", r.tag, r.status),
+                _ => format!(
+                    "{} → {digest} ({})",
+                    r.tag,
+                    r.note()
+                        .map_or_else(|| r.status.to_string(), str::to_string)
+                ),
             }
         })
         .collect()

@@ -15,7 +15,7 @@ use ship_image_tags::oci::ClientOptions;
 use ship_image_tags::retag::{describe, RetagError, RetagOptions, RetagReport, TagResult};
 use ship_image_tags::tags::{compute_tags, CommitSha, PlannedTag, TagRequest};
 use ship_image_tags::version::{self, Bump};
-use ship_image_tags::{ImageRepo, SourceRef};
+use ship_image_tags::{ImageRepo, SourceRef, TagStatus};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +29,8 @@ use std::process::ExitCode;
     long_about = "Tag one image vX.Y.Z and sha-<commit> in its registry, by manifest, without pulling.\n\n\
         The source manifest (default: the tag sha-<short GITHUB_SHA>) is read once and its exact bytes \
         are put under each new tag, so the digest never changes. Version and sha- tags are immutable: \
-        moving one to another digest is refused unless --force.\n\n\
+        moving one to another digest is refused unless --force. With --floating, vX.Y and vX only move \
+        forward: the repository's tags are listed and a floating tag whose line has a newer release stays put.\n\n\
         Every flag can also be given as the action input of the same name (INPUT_<NAME>). \
         Credentials: REGISTRY_USERNAME/REGISTRY_PASSWORD, else ~/.docker/config.json; \
         ECR repositories use the AWS credential chain.\n\n\
@@ -57,7 +58,7 @@ struct Cli {
     /// Commit the image was built from [default: GITHUB_SHA]; gives the sha-<7 chars> tag.
     #[arg(long, value_name = "SHA")]
     sha: Option<String>,
-    /// Also move vX.Y and vX (releases only) [default: false].
+    /// Also move vX.Y and vX forward (releases only; kept where they are when the repository has a newer release of their line) [default: false].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
     floating: Option<bool>,
     /// Also move latest (releases only; refused when --environment is production) [default: false].
@@ -288,6 +289,18 @@ fn build_report<'a>(s: &'a Settings, api: &'static str, retag: Option<RetagRepor
         Some(r) => (Some(r.digest), Some(r.media_type), r.results),
         None => (None, None, Vec::new()),
     };
+    // Floating tags kept on a newer release do not name this image: `tags` and `image-refs`
+    // list only the tags that do (the kept ones, with why, are in `results`).
+    let names: Vec<&str> = s
+        .tags
+        .iter()
+        .map(|t| t.name.as_str())
+        .filter(|name| {
+            !results
+                .iter()
+                .any(|r| r.tag == *name && r.status == TagStatus::Kept)
+        })
+        .collect();
     Report {
         image: &s.image.name,
         registry: &s.image.registry,
@@ -297,8 +310,8 @@ fn build_report<'a>(s: &'a Settings, api: &'static str, retag: Option<RetagRepor
         version: s.version.as_ref().map(|v| v.to_string()),
         version_tag: s.version.as_ref().map(version::version_tag),
         sha: s.sha.as_ref().map(|sha| sha.full()),
-        tags: s.tags.iter().map(|t| t.name.as_str()).collect(),
-        image_refs: s.tags.iter().map(|t| s.image.tag_ref(&t.name)).collect(),
+        image_refs: names.iter().map(|t| s.image.tag_ref(t)).collect(),
+        tags: names,
         digest_ref: digest.as_ref().map(|d| s.image.digest_ref(d)),
         digest,
         media_type,
@@ -358,10 +371,12 @@ fn summary(
                         .map(|d| format!("`{d}`"))
                         .unwrap_or_else(|| "—".into()),
                     match (&result.previous_digest, result.status) {
-                        (Some(prev), ship_image_tags::TagStatus::Moved) => {
+                        (Some(prev), TagStatus::Moved) => {
                             format!("moved (was `{}`)", short_digest(prev))
                         }
-                        _ => result.status.to_string(),
+                        _ => result
+                            .note()
+                            .map_or_else(|| result.status.to_string(), str::to_string),
                     },
                 ]);
             }

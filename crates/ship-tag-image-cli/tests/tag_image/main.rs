@@ -7,5 +7,6 @@
 mod compute;
 mod ecr;
 mod errors;
+mod floating;
 mod registry;
 mod support;

@@ -557,6 +557,27 @@ pub fn tag_image_in(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// The run exited `code` with exactly one error line, containing each of `wants`.
+#[track_caller]
+pub fn assert_one_line_error(run: &Run, code: i32, wants: &[&str]) {
+    run.assert_code(code);
+    let stderr = run.stderr.trim_end();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Progress lines (where credentials came from) may precede it; the error is one line.
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ship-tag-image: error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "not one error line:\n{stderr}");
+    assert!(
+        stderr.lines().all(|l| l.starts_with("ship-tag-image: ")),
+        "{stderr}"
+    );
+    for want in wants {
+        assert!(errors[0].contains(want), "missing `{want}` in:\n{stderr}");
+    }
+}
+
 /// Parses a `$GITHUB_OUTPUT` file: `name=value` and `name<<DELIM` … `DELIM` records.
 pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
     let mut outputs = BTreeMap::new();
