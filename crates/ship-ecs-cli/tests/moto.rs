@@ -1,6 +1,7 @@
 //! API-shape conformance against moto's ECS server (tests/infra/moto.sh). moto does not simulate
 //! rollouts, so this checks requests and responses only: register/describe/list task definitions
-//! with tags, UpdateService, and the errors for a missing cluster or service.
+//! with tags, UpdateService, and the errors for a missing cluster or service; and the ECR tag check
+//! rollback --to-version makes before rendering a revision.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -206,4 +207,58 @@ async fn ecs_api_shapes_against_moto() {
             .ends_with("api:3"),
         "{report}"
     );
+}
+
+/// rollback --to-version's ECR check (DescribeImages with registry id, repository and tag)
+/// against moto's ECR: a pushed tag exists, a missing tag or repository is exit 2.
+#[tokio::test]
+async fn ecr_tag_check_against_moto() {
+    let moto = start_moto();
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    let ecs = connect(Some("us-east-1".into()), Some(moto.url.clone()))
+        .await
+        .unwrap();
+    let ecr = ship_ecs::aws_sdk_ecr::Client::new(ecs.conf.as_ref().unwrap());
+    ecr.create_repository()
+        .repository_name("api")
+        .send()
+        .await
+        .unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+                   "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+        "layers": []
+    });
+    ecr.put_image()
+        .repository_name("api")
+        .image_manifest(manifest.to_string())
+        .image_tag("v1.5.0")
+        .send()
+        .await
+        .unwrap();
+    let found = ship_ecs::registry::check_tag(&ecs, IMAGE, "v1.5.0")
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            found,
+            ship_ecs::registry::TagCheck::Exists { digest: Some(_) }
+        ),
+        "{found:?}"
+    );
+    let e = ship_ecs::registry::check_tag(&ecs, IMAGE, "v9.9.9")
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("v9.9.9"), "{e}");
+    let other = "123456789012.dkr.ecr.us-east-1.amazonaws.com/other";
+    let e = ship_ecs::registry::check_tag(&ecs, other, "v1.5.0")
+        .await
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(e.to_string().contains("does not exist"), "{e}");
 }

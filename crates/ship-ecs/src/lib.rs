@@ -16,6 +16,7 @@ pub mod taskdef_file;
 pub mod verdict;
 pub mod watch;
 
+pub use aws_sdk_ecr;
 pub use aws_sdk_ecs;
 
 /// Tag keys ship writes on the task definition revisions it registers.
