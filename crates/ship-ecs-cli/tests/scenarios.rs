@@ -881,3 +881,40 @@ fn run_task_no_wait_returns_after_starting() {
         .iter()
         .any(|c| c == "DescribeTasks" || c == "StopTask"));
 }
+
+#[test]
+fn run_task_with_an_existing_revision_registers_nothing() {
+    let s = serve(World::new(Scenario::Healthy(1), 3));
+    let mut args = vec![
+        "run-task",
+        "--cluster",
+        "prod",
+        "--service",
+        "api",
+        "--task-definition-arn",
+        "api:2",
+        "--command",
+        r#"["bin/migrate", "status"]"#,
+        "--timeout",
+        "5s",
+    ];
+    // No image to say which container: app and envoy are both essential.
+    let r = run(ROLLOUT, &s.url, &args);
+    assert_eq!(r.code, 2, "{}", show(&r));
+    assert!(
+        r.stderr.contains("cannot tell which container") && r.stderr.contains("`container`"),
+        "{}",
+        show(&r)
+    );
+    assert!(!called(&s, "RunTask"));
+    args.extend_from_slice(&["--container", "app"]);
+    let r = run(ROLLOUT, &s.url, &args);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    let w = s.world.lock().unwrap();
+    assert!(!w.calls.iter().any(|c| c == "RegisterTaskDefinition"));
+    assert_eq!(w.run_requests[0]["taskDefinition"], td_arn(2));
+    assert_eq!(
+        w.run_requests[0]["overrides"]["containerOverrides"][0]["command"],
+        serde_json::json!(["bin/migrate", "status"])
+    );
+}
