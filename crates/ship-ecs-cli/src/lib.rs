@@ -29,10 +29,11 @@ pub struct Common {
     /// ECS cluster name or ARN.
     #[arg(long, default_value = "")]
     pub cluster: String,
-    /// Service name, or several separated by commas (`api,worker`).
+    /// Service name, or several separated by commas (`api,worker`; `run-task` takes one).
     #[arg(long, default_value = "")]
     pub service: String,
-    /// How long to wait for the deployment to become stable (`15m`, `90s`).
+    /// How long to wait for the deployment to become stable, or for `run-task`'s task to stop
+    /// (`15m`, `90s`).
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
     /// Register and update, then exit 0 without waiting.
