@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use tempfile::TempDir;
 
 const SHA: &str = "abc1234def567890abc1234def567890abc12345";
-const WORKFLOW: &str = "deploy.yml";
+const WORKFLOWS: [&str; 2] = ["deploy.yml", "lint.yml"];
 
 /// target/debug (or wherever cargo put this test), holding the workspace's binaries.
 fn bin_dir() -> PathBuf {
@@ -203,16 +203,18 @@ fn release(dir: &Path) -> FileServer {
     FileServer::start(&root)
 }
 
-/// The consumer repository: the workflow, its policy and migrations, one commit.
+/// The consumer repository: the workflows, their policy and migrations, one commit.
 fn consumer_repo(dir: &Path) {
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::create_dir_all(dir.join(".github/workflows")).unwrap();
     std::fs::create_dir_all(dir.join("db/migrations")).unwrap();
-    std::fs::copy(
-        e2e.join("workflows").join(WORKFLOW),
-        dir.join(".github/workflows").join(WORKFLOW),
-    )
-    .unwrap();
+    for workflow in WORKFLOWS {
+        std::fs::copy(
+            e2e.join("workflows").join(workflow),
+            dir.join(".github/workflows").join(workflow),
+        )
+        .unwrap();
+    }
     std::fs::copy(
         e2e.join("fixtures/.github/ship-policy.yml"),
         dir.join(".github/ship-policy.yml"),
@@ -260,6 +262,7 @@ impl ActRun {
 }
 
 fn act(
+    workflow: &str,
     repo: &Path,
     home: &Path,
     action_repo: &Path,
@@ -281,7 +284,7 @@ fn act(
             "--json",
             "--no-cache-server",
         ])
-        .args(["-W", &format!(".github/workflows/{WORKFLOW}")])
+        .args(["-W", &format!(".github/workflows/{workflow}")])
         .arg("--local-repository")
         .arg(format!("org/ship@v1={}", action_repo.display()))
         // Only what a runner has: act's own config and caches stay in the temp HOME.
@@ -345,23 +348,22 @@ fn deploy_then_failed_smoke_test_rolls_back() {
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path();
 
-    // The consumer workflow must pass ship lint with the policy ship init writes.
-    let lint = Command::new(bin_dir().join("ship"))
-        .args(["lint", "--workflow"])
-        .arg(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("workflows")
-                .join(WORKFLOW),
-        )
-        .arg("--policy")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/.github/ship-policy.yml"))
-        .output()
-        .unwrap();
-    assert!(
-        lint.status.success(),
-        "{}",
-        String::from_utf8_lossy(&lint.stdout)
-    );
+    // The consumer workflows must pass ship lint with the policy ship init writes.
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for workflow in WORKFLOWS {
+        let lint = Command::new(bin_dir().join("ship"))
+            .args(["lint", "--workflow"])
+            .arg(e2e.join("workflows").join(workflow))
+            .arg("--policy")
+            .arg(e2e.join("fixtures/.github/ship-policy.yml"))
+            .output()
+            .unwrap();
+        assert!(
+            lint.status.success(),
+            "{workflow}: {}",
+            String::from_utf8_lossy(&lint.stdout)
+        );
+    }
 
     let releases = release(dir);
     let action_repo = dir.join("ship");
@@ -400,6 +402,7 @@ fn deploy_then_failed_smoke_test_rolls_back() {
 
     // 1. A healthy deploy: every step passes, nothing rolls back.
     let ok = act(
+        "deploy.yml",
         &repo,
         &home,
         &action_repo,
@@ -455,6 +458,7 @@ fn deploy_then_failed_smoke_test_rolls_back() {
     // 2. The same deploy with the service broken: the smoke test fails and the rollback step
     //    returns the service to the revision that was serving before.
     let broken = act(
+        "deploy.yml",
         &repo,
         &home,
         &action_repo,
@@ -486,5 +490,32 @@ fn deploy_then_failed_smoke_test_rolls_back() {
         broken.summary
     );
     assert_eq!(ecs.world.lock().unwrap().service_td, td_arn(4));
+    assert_eq!(releases.requests(), 2, "the warm tool cache was not used");
+
+    // 3. The root action, ship lint, on the same repository: it has no pull-request CI, so
+    //    the lint fails with an annotation and the findings table in the summary.
+    let download = [("SHIP_DOWNLOAD_BASE", releases.url.clone())];
+    let lint = act("lint.yml", &repo, &home, &action_repo, &download, &[]);
+    assert_ne!(
+        lint.code, 0,
+        "ship lint passed a repository without CI:\n{}",
+        lint.log
+    );
+    assert_eq!(
+        lint.results.get("lint").map(String::as_str),
+        Some("failure"),
+        "{}",
+        lint.log
+    );
+    assert!(
+        lint.log.contains("::error title=ship%3A ci-trigger::") || lint.log.contains("ci-trigger"),
+        "{}",
+        lint.log
+    );
+    assert!(
+        lint.summary.contains("ci-trigger"),
+        "summary: {}",
+        lint.summary
+    );
     assert_eq!(releases.requests(), 2, "the warm tool cache was not used");
 }
