@@ -184,6 +184,13 @@ done
 mkdir -p "$(dirname "$cache_dir")"
 staged="$(mktemp -d "$cache_dir.tmp.XXXXXX")"
 cp -p "$src"/* "$staged/"
+# Another job on this runner may have finished the same install meanwhile: keep its copy
+# (its steps may be running those binaries) rather than replacing it under them.
+if [ -f "$cache_dir.complete" ] && has_binaries "$cache_dir"; then
+  rm -rf "$staged"
+  log "ship $tag ($arch) was installed meanwhile by another job; using $cache_dir"
+  use_bin_dir "$cache_dir"
+fi
 rm -rf "$cache_dir" "$cache_dir.complete"
 mv "$staged" "$cache_dir"
 touch "$cache_dir.complete"
