@@ -48,8 +48,10 @@ pub struct Common {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// First pause between DescribeServices polls (grows up to 15s).
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, hide = true)]
+    /// First pause between DescribeServices polls (grows up to 15s). Also from the environment
+    /// (SHIP_ECS_POLL_INTERVAL), so tests running the actions against a local endpoint poll fast.
+    #[arg(long, env = "SHIP_ECS_POLL_INTERVAL", default_value = "5s",
+          value_parser = humantime::parse_duration, hide = true)]
     pub poll_interval: Duration,
 }
 
