@@ -10,6 +10,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub mod act;
+pub mod servers;
+
 /// The six binaries every release archive holds.
 pub const BINARIES: [&str; 6] = [
     "ship",

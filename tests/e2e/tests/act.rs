@@ -6,104 +6,16 @@
 //! holding an archive of this workspace's freshly built binaries, so the install step takes the
 //! download path (then the tool cache) as on GitHub.
 
-use serde_json::Value;
-use ship_e2e::{host_target, repo_root, workspace_version, write_release, FileServer};
+use ship_e2e::act::{bin_dir, copy_checkout, git_commit_all, release_server, run, Act};
+use ship_e2e::servers::{start_postgres, start_registry};
+use ship_e2e::FileServer;
 use ship_ecs_scripted::{serve, td_arn, Scenario, World};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use tempfile::TempDir;
 
 const SHA: &str = "abc1234def567890abc1234def567890abc12345";
 const WORKFLOWS: [&str; 2] = ["deploy.yml", "lint.yml"];
-
-/// target/debug (or wherever cargo put this test), holding the workspace's binaries.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    for name in ship_e2e::BINARIES {
-        assert!(
-            dir.join(name).exists(),
-            "{} is missing: run `cargo build --workspace --bins --locked` first (tests/run.sh does)",
-            dir.join(name).display()
-        );
-    }
-    dir
-}
-
-fn run(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A background server started by a tests/infra script that prints its pid; killed on drop.
-struct Pid(u32);
-impl Drop for Pid {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.to_string()).status();
-    }
-}
-
-fn start_registry(dir: &Path) -> (Pid, String) {
-    let script = repo_root().join("tests/infra/registry.sh");
-    let mut last = String::new();
-    for _ in 0..3 {
-        let port = ship_e2e::free_port();
-        let out = Command::new(&script)
-            .args(["start", &port.to_string()])
-            .arg(dir)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            let pid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-            return (Pid(pid), format!("127.0.0.1:{port}"));
-        }
-        last = String::from_utf8_lossy(&out.stderr).into();
-    }
-    panic!("cannot start the registry with tests/infra/registry.sh: {last}");
-}
-
-/// A PostgreSQL cluster (stopped on drop, and by the script's watchdog if this process dies).
-struct Postgres(PathBuf);
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = Command::new(repo_root().join("tests/infra/postgres.sh"))
-            .arg("stop")
-            .arg(&self.0)
-            .status();
-    }
-}
-
-fn start_postgres() -> (Postgres, String) {
-    let script = repo_root().join("tests/infra/postgres.sh");
-    let mut last = String::new();
-    for attempt in 0..3 {
-        let port = ship_e2e::free_port();
-        // Under /tmp: the postgres user must be able to reach it.
-        let dir = PathBuf::from(format!("/tmp/ship-e2e-pg-{}-{attempt}", std::process::id()));
-        let out = Command::new(&script)
-            .arg("start")
-            .arg(&dir)
-            .arg(port.to_string())
-            .env("OWNER_PID", std::process::id().to_string())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            return (Postgres(dir), url);
-        }
-        last = String::from_utf8_lossy(&out.stderr).into();
-    }
-    panic!("cannot start PostgreSQL with tests/infra/postgres.sh: {last}");
-}
 
 /// Pushes a one-layer OCI image to `registry/api` as `sha-abc1234`, with curl over plain HTTP
 /// (not ship's own client, which is under test).
@@ -159,50 +71,6 @@ fn push_image(registry: &str, dir: &Path) {
         .arg(format!("http://{registry}/v2/api/manifests/sha-abc1234")));
 }
 
-/// The action repository as a consumer's runner gets it: the checkout's files (tracked and
-/// new, without target/ and other ignored files, which act would otherwise copy per action).
-fn copy_checkout(to: &Path) {
-    let root = repo_root();
-    let out = run(Command::new("git").arg("-C").arg(&root).args([
-        "ls-files",
-        "-z",
-        "--cached",
-        "--others",
-        "--exclude-standard",
-    ]));
-    for rel in out.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
-        let rel = std::str::from_utf8(rel).unwrap();
-        let from = root.join(rel);
-        if !from.is_file() {
-            continue; // deleted in the work tree
-        }
-        let dest = to.join(rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(&from, &dest).unwrap();
-    }
-}
-
-/// The release server's archive: the workspace's binaries without debug info (the release
-/// profile's size, not the dev profile's ~1.4 GB).
-fn release(dir: &Path) -> FileServer {
-    let (target, _) = host_target();
-    let stripped = dir.join("stripped");
-    std::fs::create_dir_all(&stripped).unwrap();
-    let bins = bin_dir();
-    for name in ship_e2e::BINARIES {
-        run(Command::new("strip")
-            .arg("--strip-debug")
-            .arg("-o")
-            .arg(stripped.join(name))
-            .arg(bins.join(name)));
-    }
-    let root = dir.join("releases");
-    write_release(&root, &workspace_version(), target, |name| {
-        stripped.join(name)
-    });
-    FileServer::start(&root)
-}
-
 /// The consumer repository: the workflows, their policy and migrations, one commit.
 fn consumer_repo(dir: &Path) {
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -225,122 +93,7 @@ fn consumer_repo(dir: &Path) {
         dir.join("db/migrations/0001_create_orders.sql"),
     )
     .unwrap();
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &["add", "-A"],
-        &[
-            "-c",
-            "user.name=e2e",
-            "-c",
-            "user.email=e2e@example.com",
-            "commit",
-            "-qm",
-            "deploy",
-        ],
-    ] {
-        run(Command::new("git").arg("-C").arg(dir).args(args));
-    }
-}
-
-/// What one act run reported: exit code, step outputs by step id, step results, summaries.
-struct ActRun {
-    code: i32,
-    outputs: BTreeMap<String, BTreeMap<String, String>>,
-    results: BTreeMap<String, String>,
-    summary: String,
-    log: String,
-}
-
-impl ActRun {
-    fn output(&self, step: &str, name: &str) -> &str {
-        self.outputs
-            .get(step)
-            .and_then(|o| o.get(name))
-            .map(String::as_str)
-            .unwrap_or_else(|| panic!("no output {step}.{name}\n{}", self.log))
-    }
-}
-
-fn act(
-    workflow: &str,
-    repo: &Path,
-    home: &Path,
-    action_repo: &Path,
-    env: &[(&str, String)],
-    secrets: &[(&str, String)],
-) -> ActRun {
-    let act = String::from_utf8(
-        run(Command::new(repo_root().join("tests/infra/act.sh")).arg("bin")).stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
-    let mut cmd = Command::new(act);
-    cmd.current_dir(repo)
-        .args([
-            "workflow_dispatch",
-            "-P",
-            "ubuntu-latest=-self-hosted",
-            "--json",
-            "--no-cache-server",
-        ])
-        .args(["-W", &format!(".github/workflows/{workflow}")])
-        .arg("--local-repository")
-        .arg(format!("org/ship@v1={}", action_repo.display()))
-        // Only what a runner has: act's own config and caches stay in the temp HOME.
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.arg("--env").arg(format!("{k}={v}"));
-    }
-    for (k, v) in secrets {
-        cmd.arg("-s").arg(format!("{k}={v}"));
-    }
-    let out = cmd.output().expect("run act");
-    let mut run = ActRun {
-        code: out.status.code().unwrap_or(-1),
-        outputs: BTreeMap::new(),
-        results: BTreeMap::new(),
-        summary: String::new(),
-        log: String::new(),
-    };
-    let mut text = String::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        text.push_str(v["msg"].as_str().unwrap_or_default());
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        // Events of the workflow's own steps have a one-element stepID (composite steps inside
-        // an action repeat them with their own ids appended).
-        let ids = v["stepID"].as_array().cloned().unwrap_or_default();
-        let [id] = ids.as_slice() else { continue };
-        let id = id.as_str().unwrap_or_default().to_string();
-        match v["command"].as_str() {
-            Some("set-output") => {
-                run.outputs.entry(id).or_default().insert(
-                    v["name"].as_str().unwrap_or_default().into(),
-                    v["arg"].as_str().unwrap_or_default().into(),
-                );
-            }
-            Some("summary") => run
-                .summary
-                .push_str(v["content"].as_str().unwrap_or_default()),
-            _ => {
-                // The Post stage reports its own result; the step's is the Main stage's.
-                let main = v["stage"].as_str() == Some("Main");
-                if let (true, Some(result)) = (main, v["stepResult"].as_str()) {
-                    run.results.insert(id, result.into());
-                }
-            }
-        }
-    }
-    run.log = text + &String::from_utf8_lossy(&out.stderr);
-    run
+    git_commit_all(dir, "deploy");
 }
 
 #[test]
@@ -365,7 +118,7 @@ fn deploy_then_failed_smoke_test_rolls_back() {
         );
     }
 
-    let releases = release(dir);
+    let releases = release_server(dir);
     let action_repo = dir.join("ship");
     copy_checkout(&action_repo);
     let repo = dir.join("consumer");
@@ -384,6 +137,7 @@ fn deploy_then_failed_smoke_test_rolls_back() {
     let app = FileServer::start(&app_dir);
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
+    let act = Act::new(&repo, &home, &action_repo);
 
     let env = |app_url: String| {
         vec![
@@ -396,18 +150,18 @@ fn deploy_then_failed_smoke_test_rolls_back() {
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            // The scripted endpoint changes state per poll: no need to wait 5 s between polls.
+            ("SHIP_ECS_POLL_INTERVAL", "200ms".into()),
         ]
     };
     let secrets = [("DATABASE_URL", database_url)];
 
     // 1. A healthy deploy: every step passes, nothing rolls back.
-    let ok = act(
+    let ok = act.run(
         "deploy.yml",
-        &repo,
-        &home,
-        &action_repo,
         &env(format!("{}/health", app.url)),
         &secrets,
+        &[],
     );
     assert_eq!(ok.code, 0, "the deploy failed:\n{}", ok.log);
     let tags = ok.output("tag", "tags");
@@ -429,7 +183,7 @@ fn deploy_then_failed_smoke_test_rolls_back() {
     assert_eq!(ok.output("smoke", "passed"), "true");
     assert_eq!(ok.output("smoke", "served-version"), "v1.2.3");
     assert!(
-        !ok.outputs.contains_key("rollback"),
+        ok.step_outputs("rollback").is_none(),
         "rolled back after a healthy deploy"
     );
     // Each action wrote its part of the step summary.
@@ -457,13 +211,11 @@ fn deploy_then_failed_smoke_test_rolls_back() {
 
     // 2. The same deploy with the service broken: the smoke test fails and the rollback step
     //    returns the service to the revision that was serving before.
-    let broken = act(
+    let broken = act.run(
         "deploy.yml",
-        &repo,
-        &home,
-        &action_repo,
         &env(format!("{}/missing", app.url)),
         &secrets,
+        &[],
     );
     assert_ne!(
         broken.code, 0,
@@ -472,7 +224,7 @@ fn deploy_then_failed_smoke_test_rolls_back() {
     );
     assert_eq!(broken.output("rollout", "task-definition-arn"), td_arn(5));
     assert_eq!(
-        broken.results.get("smoke").map(String::as_str),
+        broken.result("smoke"),
         Some("failure"),
         "{:?}",
         broken.results
@@ -495,18 +247,13 @@ fn deploy_then_failed_smoke_test_rolls_back() {
     // 3. The root action, ship lint, on the same repository: it has no pull-request CI, so
     //    the lint fails with an annotation and the findings table in the summary.
     let download = [("SHIP_DOWNLOAD_BASE", releases.url.clone())];
-    let lint = act("lint.yml", &repo, &home, &action_repo, &download, &[]);
+    let lint = act.run("lint.yml", &download, &[], &[]);
     assert_ne!(
         lint.code, 0,
         "ship lint passed a repository without CI:\n{}",
         lint.log
     );
-    assert_eq!(
-        lint.results.get("lint").map(String::as_str),
-        Some("failure"),
-        "{}",
-        lint.log
-    );
+    assert_eq!(lint.result("lint"), Some("failure"), "{}", lint.log);
     assert!(
         lint.log.contains("::error title=ship%3A ci-trigger::") || lint.log.contains("ci-trigger"),
         "{}",
