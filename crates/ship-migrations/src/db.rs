@@ -22,7 +22,7 @@ use crate::error::Error;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPosition};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::{ColumnIndex, ConnectOptions, Connection, Decode, Row, Type};
 use std::str::FromStr;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -346,6 +346,17 @@ enum Inner {
     Lite(SqliteConnection),
 }
 
+/// `for_both!(inner, |c| body)`: `body` with `c` bound to whichever connection `inner` holds,
+/// the same code type-checked once for each backend.
+macro_rules! for_both {
+    ($inner:expr, |$c:ident| $body:expr) => {
+        match $inner {
+            Inner::Pg($c) => $body,
+            Inner::Lite($c) => $body,
+        }
+    };
+}
+
 /// One connection to the database, with the history table it works on.
 pub struct Db {
     inner: Inner,
@@ -452,6 +463,14 @@ impl Db {
         }
     }
 
+    /// The `n`th (1-based) bind parameter as this backend writes it: `$n` or `?`.
+    fn param(&self, n: usize) -> String {
+        match self.inner {
+            Inner::Pg(_) => format!("${n}"),
+            Inner::Lite(_) => "?".to_string(),
+        }
+    }
+
     fn db_error(&self, what: &str, e: sqlx::Error) -> Error {
         Error::failed(self.url.redact(&format!(
             "{what} failed on {}: {}",
@@ -462,10 +481,10 @@ impl Db {
 
     /// Run one statement (no parameters, simple protocol).
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        let r = match &mut self.inner {
-            Inner::Pg(c) => sqlx::raw_sql(sql).execute(c).await.map(|_| ()),
-            Inner::Lite(c) => sqlx::raw_sql(sql).execute(c).await.map(|_| ()),
-        };
+        let r = for_both!(&mut self.inner, |c| sqlx::raw_sql(sql)
+            .execute(c)
+            .await
+            .map(|_| ()));
         r.map_err(DbError::from_sqlx)
     }
 
@@ -670,65 +689,45 @@ impl Db {
         }
         self.check_history_columns().await?;
         let t = &self.qualified;
-        let rows = match &mut self.inner {
-            Inner::Pg(c) => sqlx::query(&format!(
+        let sql = match self.inner {
+            Inner::Pg(_) => format!(
                 "SELECT version, name, checksum, \
                      to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
                      execution_ms, applied_by, git_sha, run_id FROM {t} ORDER BY version"
-            ))
-            .fetch_all(c)
-            .await
-            .and_then(|rows| rows.iter().map(row_from_pg).collect::<Result<Vec<_>, _>>()),
-            Inner::Lite(c) => sqlx::query(&format!(
-                "SELECT version, name, checksum, applied_at, execution_ms, applied_by, git_sha, \
-                 run_id FROM {t} ORDER BY version"
-            ))
-            .fetch_all(c)
-            .await
-            .and_then(|rows| {
-                rows.iter()
-                    .map(row_from_lite)
-                    .collect::<Result<Vec<_>, _>>()
-            }),
+            ),
+            Inner::Lite(_) => format!("SELECT {HISTORY_COLUMNS} FROM {t} ORDER BY version"),
         };
+        let rows = for_both!(&mut self.inner, |c| sqlx::query(&sql)
+            .fetch_all(c)
+            .await
+            .and_then(|rows| rows.iter().map(history_row).collect()));
         rows.map_err(|e| self.db_error("reading the history table", e))
     }
 
     /// Record a migration (inside its transaction, when it has one).
     pub async fn insert_history(&mut self, row: &AppliedRow) -> Result<(), DbError> {
         let t = &self.qualified;
-        let r = match &mut self.inner {
-            Inner::Pg(c) => sqlx::query(&format!(
-                "INSERT INTO {t} (version, name, checksum, applied_at, execution_ms, applied_by, \
-                 git_sha, run_id) VALUES ($1, $2, $3, $4::timestamptz, $5, $6, $7, $8)"
-            ))
-            .bind(row.version)
-            .bind(&row.name)
-            .bind(&row.checksum)
-            .bind(&row.applied_at)
-            .bind(row.execution_ms)
-            .bind(&row.applied_by)
-            .bind(&row.git_sha)
-            .bind(&row.run_id)
-            .execute(c)
-            .await
-            .map(|_| ()),
-            Inner::Lite(c) => sqlx::query(&format!(
-                "INSERT INTO {t} (version, name, checksum, applied_at, execution_ms, applied_by, \
-                 git_sha, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            ))
-            .bind(row.version)
-            .bind(&row.name)
-            .bind(&row.checksum)
-            .bind(&row.applied_at)
-            .bind(row.execution_ms)
-            .bind(&row.applied_by)
-            .bind(&row.git_sha)
-            .bind(&row.run_id)
-            .execute(c)
-            .await
-            .map(|_| ()),
+        let sql = match self.inner {
+            Inner::Pg(_) => format!(
+                "INSERT INTO {t} ({HISTORY_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4::timestamptz, $5, $6, $7, $8)"
+            ),
+            Inner::Lite(_) => {
+                format!("INSERT INTO {t} ({HISTORY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            }
         };
+        let r = for_both!(&mut self.inner, |c| sqlx::query(&sql)
+            .bind(row.version)
+            .bind(&row.name)
+            .bind(&row.checksum)
+            .bind(&row.applied_at)
+            .bind(row.execution_ms)
+            .bind(&row.applied_by)
+            .bind(&row.git_sha)
+            .bind(&row.run_id)
+            .execute(c)
+            .await
+            .map(|_| ()));
         r.map_err(DbError::from_sqlx)
     }
 
@@ -740,8 +739,8 @@ impl Db {
         }
         let lit = |v: &Option<String>| v.as_deref().map_or("NULL".to_string(), pg_literal);
         let sql = format!(
-            "INSERT INTO {} (version, name, checksum, applied_at, execution_ms, applied_by, \
-             git_sha, run_id) VALUES ({}, {}, {}, {}::timestamptz, {}, {}, {}, {});\nCOMMIT",
+            "INSERT INTO {} ({HISTORY_COLUMNS}) \
+             VALUES ({}, {}, {}, {}::timestamptz, {}, {}, {}, {});\nCOMMIT",
             self.qualified,
             row.version,
             pg_literal(&row.name),
@@ -757,44 +756,33 @@ impl Db {
 
     /// Remove a reverted migration's row.
     pub async fn delete_history(&mut self, version: i64) -> Result<(), DbError> {
-        let t = &self.qualified;
-        let r = match &mut self.inner {
-            Inner::Pg(c) => {
-                sqlx::query(&format!("DELETE FROM {t} WHERE version = $1"))
-                    .bind(version)
-                    .execute(c)
-                    .await
-            }
-            Inner::Lite(c) => sqlx::query(&format!("DELETE FROM {t} WHERE version = ?"))
-                .bind(version)
-                .execute(c)
-                .await
-                .map(|_| Default::default()),
-        };
-        r.map(|_| ()).map_err(DbError::from_sqlx)
+        let sql = format!(
+            "DELETE FROM {} WHERE version = {}",
+            self.qualified,
+            self.param(1)
+        );
+        let r = for_both!(&mut self.inner, |c| sqlx::query(&sql)
+            .bind(version)
+            .execute(c)
+            .await
+            .map(|_| ()));
+        r.map_err(DbError::from_sqlx)
     }
 
     /// Record an accepted change of an applied migration's file (`--allow-changed`).
     pub async fn update_checksum(&mut self, version: i64, checksum: &str) -> Result<(), Error> {
-        let t = self.qualified.clone();
-        let r = match &mut self.inner {
-            Inner::Pg(c) => {
-                sqlx::query(&format!("UPDATE {t} SET checksum = $1 WHERE version = $2"))
-                    .bind(checksum)
-                    .bind(version)
-                    .execute(c)
-                    .await
-                    .map(|_| ())
-            }
-            Inner::Lite(c) => {
-                sqlx::query(&format!("UPDATE {t} SET checksum = ? WHERE version = ?"))
-                    .bind(checksum)
-                    .bind(version)
-                    .execute(c)
-                    .await
-                    .map(|_| ())
-            }
-        };
+        let sql = format!(
+            "UPDATE {} SET checksum = {} WHERE version = {}",
+            self.qualified,
+            self.param(1),
+            self.param(2)
+        );
+        let r = for_both!(&mut self.inner, |c| sqlx::query(&sql)
+            .bind(checksum)
+            .bind(version)
+            .execute(c)
+            .await
+            .map(|_| ()));
         r.map_err(|e| self.db_error("updating a checksum in the history table", e))
     }
 
@@ -948,21 +936,9 @@ impl Db {
                 .await?;
             }
             // A quick read first: no write lock while someone else holds the row.
-            let row = sqlx::query(&format!(
-                "SELECT pid, host, process_start, acquired_at, coalesce(owner, '') FROM {lt} WHERE id = 1"
-            ))
-            .fetch_optional(&mut *c)
-            .await?;
-            if let Some(r) = &row {
-                let holder = ProcessId {
-                    pid: r.try_get(0)?,
-                    host: r.try_get(1)?,
-                    start: r.try_get(2)?,
-                };
-                if holder.is_alive() {
-                    let since: String = r.try_get(3)?;
-                    let owner: String = r.try_get(4)?;
-                    return Ok((false, Some(holder.describe(&since, &owner))));
+            if let Some(row) = LockRow::read(&mut *c, &lt).await? {
+                if row.holder.is_alive() {
+                    return Ok((false, Some(row.describe()?)));
                 }
             }
             if sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *c).await.is_err() {
@@ -970,25 +946,13 @@ impl Db {
                 return Ok((false, None));
             }
             let inner: Result<(bool, Option<String>), sqlx::Error> = async {
-                let row = sqlx::query(&format!(
-                    "SELECT pid, host, process_start, acquired_at, coalesce(owner, '') FROM {lt} WHERE id = 1"
-                ))
-                .fetch_optional(&mut *c)
-                .await?;
-                if let Some(r) = &row {
-                    let holder = ProcessId {
-                        pid: r.try_get(0)?,
-                        host: r.try_get(1)?,
-                        start: r.try_get(2)?,
-                    };
-                    let since: String = r.try_get(3)?;
-                    let owner: String = r.try_get(4)?;
-                    if holder.is_alive() {
-                        return Ok((false, Some(holder.describe(&since, &owner))));
+                if let Some(row) = LockRow::read(&mut *c, &lt).await? {
+                    let holder = row.describe()?;
+                    if row.holder.is_alive() {
+                        return Ok((false, Some(holder)));
                     }
                     progress(&format!(
-                        "taking over the migration lock left by {} (that process is no longer running)",
-                        holder.describe(&since, &owner)
+                        "taking over the migration lock left by {holder} (that process is no longer running)"
                     ));
                     sqlx::query(&format!("DELETE FROM {lt} WHERE id = 1"))
                         .execute(&mut *c)
@@ -1065,14 +1029,7 @@ impl Db {
     /// Close the connection cleanly.
     pub async fn close(mut self) {
         self.unlock().await;
-        match self.inner {
-            Inner::Pg(c) => {
-                let _ = c.close().await;
-            }
-            Inner::Lite(c) => {
-                let _ = c.close().await;
-            }
-        }
+        let _ = for_both!(self.inner, |c| c.close().await);
     }
 }
 
@@ -1089,20 +1046,20 @@ fn is_busy(e: &sqlx::Error) -> bool {
         .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
-fn row_from_pg(r: &sqlx::postgres::PgRow) -> Result<AppliedRow, sqlx::Error> {
-    Ok(AppliedRow {
-        version: r.try_get(0)?,
-        name: r.try_get(1)?,
-        checksum: r.try_get(2)?,
-        applied_at: r.try_get(3)?,
-        execution_ms: r.try_get(4)?,
-        applied_by: r.try_get(5)?,
-        git_sha: r.try_get(6)?,
-        run_id: r.try_get(7)?,
-    })
-}
+/// The history table's columns, in the order [`Db::insert_history`] binds them and
+/// [`history_row`] reads them.
+const HISTORY_COLUMNS: &str =
+    "version, name, checksum, applied_at, execution_ms, applied_by, git_sha, run_id";
 
-fn row_from_lite(r: &sqlx::sqlite::SqliteRow) -> Result<AppliedRow, sqlx::Error> {
+/// A history row read from a query selecting [`HISTORY_COLUMNS`] (`applied_at` as text).
+fn history_row<'r, R>(r: &'r R) -> Result<AppliedRow, sqlx::Error>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
     Ok(AppliedRow {
         version: r.try_get(0)?,
         name: r.try_get(1)?,
@@ -1192,6 +1149,43 @@ impl ProcessId {
             s.push_str(&format!(" (since {since})"));
         }
         s
+    }
+}
+
+/// The row of the SQLite lock table, when there is one.
+struct LockRow {
+    holder: ProcessId,
+    /// The rest of the row (when the lock was taken, the holder's application name), read
+    /// by [`LockRow::describe`].
+    row: sqlx::sqlite::SqliteRow,
+}
+
+impl LockRow {
+    async fn read(
+        c: &mut SqliteConnection,
+        lock_table: &str,
+    ) -> Result<Option<LockRow>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT pid, host, process_start, acquired_at, coalesce(owner, '') FROM {lock_table} WHERE id = 1"
+        ))
+        .fetch_optional(c)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let holder = ProcessId {
+            pid: row.try_get(0)?,
+            host: row.try_get(1)?,
+            start: row.try_get(2)?,
+        };
+        Ok(Some(LockRow { holder, row }))
+    }
+
+    /// The holder, for messages: pid, host, application name and since when.
+    fn describe(&self) -> Result<String, sqlx::Error> {
+        let since: String = self.row.try_get(3)?;
+        let owner: String = self.row.try_get(4)?;
+        Ok(self.holder.describe(&since, &owner))
     }
 }
 
