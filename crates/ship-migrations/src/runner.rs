@@ -253,6 +253,24 @@ fn dialect_of(url: &DatabaseUrl) -> Dialect {
     }
 }
 
+/// Connect, run `f` on the connection, and close it whatever `f` returns. `create`: a missing
+/// SQLite file is created (only commands that write may).
+async fn with_db<T>(
+    opts: &Options,
+    create: bool,
+    f: impl AsyncFnOnce(&mut Db) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, create).await?;
+    let result = f(&mut db).await;
+    db.close().await;
+    result
+}
+
+/// The history table, read without the lock and without creating anything.
+async fn read_history(opts: &Options) -> Result<Vec<AppliedRow>, Error> {
+    with_db(opts, false, async |db| db.read_history().await).await
+}
+
 /// A migration that ran (or was reverted) in this run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RanMigration {
@@ -261,6 +279,19 @@ pub struct RanMigration {
     pub file: String,
     pub duration_ms: u64,
     pub transaction: bool,
+}
+
+impl RanMigration {
+    /// `file` (`m`'s up or down file) ran in `ms` milliseconds.
+    fn new(m: &Migration, file: &SqlFile, ms: u64) -> RanMigration {
+        RanMigration {
+            version: m.version,
+            name: m.name.clone(),
+            file: file.display.clone(),
+            duration_ms: ms,
+            transaction: !file.no_transaction,
+        }
+    }
 }
 
 /// Why a migration failed, with everything needed to fix it.
@@ -418,20 +449,36 @@ pub struct UpReport {
     pub duration_ms: u64,
 }
 
-/// Lint these pending files.
-fn lint_pending(migrations: &[Migration], idx: &[usize], dialect: Dialect) -> LintReport {
-    let files: Vec<&SqlFile> = idx.iter().map(|&i| &migrations[i].up).collect();
-    lint::lint_files(&files, dialect)
+/// The pending migrations `up` applies (indexes, up to `--target`), and what the lint finds in
+/// them (nothing without `--lint`).
+fn to_apply(
+    opts: &Options,
+    migrations: &[Migration],
+    cmp: &Comparison,
+) -> (Vec<usize>, LintReport) {
+    let todo: Vec<usize> = cmp
+        .pending
+        .iter()
+        .copied()
+        .filter(|&i| opts.target.is_none_or(|t| migrations[i].version <= t))
+        .collect();
+    let lint = if opts.lint {
+        let files: Vec<&SqlFile> = todo.iter().map(|&i| &migrations[i].up).collect();
+        lint::lint_files(&files, dialect_of(&opts.url))
+    } else {
+        LintReport::default()
+    };
+    (todo, lint)
 }
 
 /// `up`: apply pending migrations (up to `--target`), each in its own transaction.
 pub async fn up(opts: &Options, progress: Progress<'_>) -> Result<UpReport, Error> {
     let started = Instant::now();
     let migrations = load(opts)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, true).await?;
-    let result = up_locked(opts, &mut db, &migrations, progress, started).await;
-    db.close().await;
-    result
+    with_db(opts, true, async |db| {
+        up_locked(opts, db, &migrations, progress, started).await
+    })
+    .await
 }
 
 async fn up_locked(
@@ -470,17 +517,7 @@ async fn up_locked(
             accepted.push(file);
         }
     }
-    let todo: Vec<usize> = cmp
-        .pending
-        .iter()
-        .copied()
-        .filter(|&i| opts.target.is_none_or(|t| migrations[i].version <= t))
-        .collect();
-    let lint = if opts.lint {
-        lint_pending(migrations, &todo, dialect_of(&opts.url))
-    } else {
-        LintReport::default()
-    };
+    let (todo, lint) = to_apply(opts, migrations, &cmp);
     let mut report = UpReport {
         database: opts.url.masked(),
         table: opts.table.to_string(),
@@ -509,7 +546,7 @@ async fn up_locked(
         });
     }
     let actor = Actor::from_env();
-    for &i in &todo {
+    let steps = todo.iter().map(|&i| {
         let m = &migrations[i];
         let row = AppliedRow {
             version: m.version,
@@ -521,34 +558,25 @@ async fn up_locked(
             git_sha: actor.git_sha.clone(),
             run_id: actor.run_id.clone(),
         };
-        match run_file(db, m, &m.up, Record::Insert(row)).await {
-            Ok(ms) => {
-                progress(&format!(
-                    "applied {} ({} ms{})",
-                    m.label(),
-                    ms,
-                    if m.up.no_transaction {
-                        ", no transaction"
-                    } else {
-                        ""
-                    }
-                ));
-                report.applied.push(RanMigration {
-                    version: m.version,
-                    name: m.name.clone(),
-                    file: m.up.display.clone(),
-                    duration_ms: ms,
-                    transaction: !m.up.no_transaction,
-                });
-                report.version = Some(report.version.map_or(m.version, |v| v.max(m.version)));
-                report.pending -= 1;
+        (m, &m.up, Record::Insert(row))
+    });
+    let failure = run_files(db, steps, |m, file, ms| {
+        progress(&format!(
+            "applied {} ({} ms{})",
+            m.label(),
+            ms,
+            if file.no_transaction {
+                ", no transaction"
+            } else {
+                ""
             }
-            Err(f) => {
-                report.failure = Some(Failure::Migration(Box::new(f)));
-                break;
-            }
-        }
-    }
+        ));
+        report.applied.push(RanMigration::new(m, file, ms));
+        report.version = Some(report.version.map_or(m.version, |v| v.max(m.version)));
+        report.pending -= 1;
+    })
+    .await;
+    report.failure = failure;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
@@ -561,6 +589,22 @@ fn short(checksum: &str) -> &str {
 enum Record {
     Insert(AppliedRow),
     Delete(i64),
+}
+
+/// Run `steps` (a migration, its up or down file, and how to record it) in order, stopping at
+/// the first that fails; `ran` hears of each that succeeded and how many milliseconds it took.
+async fn run_files<'m>(
+    db: &mut Db,
+    steps: impl IntoIterator<Item = (&'m Migration, &'m SqlFile, Record)>,
+    mut ran: impl FnMut(&'m Migration, &'m SqlFile, u64),
+) -> Option<Failure> {
+    for (m, file, record) in steps {
+        match run_file(db, m, file, record).await {
+            Ok(ms) => ran(m, file, ms),
+            Err(f) => return Some(Failure::Migration(Box::new(f))),
+        }
+    }
+    None
 }
 
 /// Run one file's statements (in a transaction unless it says otherwise) and record it.
@@ -748,10 +792,7 @@ pub struct PlanReport {
 /// `plan`: what `up` would do, without changing anything (no lock, no table created).
 pub async fn plan(opts: &Options) -> Result<PlanReport, Error> {
     let migrations = load(opts)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, false).await?;
-    let history = db.read_history().await;
-    db.close().await;
-    let history = history?;
+    let history = read_history(opts).await?;
     let cmp = Comparison::compare(&migrations, &history);
     cmp.out_of_order(&migrations)?;
     let mut warnings = cmp.missing_warnings();
@@ -761,17 +802,7 @@ pub async fn plan(opts: &Options) -> Result<PlanReport, Error> {
         }
         warnings.push(format!("{err}"));
     }
-    let todo: Vec<usize> = cmp
-        .pending
-        .iter()
-        .copied()
-        .filter(|&i| opts.target.is_none_or(|t| migrations[i].version <= t))
-        .collect();
-    let lint = if opts.lint {
-        lint_pending(&migrations, &todo, dialect_of(&opts.url))
-    } else {
-        LintReport::default()
-    };
+    let (todo, lint) = to_apply(opts, &migrations, &cmp);
     let blocked = lint.findings.iter().any(|f| f.severity == Severity::Error);
     Ok(PlanReport {
         database: opts.url.masked(),
@@ -812,10 +843,8 @@ pub struct StatusReport {
 /// `status`: every migration and its state. Read-only.
 pub async fn status(opts: &Options) -> Result<StatusReport, Error> {
     let migrations = source::load_dir(&opts.dir)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, false).await?;
-    let history = db.read_history().await;
-    db.close().await;
-    let cmp = Comparison::compare(&migrations, &history?);
+    let history = read_history(opts).await?;
+    let cmp = Comparison::compare(&migrations, &history);
     Ok(StatusReport {
         database: opts.url.masked(),
         table: opts.table.to_string(),
@@ -842,10 +871,8 @@ pub struct VerifyReport {
 /// `verify`: the checksums of applied migrations match their files. Read-only.
 pub async fn verify(opts: &Options) -> Result<VerifyReport, Error> {
     let migrations = source::load_dir(&opts.dir)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, false).await?;
-    let history = db.read_history().await;
-    db.close().await;
-    let cmp = Comparison::compare(&migrations, &history?);
+    let history = read_history(opts).await?;
+    let cmp = Comparison::compare(&migrations, &history);
     let changed: Vec<StatusEntry> = cmp.with_state(State::Changed).cloned().collect();
     Ok(VerifyReport {
         database: opts.url.masked(),
@@ -887,10 +914,10 @@ pub async fn down(opts: &Options, to: i64, progress: Progress<'_>) -> Result<Dow
     let started = Instant::now();
     let migrations = source::load_dir(&opts.dir)?;
     source::check_transaction_control(&migrations)?;
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, false).await?;
-    let result = down_locked(opts, &mut db, &migrations, to, progress, started).await;
-    db.close().await;
-    result
+    with_db(opts, false, async |db| {
+        down_locked(opts, db, &migrations, to, progress, started).await
+    })
+    .await
 }
 
 async fn down_locked(
@@ -950,30 +977,21 @@ async fn down_locked(
             "nothing to revert: no applied migration above version {to}"
         ));
     }
-    for m in plan {
+    let steps = plan.into_iter().map(|m| {
         let file = m.down.as_ref().expect("checked above");
-        match run_file(db, m, file, Record::Delete(m.version)).await {
-            Ok(ms) => {
-                progress(&format!("reverted {} ({} ms)", m.label(), ms));
-                report.reverted.push(RanMigration {
-                    version: m.version,
-                    name: m.name.clone(),
-                    file: file.display.clone(),
-                    duration_ms: ms,
-                    transaction: !file.no_transaction,
-                });
-                report.version = history
-                    .iter()
-                    .map(|r| r.version)
-                    .filter(|&v| v < m.version)
-                    .max();
-            }
-            Err(f) => {
-                report.failure = Some(Failure::Migration(Box::new(f)));
-                break;
-            }
-        }
-    }
+        (m, file, Record::Delete(m.version))
+    });
+    let failure = run_files(db, steps, |m, file, ms| {
+        progress(&format!("reverted {} ({} ms)", m.label(), ms));
+        report.reverted.push(RanMigration::new(m, file, ms));
+        report.version = history
+            .iter()
+            .map(|r| r.version)
+            .filter(|&v| v < m.version)
+            .max();
+    })
+    .await;
+    report.failure = failure;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
@@ -999,10 +1017,10 @@ pub async fn run_command(
     command: &str,
     progress: Progress<'_>,
 ) -> Result<CommandReport, Error> {
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, true).await?;
-    let result = command_locked(opts, &mut db, command, progress).await;
-    db.close().await;
-    result
+    with_db(opts, true, async |db| {
+        command_locked(opts, db, command, progress).await
+    })
+    .await
 }
 
 async fn command_locked(
