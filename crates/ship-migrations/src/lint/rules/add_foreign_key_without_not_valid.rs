@@ -1,4 +1,4 @@
-use super::{alter_table, Rule};
+use super::{alter_table_ops, Rule};
 use crate::lint::context::{show, Diagnostic, Pat::*, StatementCx};
 use crate::lint::Dialect;
 use sqlparser::ast::{AlterTableOperation, ColumnOption, TableConstraint};
@@ -41,11 +41,8 @@ impl Rule for AddForeignKeyWithoutNotValid {
     }
 
     fn check(&self, cx: &StatementCx<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((table, ops)) = alter_table(cx) else {
-            return;
-        };
         let (mut nth_fk, mut nth_ref) = (0, 0);
-        for op in ops {
+        for (table, op) in alter_table_ops(cx) {
             match op {
                 AlterTableOperation::AddConstraint {
                     constraint: TableConstraint::ForeignKey(fk),

@@ -1,5 +1,5 @@
-use super::{alter_table, Rule};
-use crate::lint::context::{show, Diagnostic, Pat::*, StatementCx};
+use super::{alter_table_ops, Rule};
+use crate::lint::context::{show, Diagnostic, Pat, Pat::*, StatementCx};
 use crate::lint::Dialect;
 use sqlparser::ast::{AlterTableOperation, ColumnOption, TableConstraint};
 
@@ -33,6 +33,17 @@ ship_findings::declare_rule! {
     }
 }
 
+/// The constraints that build an index: the name messages use, and the keywords that start
+/// them in the statement. Indexed by [`UNIQUE`], [`PRIMARY_KEY`], [`EXCLUDE`].
+const KINDS: [(&str, &[Pat]); 3] = [
+    ("UNIQUE", &[Word("UNIQUE")]),
+    ("PRIMARY KEY", &[Word("PRIMARY"), Word("KEY")]),
+    ("EXCLUDE", &[Word("EXCLUDE")]),
+];
+const UNIQUE: usize = 0;
+const PRIMARY_KEY: usize = 1;
+const EXCLUDE: usize = 2;
+
 impl Rule for AddUniqueConstraint {
     fn info(&self) -> &'static ship_findings::RuleInfo {
         &Self::INFO
@@ -43,58 +54,55 @@ impl Rule for AddUniqueConstraint {
     }
 
     fn check(&self, cx: &StatementCx<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((table, ops)) = alter_table(cx) else {
-            return;
+        // How many of each kind's keywords the statement had so far, to point at the right one.
+        let mut nth = [0usize; KINDS.len()];
+        let mut report = |slot: usize, message: String| {
+            let span = cx.span(KINDS[slot].1, nth[slot]);
+            nth[slot] += 1;
+            out.push(cx.diag(
+                &Self::INFO,
+                span,
+                message,
+                "build the index with CREATE UNIQUE INDEX CONCURRENTLY (in a \
+                 `-- ship:no-transaction` file), then ADD CONSTRAINT … UNIQUE USING INDEX",
+            ));
         };
-        let help = "build the index with CREATE UNIQUE INDEX CONCURRENTLY (in a \
-                    `-- ship:no-transaction` file), then ADD CONSTRAINT … UNIQUE USING INDEX";
-        let mut nth = [0usize; 3];
-        for op in ops {
+        for (table, op) in alter_table_ops(cx) {
             match op {
                 AlterTableOperation::AddConstraint { constraint, .. } => {
-                    let (kind, pattern, slot): (&str, &[_], usize) = match constraint {
-                        TableConstraint::Unique(_) => ("UNIQUE", &[Word("UNIQUE")], 0),
-                        TableConstraint::PrimaryKey(_) => {
-                            ("PRIMARY KEY", &[Word("PRIMARY"), Word("KEY")], 1)
-                        }
-                        TableConstraint::Exclude(_) => ("EXCLUDE", &[Word("EXCLUDE")], 2),
+                    let slot = match constraint {
+                        TableConstraint::Unique(_) => UNIQUE,
+                        TableConstraint::PrimaryKey(_) => PRIMARY_KEY,
+                        TableConstraint::Exclude(_) => EXCLUDE,
                         _ => continue,
                     };
-                    let span = cx.span(pattern, nth[slot]);
-                    nth[slot] += 1;
-                    out.push(cx.diag(
-                        &Self::INFO,
-                        span,
+                    let kind = KINDS[slot].0;
+                    report(
+                        slot,
                         format!(
                             "adding a {kind} constraint to `{}` builds its index while the table \
                              is locked against reads and writes",
                             show(table)
                         ),
-                        help,
-                    ));
+                    );
                 }
                 AlterTableOperation::AddColumn { column_def, .. } => {
                     for o in &column_def.options {
-                        let (kind, pattern, slot): (&str, &[_], usize) = match o.option {
-                            ColumnOption::Unique(_) => ("UNIQUE", &[Word("UNIQUE")], 0),
-                            ColumnOption::PrimaryKey(_) => {
-                                ("PRIMARY KEY", &[Word("PRIMARY"), Word("KEY")], 1)
-                            }
+                        let slot = match o.option {
+                            ColumnOption::Unique(_) => UNIQUE,
+                            ColumnOption::PrimaryKey(_) => PRIMARY_KEY,
                             _ => continue,
                         };
-                        let span = cx.span(pattern, nth[slot]);
-                        nth[slot] += 1;
-                        out.push(cx.diag(
-                            &Self::INFO,
-                            span,
+                        let kind = KINDS[slot].0;
+                        report(
+                            slot,
                             format!(
                                 "column `{}` is added to `{}` as {kind}, which builds an index \
                                  while the table is locked against reads and writes",
                                 column_def.name.value,
                                 show(table)
                             ),
-                            help,
-                        ));
+                        );
                     }
                 }
                 _ => {}

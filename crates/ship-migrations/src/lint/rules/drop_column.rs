@@ -1,4 +1,4 @@
-use super::{alter_table, Rule};
+use super::{alter_table_ops, Rule};
 use crate::lint::context::{show, Diagnostic, Pat::*, StatementCx};
 use sqlparser::ast::AlterTableOperation;
 
@@ -34,10 +34,7 @@ impl Rule for DropColumn {
     }
 
     fn check(&self, cx: &StatementCx<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((table, ops)) = alter_table(cx) else {
-            return;
-        };
-        for op in ops {
+        for (table, op) in alter_table_ops(cx) {
             let AlterTableOperation::DropColumn { column_names, .. } = op else {
                 continue;
             };

@@ -72,14 +72,17 @@ pub fn rule_infos() -> Vec<RuleInfo> {
     registry().iter().map(|r| *r.info()).collect()
 }
 
-/// The table and operations of an `ALTER TABLE` on a table that existed before this file.
-pub(crate) fn alter_table<'a>(
+/// Each operation of an `ALTER TABLE` on a table that existed before this file, with the
+/// table's name; nothing for any other statement. The walk every `ALTER TABLE` rule starts
+/// with: a rule matches the operations it is about and skips the rest.
+pub(crate) fn alter_table_ops<'a>(
     cx: &StatementCx<'a>,
-) -> Option<(&'a ObjectName, &'a [AlterTableOperation])> {
-    match cx.ast? {
-        Ast::AlterTable(at) if !cx.is_new_table(&at.name) => {
-            Some((&at.name, at.operations.as_slice()))
-        }
+) -> impl Iterator<Item = (&'a ObjectName, &'a AlterTableOperation)> + 'a {
+    let alter = match cx.ast {
+        Some(Ast::AlterTable(at)) if !cx.is_new_table(&at.name) => Some(at),
         _ => None,
-    }
+    };
+    alter
+        .into_iter()
+        .flat_map(|at| at.operations.iter().map(move |op| (&at.name, op)))
 }

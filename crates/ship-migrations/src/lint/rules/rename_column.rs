@@ -1,4 +1,4 @@
-use super::{alter_table, Rule};
+use super::{alter_table_ops, Rule};
 use crate::lint::context::{show, Diagnostic, Pat::*, StatementCx};
 use sqlparser::ast::AlterTableOperation;
 
@@ -33,10 +33,7 @@ impl Rule for RenameColumn {
     }
 
     fn check(&self, cx: &StatementCx<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((table, ops)) = alter_table(cx) else {
-            return;
-        };
-        for op in ops {
+        for (table, op) in alter_table_ops(cx) {
             let AlterTableOperation::RenameColumn {
                 old_column_name,
                 new_column_name,

@@ -1,4 +1,4 @@
-use super::{alter_table, Rule};
+use super::{alter_table_ops, Rule};
 use crate::lint::context::{show, Diagnostic, Pat::*, StatementCx};
 use crate::lint::Dialect;
 use sqlparser::ast::{AlterColumnOperation, AlterTableOperation};
@@ -43,11 +43,8 @@ impl Rule for SetNotNull {
     }
 
     fn check(&self, cx: &StatementCx<'_>, out: &mut Vec<Diagnostic>) {
-        let Some((table, ops)) = alter_table(cx) else {
-            return;
-        };
         let mut nth = 0;
-        for op in ops {
+        for (table, op) in alter_table_ops(cx) {
             let AlterTableOperation::AlterColumn {
                 column_name,
                 op: AlterColumnOperation::SetNotNull,
