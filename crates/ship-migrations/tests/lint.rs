@@ -21,9 +21,13 @@ fn read(rule: &str, file: &Path) -> SqlFile {
 }
 
 fn human(findings: &[Finding], files: usize) -> String {
+    rendered(findings, files, Format::Human)
+}
+
+fn rendered(findings: &[Finding], files: usize, format: Format) -> String {
     let infos = rules::rule_infos();
     let opts = RenderOptions {
-        format: Format::Human,
+        format,
         color: false,
         tool_name: "ship-run-migrations",
         tool_version: "test",
@@ -247,25 +251,8 @@ fn every_format_renders() {
     )
     .unwrap();
     let report = lint_files(&[&file], Dialect::Postgres);
-    let infos = rules::rule_infos();
     for format in [Format::Json, Format::Sarif, Format::Github] {
-        let opts = RenderOptions {
-            format,
-            color: false,
-            tool_name: "ship-run-migrations",
-            tool_version: "test",
-            information_uri: "https://github.com/org/ship",
-            rules: &infos,
-        };
-        let mut out = Vec::new();
-        render(
-            &mut out,
-            &report.findings,
-            &Summary::new(1, &report.findings),
-            &opts,
-        )
-        .unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = rendered(&report.findings, 1, format);
         match format {
             Format::Github => assert!(
                 text.starts_with("::error file=db/migrations/0007_drop.sql,line=1,"),
