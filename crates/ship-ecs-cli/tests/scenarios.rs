@@ -639,11 +639,116 @@ fn called(s: &Server, action: &str) -> bool {
 }
 
 fn rollback_default(s: &Server) -> Run {
-    run(
-        ROLLBACK,
-        &s.url,
-        &["--cluster", "prod", "--service", "api", "--timeout", "3s"],
-    )
+    rollback_with(s, &[])
+}
+
+/// ship-rollback on `api` with the default target and `extra` flags.
+fn rollback_with(s: &Server, extra: &[&str]) -> Run {
+    let mut args = vec!["--cluster", "prod", "--service", "api", "--timeout", "3s"];
+    args.extend_from_slice(extra);
+    run(ROLLBACK, &s.url, &args)
+}
+
+#[test]
+fn rollback_to_a_revision_without_schema_version_says_it_cannot_tell() {
+    let s = serve(World::new(Scenario::Healthy(1), 4));
+    let r = rollback_with(&s, &["--database-schema-version", "20240301"]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.stderr.contains(
+            "note: api: cannot tell whether the database schema (at 20240301) still fits api:3: \
+             it has no ship:schema-version tag (it was deployed before ship recorded schema \
+             versions"
+        ),
+        "{}",
+        show(&r)
+    );
+    // Without a database version there is nothing to compare and nothing to say.
+    let s = serve(World::new(Scenario::Healthy(1), 4));
+    let r = rollback_default(&s);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(!r.stderr.contains("cannot tell"), "{}", show(&r));
+}
+
+#[test]
+fn rollback_to_never_deployed_version_without_schema_history_says_it_cannot_tell() {
+    let s = serve(World::new(Scenario::Healthy(1), 4));
+    let r = rollback_to(
+        &s,
+        "v1.5.0",
+        &["--database-schema-version", "20240301", "--format", "json"],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains(
+            "cannot tell whether the database schema (at 20240301) still fits the \
+             revision rendered for v1.5.0"
+        ) && notes.contains(&format!("no revision of the family that ran {REPO}:v1.5.0")),
+        "{}",
+        show(&r)
+    );
+    assert!(called(&s, "ListTaskDefinitions"));
+    assert_eq!(
+        s.world
+            .lock()
+            .unwrap()
+            .tag_of(&td_arn(5), "ship:schema-version"),
+        None
+    );
+}
+
+#[test]
+fn rollback_to_version_copies_the_schema_version_of_a_deregistered_revision() {
+    let mut w = World::new(Scenario::Healthy(1), 4);
+    // Revision 2 ran v1.5.0 with database schema 20240101 and was deregistered since.
+    w.task_defs[1]["containerDefinitions"][0]["image"] = format!("{REPO}:v1.5.0").into();
+    w.task_defs[1]["status"] = "INACTIVE".into();
+    w.set_tag(&td_arn(2), "ship:schema-version", "20240101");
+    let s = serve(w);
+    let schema = [
+        "--database-schema-version",
+        "20240301",
+        "--applied-migrations",
+        "20240101,20240301",
+    ];
+    let r = rollback_to(&s, "v1.5.0", &schema);
+    assert_eq!(r.code, 1, "{}", show(&r));
+    assert!(
+        r.stderr.contains(
+            "deployed with database schema 20240101, but the database is at \
+             20240301; migrations it has not seen: 20240301"
+        ) && r.stderr.contains("allow-schema-ahead"),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        !called(&s, "RegisterTaskDefinition") && !called(&s, "UpdateService"),
+        "a refused rollback registers nothing"
+    );
+    let r = rollback_to(
+        &s,
+        "v1.5.0",
+        &[&schema[..], &["--allow-schema-ahead"]].concat(),
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.stderr.contains("ship:schema-version 20240101 from api:2"),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        r.stderr.contains("allowed by allow-schema-ahead"),
+        "{}",
+        show(&r)
+    );
+    let w = s.world.lock().unwrap();
+    assert_eq!(
+        w.tag_of(&td_arn(5), "ship:schema-version").as_deref(),
+        Some("20240101")
+    );
+    assert_eq!(w.service_td, td_arn(5));
 }
 
 #[test]

@@ -184,23 +184,37 @@ fn schema_lower(a: &str, b: &str) -> bool {
     }
 }
 
-/// Refuse a target older than the database's schema unless `allow_ahead`.
+/// Why an existing revision may carry no `ship:schema-version`.
+const SCHEMA_UNRECORDED: &str =
+    "it was deployed before ship recorded schema versions, or without `schema-version`";
+
+/// Refuse a target older than the database's schema unless `allow_ahead`. The policy wants a
+/// rollback to say whether the schema still fits, so a target without `ship:schema-version`
+/// gets a note saying it cannot tell: `target` names it and `unknown_why` says why it has none.
 pub fn schema_check(
+    plan: &RollbackPlan,
+    target: &str,
     target_tags: &[Tag],
-    database_version: Option<&str>,
-    applied: &[String],
-    allow_ahead: bool,
+    unknown_why: &str,
 ) -> Result<Option<String>> {
-    let (Some(db), Some(target)) = (
-        database_version.filter(|s| !s.is_empty()),
-        tag_value(target_tags, tags::SCHEMA_VERSION),
-    ) else {
+    let Some(db) = plan
+        .database_schema_version
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    else {
         return Ok(None);
+    };
+    let Some(target) = tag_value(target_tags, tags::SCHEMA_VERSION) else {
+        return Ok(Some(format!(
+            "cannot tell whether the database schema (at {db}) still fits {target}: it has no \
+             ship:schema-version tag ({unknown_why})"
+        )));
     };
     if !schema_lower(target, db) {
         return Ok(None);
     }
-    let unseen: Vec<&str> = applied
+    let unseen: Vec<&str> = plan
+        .applied_migrations
         .iter()
         .map(String::as_str)
         .filter(|m| schema_lower(target, m))
@@ -214,7 +228,7 @@ pub fn schema_check(
             format!("; migrations it has not seen: {}", unseen.join(", "))
         }
     );
-    if allow_ahead {
+    if plan.allow_schema_ahead {
         Ok(Some(format!("{msg} (allowed by allow-schema-ahead)")))
     } else {
         Err(Error::Failed(format!(
@@ -289,18 +303,47 @@ async fn history(ecs: &Ecs, family: &str, limit: usize) -> Result<Vec<RevisionIn
     Ok(out)
 }
 
-/// Register a revision of `current` with the application containers' image tag set to
-/// `version`, after checking the registry has that tag. Application containers are those whose
-/// images carry the application version (see [`app_repositories`]). Returns the target and,
-/// when the tag could not be checked, why.
-async fn render_version(
+/// A revision for `to_version`, rendered from the current one and not registered yet: the
+/// schema check runs first, so a refused rollback leaves no revision behind.
+struct VersionRender {
+    task_definition: TaskDefinition,
+    tags: Vec<Tag>,
+    /// The revision it is rendered from.
+    from: String,
+    app_repos: Vec<String>,
+    /// Why the image tag could not be checked in the registry, when it could not.
+    unverified: Option<String>,
+    /// The revision whose `ship:schema-version` it copies.
+    schema_from: Option<String>,
+}
+
+impl VersionRender {
+    /// For the schema note when no revision that ran the version recorded a schema version.
+    fn unknown_schema_why(&self, version: &str) -> String {
+        format!(
+            "a revision rendered for `to-version` copies it from one that ran the same image, and \
+             no revision of the family that ran {} records one",
+            self.app_repos
+                .iter()
+                .map(|r| format!("{r}:{version}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+/// Render a revision of `current` with the application containers' image tag set to `version`,
+/// after checking the registry has that tag. Application containers are those whose images
+/// carry the application version (see [`app_repositories`]). It gets the `ship:schema-version`
+/// of the newest revision that ran the same image tag (see [`schema_of_version`]).
+async fn prepare_version(
     ecs: &Ecs,
     plan: &RollbackPlan,
     current: &TaskDefinition,
     info: &RevisionInfo,
+    hist: &[RevisionInfo],
     version: &str,
-    progress: Progress<'_>,
-) -> Result<(Selected, Option<String>)> {
+) -> Result<VersionRender> {
     let family = current.family.clone().unwrap_or_default();
     let from = current.task_definition_arn.clone().unwrap_or_default();
     let app_repos = app_repositories(info);
@@ -337,32 +380,122 @@ async fn render_version(
             }
         }
     }
+    let schema = schema_of_version(
+        ecs,
+        &family,
+        hist,
+        &app_repos,
+        version,
+        plan.history_limit.max(10),
+    )
+    .await?;
     // No ship:previous: a later default rollback from this revision must not return to the
     // revision this one replaced in an incident.
-    let tagset = ship_tags(&[(tags::VERSION, Some(version))]);
-    let new = ecs.register(&td, tagset).await?;
+    let tags = ship_tags(&[
+        (tags::VERSION, Some(version)),
+        (
+            tags::SCHEMA_VERSION,
+            schema.as_ref().map(|(_, s)| s.as_str()),
+        ),
+    ]);
+    Ok(VersionRender {
+        task_definition: td,
+        tags,
+        from,
+        app_repos,
+        unverified: (!unverified.is_empty()).then(|| unverified.join("; ")),
+        schema_from: schema.map(|(arn, _)| arn),
+    })
+}
+
+/// Register a [`VersionRender`] and return it as the target.
+async fn register_version(
+    ecs: &Ecs,
+    r: &VersionRender,
+    version: &str,
+    progress: Progress<'_>,
+) -> Result<Selected> {
+    let new = ecs.register(&r.task_definition, r.tags.clone()).await?;
     let arn = new.task_definition_arn.unwrap_or_default();
+    let schema = match (&r.schema_from, tag_value(&r.tags, tags::SCHEMA_VERSION)) {
+        (Some(src), Some(v)) => format!(", ship:schema-version {v} from {}", short(src)),
+        _ => String::new(),
+    };
     progress(Line::Event(format!(
-        "registered {} from {} with {} at {version}{}",
+        "registered {} from {} with {} at {version}{}{schema}",
         short(&arn),
-        short(&from),
-        app_repos.join(", "),
-        if unverified.is_empty() {
+        short(&r.from),
+        r.app_repos.join(", "),
+        if r.unverified.is_none() {
             " (tag checked in ECR)"
         } else {
             " (tag NOT checked)"
         }
     )));
-    Ok((
-        Selected {
-            arn,
-            why: format!(
-                "no revision ran {version}: rendered from {} with that image tag",
-                short(&from)
-            ),
-        },
-        (!unverified.is_empty()).then(|| unverified.join("; ")),
-    ))
+    Ok(Selected {
+        arn,
+        why: format!(
+            "no revision ran {version}: rendered from {} with that image tag",
+            short(&r.from)
+        ),
+    })
+}
+
+/// Whether a revision ran `version` as the image tag of one of `repos`.
+fn ran_image_tag(r: &RevisionInfo, repos: &[String], version: &str) -> bool {
+    r.images.iter().any(|i| {
+        ImageRef::parse(i)
+            .is_ok_and(|i| repos.contains(&i.repository) && i.tag.as_deref() == Some(version))
+    })
+}
+
+/// The newest of `revs` that ran `version` in one of `repos` and carries
+/// `ship:schema-version`: (its ARN, the schema version).
+fn schema_source(
+    revs: &[RevisionInfo],
+    repos: &[String],
+    version: &str,
+) -> Option<(String, String)> {
+    let mut newest_first: Vec<&RevisionInfo> = revs.iter().collect();
+    newest_first.sort_by_key(|r| std::cmp::Reverse(r.revision));
+    newest_first
+        .into_iter()
+        .filter(|r| ran_image_tag(r, repos, version))
+        .find_map(|r| {
+            r.tag(tags::SCHEMA_VERSION)
+                .map(|s| (r.arn.clone(), s.to_string()))
+        })
+}
+
+/// The schema version a revision rendered for `version` should record: that of the newest
+/// revision that ran the same image tag, from `hist` (ACTIVE) else from the family's INACTIVE
+/// revisions, newest first, at most `limit` of them. A version nothing ACTIVE runs is usually
+/// one whose revisions were deregistered since, so the INACTIVE ones are where it is found.
+async fn schema_of_version(
+    ecs: &Ecs,
+    family: &str,
+    hist: &[RevisionInfo],
+    repos: &[String],
+    version: &str,
+    limit: usize,
+) -> Result<Option<(String, String)>> {
+    if let Some(found) = schema_source(hist, repos, version) {
+        return Ok(Some(found));
+    }
+    let inactive = ecs
+        .list_task_definitions(family, TaskDefinitionStatus::Inactive)
+        .await?;
+    for arn in inactive.into_iter().take(limit) {
+        // A revision being deleted cannot be described any more; it has nothing to give.
+        let Ok((td, tags)) = ecs.describe_task_definition(&arn).await else {
+            continue;
+        };
+        let rev = RevisionInfo::from_sdk(&td, tags);
+        if let Some(found) = schema_source(std::slice::from_ref(&rev), repos, version) {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// The repositories of the containers that carry the application version: those whose image
@@ -493,8 +626,9 @@ pub async fn rollback(
     let mut chosen: Vec<(String, String, Selected)> = Vec::new();
     // Services with a deployment in progress: (service, why, the revision it is replacing).
     let mut in_progress: Vec<(String, String, Option<String>)> = Vec::new();
-    // Revisions rendered for `to_version`, by the revision they were rendered from.
-    let mut rendered: Vec<(String, Selected)> = Vec::new();
+    // Revisions rendered for `to_version`: (the revision rendered from, the registered target,
+    // what was registered).
+    let mut rendered: Vec<(String, Selected, VersionRender)> = Vec::new();
     for s in &services {
         let name = s.service_name.clone().unwrap_or_default();
         let current_arn = s.task_definition.clone().unwrap_or_default();
@@ -512,38 +646,41 @@ pub async fn rollback(
             }
         }
         let sel = match (&spec, select_target(&current, &hist, &spec)) {
-            // No revision ever ran that version: render one from the current revision.
+            // No revision ever ran that version: render one from the current revision (once
+            // for the services that run the same one).
             (TargetSpec::Version(v), Err(Error::NotFound(_))) => {
-                let key = current_arn.clone();
-                match rendered.iter().find(|(k, _)| *k == key) {
-                    Some((_, sel)) => sel.clone(),
-                    None => {
-                        let (sel, unverified) =
-                            render_version(ecs, plan, &cur_td, &current, v, progress).await?;
-                        if let Some(why) = unverified {
-                            notes
-                                .push(format!("{name}: {why} (allowed by allow-unverified-image)"));
-                        }
-                        rendered.push((key, sel.clone()));
-                        sel
+                if let Some((_, sel, r)) = rendered.iter().find(|(k, _, _)| *k == current_arn) {
+                    let why = r.unknown_schema_why(v);
+                    let note = schema_check(plan, short(&sel.arn), &r.tags, &why)?;
+                    notes.extend(note.map(|n| format!("{name}: {n}")));
+                    sel.clone()
+                } else {
+                    let r = prepare_version(ecs, plan, &cur_td, &current, &hist, v).await?;
+                    if let Some(why) = &r.unverified {
+                        notes.push(format!("{name}: {why} (allowed by allow-unverified-image)"));
                     }
+                    // Checked before registering: a refused rollback leaves no revision behind.
+                    let target = format!("the revision rendered for {v}");
+                    let note = schema_check(plan, &target, &r.tags, &r.unknown_schema_why(v))?;
+                    notes.extend(note.map(|n| format!("{name}: {n}")));
+                    let sel = register_version(ecs, &r, v, progress).await?;
+                    rendered.push((current_arn.clone(), sel.clone(), r));
+                    sel
                 }
             }
-            (_, other) => other?,
+            (_, other) => {
+                let sel = other?;
+                // Selection only picks from `hist`.
+                let target_tags = hist
+                    .iter()
+                    .find(|r| r.arn == sel.arn)
+                    .map(|r| r.tags.as_slice())
+                    .unwrap_or_default();
+                let note = schema_check(plan, short(&sel.arn), target_tags, SCHEMA_UNRECORDED)?;
+                notes.extend(note.map(|n| format!("{name}: {n}")));
+                sel
+            }
         };
-        let target_tags = hist
-            .iter()
-            .find(|r| r.arn == sel.arn)
-            .map(|r| r.tags.clone())
-            .unwrap_or_default();
-        if let Some(note) = schema_check(
-            &target_tags,
-            plan.database_schema_version.as_deref(),
-            &plan.applied_migrations,
-            plan.allow_schema_ahead,
-        )? {
-            notes.push(format!("{name}: {note}"));
-        }
         progress(Line::Event(format!(
             "{name}: rolling back {} -> {}: {}",
             short(&current_arn),
@@ -761,16 +898,70 @@ mod tests {
             .key("ship:schema-version")
             .value("20240101")
             .build()];
-        assert_eq!(
-            schema_check(&t, Some("20240101"), &[], false).unwrap(),
-            None
-        );
-        let applied = vec!["20231201".to_string(), "20240301".to_string()];
-        let e = schema_check(&t, Some("20240301"), &applied, false).unwrap_err();
+        let plan = |db: &str, applied: &[&str], ahead: bool| RollbackPlan {
+            database_schema_version: Some(db.to_string()),
+            applied_migrations: applied.iter().map(|m| m.to_string()).collect(),
+            allow_schema_ahead: ahead,
+            ..Default::default()
+        };
+        let check = |p: &RollbackPlan, tags: &[Tag]| schema_check(p, "api:3", tags, "why");
+        assert_eq!(check(&plan("20240101", &[], false), &t).unwrap(), None);
+        let applied = ["20231201", "20240301"];
+        let e = check(&plan("20240301", &applied, false), &t).unwrap_err();
         assert!(e.to_string().contains("20240301") && !e.to_string().contains("20231201"));
-        assert!(schema_check(&t, Some("20240301"), &applied, true)
+        assert!(check(&plan("20240301", &applied, true), &t)
             .unwrap()
             .is_some());
-        assert_eq!(schema_check(&[], Some("5"), &[], false).unwrap(), None);
+        // No database version given: nothing to compare, nothing to say.
+        assert_eq!(check(&RollbackPlan::default(), &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn schema_unknown_is_a_note_naming_the_database_version() {
+        let p = RollbackPlan {
+            database_schema_version: Some("20240301".into()),
+            ..Default::default()
+        };
+        let note = schema_check(&p, "api:3", &[], SCHEMA_UNRECORDED)
+            .unwrap()
+            .expect("a note");
+        assert!(note.contains("cannot tell"), "{note}");
+        assert!(
+            note.contains("20240301") && note.contains("api:3"),
+            "{note}"
+        );
+        assert!(note.contains("no ship:schema-version tag"), "{note}");
+        assert!(note.contains("deployed before ship recorded"), "{note}");
+        // Even with allow-schema-ahead it is a note, never a refusal.
+        let p = RollbackPlan {
+            allow_schema_ahead: true,
+            ..p
+        };
+        assert!(schema_check(&p, "api:3", &[], "x").unwrap().is_some());
+    }
+
+    #[test]
+    fn schema_source_is_the_newest_revision_that_ran_the_image_tag() {
+        let repos = vec!["r/api".to_string()];
+        let hist = vec![
+            rev(2, "v1.5.0", &[("ship:schema-version", "20240101")], false),
+            rev(3, "v1.5.0", &[("ship:schema-version", "20240201")], false),
+            // Ran it but recorded no schema version: an older one that did is used.
+            rev(4, "v1.5.0", &[], false),
+            // Another version, or the same version in a sidecar only.
+            rev(5, "v1.6.0", &[("ship:schema-version", "20240301")], true),
+        ];
+        assert_eq!(
+            schema_source(&hist, &repos, "v1.5.0"),
+            Some((arn(3), "20240201".to_string()))
+        );
+        assert_eq!(schema_source(&hist, &repos, "v1.4.0"), None);
+        assert_eq!(
+            schema_source(&hist, &repos, "v1.27.0"),
+            None,
+            "envoy:v1.27.0 is not an application repository"
+        );
+        // The same tag, not the same semantic version: the image that ran is what counts.
+        assert_eq!(schema_source(&hist, &repos, "1.5.0"), None);
     }
 }
