@@ -177,25 +177,7 @@ async fn ecs_api_shapes_against_moto() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
-    let out = Command::new(env!("CARGO_BIN_EXE_ship-ecs-rollout"))
-        .args([
-            "--cluster",
-            "prod",
-            "--service",
-            "api",
-            "--image",
-            &format!("{IMAGE}:v1.2.0"),
-            "--no-wait",
-            "--force",
-            "--format",
-            "json",
-        ])
-        .env("AWS_ENDPOINT_URL", &moto.url)
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("GITHUB_OUTPUT")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .unwrap();
+    let out = rollout_json(&moto.url, &format!("{IMAGE}:v1.2.0"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -207,6 +189,58 @@ async fn ecs_api_shapes_against_moto() {
             .ends_with("api:3"),
         "{report}"
     );
+    assert_eq!(report["services"][0]["reused"], false, "{report}");
+
+    // run-task registers the revision of the next image (rendered from the service's current
+    // one, as it does); the rollout of that image then reuses it, moto's describe output and
+    // all, and adds its tags.
+    let v3 = report["services"][0]["to"].as_str().unwrap().to_string();
+    let (current, _) = ecs.describe_task_definition(&v3).await.unwrap();
+    let r = render(&current, &format!("{IMAGE}:v1.3.0"), &[]).unwrap();
+    let run_task_tags = ship_tags(&[("ship:version", Some("v1.3.0"))]);
+    let v4 = ecs
+        .register(&r.task_definition, run_task_tags)
+        .await
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    let out = rollout_json(&moto.url, &format!("{IMAGE}:v1.3.0"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["services"][0]["reused"], true, "{report}\n{stderr}");
+    assert_eq!(report["services"][0]["to"], v4.as_str(), "{report}");
+    let list = ecs
+        .list_task_definitions("api", TaskDefinitionStatus::Active)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 4, "no fifth revision: {list:?}");
+    let (_, tags) = ecs.describe_task_definition(&v4).await.unwrap();
+    assert_eq!(tag_value(&tags, "ship:previous"), Some(v3.as_str()));
+    assert_eq!(tag_value(&tags, "ship:version"), Some("v1.3.0"));
+}
+
+/// `ship-ecs-rollout --no-wait --force --format json` of `image` to prod/api against moto.
+fn rollout_json(url: &str, image: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ship-ecs-rollout"))
+        .args([
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--image",
+            image,
+            "--no-wait",
+            "--force",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap()
 }
 
 /// rollback --to-version's ECR check (DescribeImages with registry id, repository and tag)

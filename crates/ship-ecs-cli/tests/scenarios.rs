@@ -865,6 +865,79 @@ fn run_task_succeeds_and_streams_logs() {
 }
 
 #[test]
+fn rollout_after_run_task_reuses_its_revision() {
+    // Migrations ran in the new image: run-task registered revision 4.
+    let (s, r) = run_task_with(RunScript::Succeeds, &[]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    let r = rollout(
+        &s,
+        &[
+            "--git-sha",
+            "abc123",
+            "--schema-version",
+            "20240301",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.stderr.contains(
+            "api: reusing api:4: the newest ACTIVE revision is what this rollout would register"
+        ),
+        "{}",
+        show(&r)
+    );
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["services"][0]["reused"], true, "{}", show(&r));
+    assert_eq!(report["services"][0]["to"], td_arn(4));
+    assert!(r
+        .outputs
+        .contains(&format!("task-definition-arn={}", td_arn(4))));
+    let w = s.world.lock().unwrap();
+    assert_eq!(w.registered_bodies.len(), 1, "one new revision, not two");
+    assert_eq!(w.task_defs.len(), 4);
+    assert_eq!(w.service_td, td_arn(4));
+    // The tags the rollout writes, on the reused revision.
+    let new = td_arn(4);
+    assert_eq!(w.tag_of(&new, "ship:previous"), Some(td_arn(3)));
+    assert_eq!(
+        w.tag_of(&new, "ship:schema-version").as_deref(),
+        Some("20240301")
+    );
+    assert_eq!(w.tag_of(&new, "ship:git-sha").as_deref(), Some("abc123"));
+    assert_eq!(w.tag_of(&new, "ship:version").as_deref(), Some("v2.0.0"));
+    assert_eq!(w.tag_of(&new, "ship:rollout").as_deref(), Some("COMPLETED"));
+}
+
+#[test]
+fn rollout_of_another_image_after_run_task_registers_its_own_revision() {
+    let (s, r) = run_task_with(RunScript::Succeeds, &[]);
+    assert_eq!(r.code, 0, "{}", show(&r));
+    let other = format!("{REPO}:v2.0.1");
+    let r = run(
+        ROLLOUT,
+        &s.url,
+        &[
+            "--cluster",
+            "prod",
+            "--service",
+            "api",
+            "--image",
+            &other,
+            "--timeout",
+            "3s",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(!r.stderr.contains("reusing"), "{}", show(&r));
+    let w = s.world.lock().unwrap();
+    assert_eq!(w.registered_bodies.len(), 2);
+    assert_eq!(w.service_td, td_arn(5));
+    assert_eq!(w.tag_of(&td_arn(5), "ship:previous"), Some(td_arn(3)));
+}
+
+#[test]
 fn run_task_exit_1_fails_with_code_and_reason() {
     let (_s, r) = run_task_with(RunScript::ExitsNonZero, &[]);
     assert_eq!(r.code, 1, "{}", show(&r));

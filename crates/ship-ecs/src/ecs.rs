@@ -177,11 +177,16 @@ impl Ecs {
         Ok((td, resp.tags.unwrap_or_default()))
     }
 
-    /// Register a rendered task definition (read-only fields already dropped) with tags.
-    pub async fn register(&self, td: &TaskDefinition, tags: Vec<Tag>) -> Result<TaskDefinition> {
+    /// The RegisterTaskDefinition request for a rendered task definition (read-only fields
+    /// already dropped).
+    fn register_request(
+        &self,
+        td: &TaskDefinition,
+        tags: Vec<Tag>,
+    ) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder
+    {
         let td = td.clone();
-        let resp = self
-            .client
+        self.client
             .register_task_definition()
             .set_family(td.family)
             .set_task_role_arn(td.task_role_arn)
@@ -200,11 +205,30 @@ impl Ecs {
             .set_runtime_platform(td.runtime_platform)
             .set_enable_fault_injection(td.enable_fault_injection)
             .set_tags((!tags.is_empty()).then_some(tags))
+    }
+
+    /// Register a rendered task definition (read-only fields already dropped) with tags.
+    pub async fn register(&self, td: &TaskDefinition, tags: Vec<Tag>) -> Result<TaskDefinition> {
+        let resp = self
+            .register_request(td, tags)
             .send()
             .await
             .map_err(|e| aws("RegisterTaskDefinition", e))?;
         resp.task_definition
             .ok_or_else(|| Error::Aws("RegisterTaskDefinition: empty response".into()))
+    }
+
+    /// Whether registering `rendered` would register `existing` (a described revision) again:
+    /// the same RegisterTaskDefinition input, tags aside, with its read-only fields dropped and
+    /// the defaults ECS fills in when it describes a revision filled in on both sides.
+    pub fn same_registration(&self, rendered: &TaskDefinition, existing: &TaskDefinition) -> bool {
+        let input = |td: &TaskDefinition| {
+            let mut td = td.clone();
+            crate::render::strip_read_only(&mut td);
+            fill_described_defaults(&mut td);
+            self.register_request(&td, Vec::new()).as_input().clone()
+        };
+        input(rendered) == input(existing)
     }
 
     /// Point the service at a task definition. Returns the new PRIMARY deployment id.
@@ -370,6 +394,30 @@ impl Ecs {
     }
 }
 
+/// What ECS's DescribeTaskDefinition answers for fields registered without a value: empty
+/// lists, and `essential` true. Lists are set to None and `essential` to true, so that a
+/// revision registered from a file compares equal to its described self.
+fn fill_described_defaults(td: &mut TaskDefinition) {
+    fn none_if_empty<T>(v: &mut Option<Vec<T>>) {
+        if v.as_ref().is_some_and(Vec::is_empty) {
+            *v = None;
+        }
+    }
+    none_if_empty(&mut td.volumes);
+    none_if_empty(&mut td.placement_constraints);
+    for c in td.container_definitions.iter_mut().flatten() {
+        none_if_empty(&mut c.port_mappings);
+        none_if_empty(&mut c.environment);
+        none_if_empty(&mut c.environment_files);
+        none_if_empty(&mut c.mount_points);
+        none_if_empty(&mut c.volumes_from);
+        none_if_empty(&mut c.secrets);
+        none_if_empty(&mut c.system_controls);
+        none_if_empty(&mut c.ulimits);
+        c.essential.get_or_insert(true);
+    }
+}
+
 /// `family` of `arn:aws:ecs:region:acct:task-definition/family:12` (or of `family:12`).
 pub fn family_of(arn: &str) -> Option<&str> {
     let tail = arn.rsplit('/').next()?;
@@ -396,6 +444,80 @@ pub fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn offline() -> Ecs {
+        let conf = aws_sdk_ecs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        Ecs::new(Client::from_conf(conf))
+    }
+
+    fn described() -> TaskDefinition {
+        use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair};
+        TaskDefinition::builder()
+            .family("api")
+            .revision(4)
+            .task_definition_arn("arn:aws:ecs:us-east-1:1:task-definition/api:4")
+            .status(TaskDefinitionStatus::Active)
+            .registered_by("arn:aws:iam::1:role/deploy")
+            .cpu("256")
+            .memory("512")
+            .execution_role_arn("arn:aws:iam::1:role/exec")
+            .set_volumes(Some(Vec::new()))
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image("r/api:v2.0.0")
+                    .essential(true)
+                    .set_port_mappings(Some(Vec::new()))
+                    .set_mount_points(Some(Vec::new()))
+                    .environment(KeyValuePair::builder().name("MODE").value("web").build())
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn same_registration_ignores_read_only_fields_and_described_defaults() {
+        use aws_sdk_ecs::types::{ContainerDefinition, KeyValuePair};
+        let ecs = offline();
+        let existing = described();
+        // What a rollout renders from a file: no read-only fields, no empty lists, no
+        // `essential`.
+        let rendered = TaskDefinition::builder()
+            .family("api")
+            .cpu("256")
+            .memory("512")
+            .execution_role_arn("arn:aws:iam::1:role/exec")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image("r/api:v2.0.0")
+                    .environment(KeyValuePair::builder().name("MODE").value("web").build())
+                    .build(),
+            )
+            .build();
+        assert!(ecs.same_registration(&rendered, &existing));
+        assert!(ecs.same_registration(&existing, &existing));
+
+        let changed = |f: &dyn Fn(&mut TaskDefinition)| {
+            let mut td = rendered.clone();
+            f(&mut td);
+            ecs.same_registration(&td, &existing)
+        };
+        fn app(td: &mut TaskDefinition) -> &mut ContainerDefinition {
+            &mut td.container_definitions.as_mut().unwrap()[0]
+        }
+        assert!(!changed(&|td| app(td).image = Some("r/api:v2.0.1".into())));
+        assert!(!changed(&|td| app(td).environment = None));
+        assert!(!changed(&|td| app(td).essential = Some(false)));
+        assert!(!changed(&|td| td.memory = Some("1024".into())));
+        assert!(!changed(
+            &|td| td.task_role_arn = Some("arn:aws:iam::1:role/app".into())
+        ));
+        assert!(!changed(&|td| td.family = Some("worker".into())));
+    }
 
     #[test]
     fn arn_parts() {

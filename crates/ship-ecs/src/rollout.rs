@@ -119,6 +119,9 @@ pub struct ServiceReport {
     pub to: String,
     pub image: String,
     pub deployment_id: Option<String>,
+    /// `to` is an existing revision identical to what the rollout would have registered (e.g.
+    /// the one `run-task` registered for the migrations), not a new one.
+    pub reused: bool,
     #[serde(flatten)]
     pub settled: Settled,
 }
@@ -192,9 +195,14 @@ pub async fn rollout(
         None => None,
     };
 
-    // Render (once per distinct current revision) and register.
-    // Current revision -> (registered revision, image(s) shown in the report).
-    let mut rendered_for: HashMap<String, (String, String)> = HashMap::new();
+    // Render (once per distinct current revision) and register, or reuse.
+    // Current revision -> (registered or reused revision, image(s) shown in the report, reused).
+    let mut rendered_for: HashMap<String, (String, String, bool)> = HashMap::new();
+    // Revisions a service of this rollout runs: reusing one would rewrite its ship:previous.
+    let running: Vec<String> = services
+        .iter()
+        .filter_map(|s| s.task_definition.clone())
+        .collect();
     let mut reports = Vec::new();
     let mut diffs = Vec::new();
     for s in &services {
@@ -232,39 +240,61 @@ pub async fn rollout(
                     to: String::new(),
                     image: plan.shown_image(&r.task_definition),
                     deployment_id: None,
+                    reused: false,
                     settled: Settled::pending("dry-run"),
                 });
                 continue;
             }
-            let new = ecs.register(&r.task_definition, tagset).await?;
-            let arn = new.task_definition_arn.clone().unwrap_or_default();
             let what = match (&file, &plan.task_definition) {
                 (Some(_), Some(p)) if r.changes.is_empty() => format!("from {}", p.display()),
                 (Some(_), Some(p)) => format!("from {}, ", p.display()),
                 _ => String::new(),
             };
-            progress(Line::Event(format!(
-                "{name}: registered {} ({what}{})",
-                short(&arn),
+            let what = format!(
+                "{what}{}",
                 r.changes
                     .iter()
                     .map(|c| format!("{}: {} -> {}", c.container, c.from, c.to))
                     .collect::<Vec<_>>()
                     .join(", ")
-            )));
-            rendered_for.insert(current.clone(), (arn, plan.shown_image(&r.task_definition)));
+            );
+            let mut own: Vec<&str> = running.iter().map(String::as_str).collect();
+            own.extend(rendered_for.values().map(|(arn, _, _)| arn.as_str()));
+            let reused = reuse(ecs, &name, &r.task_definition, &tagset, &own, progress).await;
+            let arn = match &reused {
+                Some(arn) => {
+                    progress(Line::Event(format!(
+                        "{name}: reusing {}: the newest ACTIVE revision is what this rollout \
+                         would register ({what})",
+                        short(arn)
+                    )));
+                    arn.clone()
+                }
+                None => {
+                    let new = ecs.register(&r.task_definition, tagset).await?;
+                    let arn = new.task_definition_arn.clone().unwrap_or_default();
+                    progress(Line::Event(format!(
+                        "{name}: registered {} ({what})",
+                        short(&arn)
+                    )));
+                    arn
+                }
+            };
+            let image = plan.shown_image(&r.task_definition);
+            rendered_for.insert(current.clone(), (arn, image, reused.is_some()));
         }
         if plan.dry_run {
             continue;
         }
-        let (to, image) = rendered_for[&current].clone();
+        let (to, image, reused) = rendered_for[&current].clone();
         reports.push(ServiceReport {
             service: name,
             from: current,
             to,
             image,
             deployment_id: None,
-            settled: Settled::pending("registered"),
+            reused,
+            settled: Settled::pending(if reused { "reused" } else { "registered" }),
         });
     }
     if plan.dry_run {
@@ -353,6 +383,57 @@ pub async fn rollout(
         services: reports,
         diffs,
     })
+}
+
+/// The newest ACTIVE revision of the rendered family, when registering `rendered` would
+/// register it again: `run-task` registers the revision a rollout of the same image then would,
+/// and a second identical revision only clutters the family. Not one of `own` (a revision a
+/// service of this rollout runs, or one it registered: their `ship:previous` would be
+/// rewritten). The revision gets the tags the rollout writes (`tagset`) that it lacks. Any
+/// failure (no ACTIVE revision, a refused call) means registering a new revision, as before.
+async fn reuse(
+    ecs: &Ecs,
+    service: &str,
+    rendered: &TaskDefinition,
+    tagset: &[Tag],
+    own: &[&str],
+    progress: Progress<'_>,
+) -> Option<String> {
+    let family = rendered.family.as_deref().filter(|f| !f.is_empty())?;
+    // A family alone names its newest ACTIVE revision.
+    let (newest, tags) = match ecs.describe_task_definition(family).await {
+        Ok(found) => found,
+        Err(Error::NotFound(_)) => return None,
+        Err(e) => {
+            progress(Line::Event(format!(
+                "{service}: warning: cannot look at the newest revision of {family} to reuse it \
+                 ({e}); registering a new one"
+            )));
+            return None;
+        }
+    };
+    let arn = newest.task_definition_arn.clone()?;
+    if own.contains(&arn.as_str()) || !ecs.same_registration(rendered, &newest) {
+        return None;
+    }
+    let missing: Vec<Tag> = tagset
+        .iter()
+        .filter(|t| {
+            crate::ecs::tag_value(&tags, t.key.as_deref().unwrap_or("")) != t.value.as_deref()
+        })
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        if let Err(e) = ecs.tag(&arn, missing).await {
+            progress(Line::Event(format!(
+                "{service}: warning: {} is what this rollout would register, but tagging it \
+                 failed ({e}); registering a new revision instead",
+                short(&arn)
+            )));
+            return None;
+        }
+    }
+    Some(arn)
 }
 
 /// Seconds as `1m 05s`.

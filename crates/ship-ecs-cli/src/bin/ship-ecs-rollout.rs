@@ -315,9 +315,10 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
         table.push_row(vec![
             s.service.clone(),
             format!(
-                "{} → {}",
+                "{} → {}{}",
                 short(&s.from),
-                if s.to.is_empty() { "-" } else { short(&s.to) }
+                if s.to.is_empty() { "-" } else { short(&s.to) },
+                if s.reused { " (reused)" } else { "" }
             ),
             s.image.clone(),
             human_duration(s.settled.duration_secs),
