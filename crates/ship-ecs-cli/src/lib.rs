@@ -5,7 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ship_ecs::watch::{Line, WatchOptions};
+use ship_ecs::ecs::short;
+use ship_ecs::rollout::human_duration;
+use ship_ecs::watch::{Line, Settled, WatchOptions};
 
 #[cfg(test)]
 mod tests {
@@ -155,6 +157,26 @@ pub fn per_service_value<'a>(values: impl IntoIterator<Item = &'a str>) -> Strin
     }
 }
 
+/// One object of the `services` output: `service`, `task-definition-arn`, the command's own
+/// keys (`own`), `status` and `reason`.
+pub fn service_output_row(
+    service: &str,
+    task_definition: &str,
+    own: &[(&str, &str)],
+    settled: &Settled,
+) -> serde_json::Value {
+    let mut row = serde_json::json!({
+        "service": service,
+        "task-definition-arn": task_definition,
+        "status": settled.result,
+        "reason": settled.reason.clone().unwrap_or_default(),
+    });
+    for (k, v) in own {
+        row[*k] = serde_json::Value::from(*v);
+    }
+    row
+}
+
 /// The `services` output: a JSON array with one object per service, keys as the step outputs.
 pub fn services_output(rows: Vec<serde_json::Value>) -> String {
     serde_json::Value::Array(rows).to_string()
@@ -166,8 +188,41 @@ pub fn summary(markdown: &str) {
     }
 }
 
+/// A binary body's result: its exit code; `Err` is an early exit whose error was already
+/// printed, so bodies can use `?` (see [`or_fail`], [`connect_checked`]).
+pub type Exit = Result<i32, i32>;
+
+/// A ship-ecs call's error as an early exit: printed (see [`fail`]), with its exit code.
+pub fn or_fail<T>(r: Result<T, ship_ecs::Error>) -> Result<T, i32> {
+    r.map_err(|e| fail(&e))
+}
+
+/// `api:7 → api:8` for the services table (`-` for no revision yet, as in a dry run).
+pub fn from_to(from: &str, to: &str) -> String {
+    let label = |arn: &str| {
+        if arn.is_empty() {
+            "-".to_string()
+        } else {
+            short(arn).to_string()
+        }
+    };
+    format!("{} → {}", label(from), label(to))
+}
+
+/// One row of the services table of the step summary: service, [`from_to`], a detail (image or
+/// why), duration, result.
+pub fn service_row(service: &str, from_to: String, detail: &str, settled: &Settled) -> Vec<String> {
+    vec![
+        service.to_string(),
+        from_to,
+        detail.to_string(),
+        human_duration(settled.duration_secs),
+        settled.describe(),
+    ]
+}
+
 /// Run a binary's async body and turn its exit code into the process's.
-pub fn run_to_exit(body: impl std::future::Future<Output = i32>) -> std::process::ExitCode {
+pub fn run_to_exit(body: impl std::future::Future<Output = Exit>) -> std::process::ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -179,5 +234,6 @@ pub fn run_to_exit(body: impl std::future::Future<Output = i32>) -> std::process
             return std::process::ExitCode::from(1);
         }
     };
-    std::process::ExitCode::from(rt.block_on(body) as u8)
+    let code = rt.block_on(body).unwrap_or_else(|early| early);
+    std::process::ExitCode::from(code as u8)
 }

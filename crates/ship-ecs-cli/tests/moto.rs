@@ -48,10 +48,9 @@ fn start_moto() -> Moto {
     }
 }
 
-const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
-
-#[tokio::test]
-async fn ecs_api_shapes_against_moto() {
+/// A moto server and a client for it with test credentials (the binaries run by the tests
+/// inherit them).
+async fn moto_ecs() -> (Moto, ship_ecs::ecs::Ecs) {
     let moto = start_moto();
     // SAFETY-free in edition 2021; only this test binary reads them.
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
@@ -60,6 +59,14 @@ async fn ecs_api_shapes_against_moto() {
     let ecs = connect(Some("us-east-1".into()), Some(moto.url.clone()))
         .await
         .unwrap();
+    (moto, ecs)
+}
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api";
+
+#[tokio::test]
+async fn ecs_api_shapes_against_moto() {
+    let (moto, ecs) = moto_ecs().await;
     let client = ecs.client.clone();
 
     client
@@ -247,13 +254,8 @@ fn rollout_json(url: &str, image: &str) -> std::process::Output {
 /// against moto's ECR: a pushed tag exists, a missing tag or repository is exit 2.
 #[tokio::test]
 async fn ecr_tag_check_against_moto() {
-    let moto = start_moto();
-    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    let ecs = connect(Some("us-east-1".into()), Some(moto.url.clone()))
-        .await
-        .unwrap();
+    // Bound (not `_`) so that the server lives until the end of the test.
+    let (_moto, ecs) = moto_ecs().await;
     let ecr = ship_ecs::aws_sdk_ecr::Client::new(ecs.conf.as_ref().unwrap());
     ecr.create_repository()
         .repository_name("api")

@@ -3,15 +3,15 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Args, Parser};
 use ship_actions_runtime::MarkdownTable;
 use ship_ecs::ecs::short;
 use ship_ecs::rollback::{rollback, RollbackPlan};
 use ship_ecs::rollout::{human_duration, rollout, split_list, RolloutPlan, RolloutReport};
 use ship_ecs::runtask::{parse_command, run_task, RunTaskPlan};
 use ship_ecs_cli::{
-    connect_checked, fail, outputs, per_service_value, print_report, progress_printer, run_to_exit,
-    services_output, summary, Common, Format,
+    connect_checked, from_to, or_fail, outputs, per_service_value, print_report, progress_printer,
+    run_to_exit, service_output_row, service_row, services_output, summary, Common, Exit, Format,
 };
 
 #[derive(Debug, Parser)]
@@ -36,15 +36,8 @@ struct Cli {
     /// matches).
     #[arg(long, default_value = "")]
     container: String,
-    /// Accept `latest` or untagged images.
-    #[arg(long)]
-    allow_mutable_tag: bool,
-    /// Version recorded in the `ship:version` tag (default: the image tag).
-    #[arg(long = "release-version")]
-    release_version: Option<String>,
-    /// Commit recorded in the `ship:git-sha` tag.
-    #[arg(long, env = "GITHUB_SHA")]
-    git_sha: Option<String>,
+    #[command(flatten)]
+    release: Release,
     /// Workflow run URL recorded in the `ship:run-url` tag.
     #[arg(long)]
     run_url: Option<String>,
@@ -67,6 +60,22 @@ struct Cli {
     /// ran before.
     #[arg(long)]
     rollback_on_failure: bool,
+}
+
+/// The image checks and release tags of a registered revision, shared by the rollout and
+/// `run-task` (which registers the revision the rollout then reuses).
+#[derive(Debug, Args)]
+struct Release {
+    /// Accept `latest` or untagged images.
+    #[arg(long)]
+    allow_mutable_tag: bool,
+    /// Version recorded in the `ship:version` tag of a registered revision (default: the image
+    /// tag).
+    #[arg(long = "release-version")]
+    release_version: Option<String>,
+    /// Commit recorded in the `ship:git-sha` tag.
+    #[arg(long, env = "GITHUB_SHA")]
+    git_sha: Option<String>,
 }
 
 /// `ship-ecs-rollout run-task`: run a command in the new image as a one-off task.
@@ -95,15 +104,8 @@ struct RunTaskCli {
     /// An existing task definition revision (family:N or ARN) to run as it is.
     #[arg(long)]
     task_definition_arn: Option<String>,
-    /// Accept `latest` or untagged images.
-    #[arg(long)]
-    allow_mutable_tag: bool,
-    /// Version recorded in the `ship:version` tag of a registered revision.
-    #[arg(long = "release-version")]
-    release_version: Option<String>,
-    /// Commit recorded in the `ship:git-sha` tag.
-    #[arg(long, env = "GITHUB_SHA")]
-    git_sha: Option<String>,
+    #[command(flatten)]
+    release: Release,
 }
 
 fn main() -> ExitCode {
@@ -118,11 +120,8 @@ fn main() -> ExitCode {
     run_to_exit(run(Cli::parse()))
 }
 
-async fn run_task_main(cli: RunTaskCli) -> i32 {
-    let command = match parse_command(&cli.command) {
-        Ok(c) => c,
-        Err(e) => return fail(&e),
-    };
+async fn run_task_main(cli: RunTaskCli) -> Exit {
+    let command = or_fail(parse_command(&cli.command))?;
     let plan = RunTaskPlan {
         cluster: cli.common.cluster.clone(),
         service: cli.common.service.trim().to_string(),
@@ -131,22 +130,15 @@ async fn run_task_main(cli: RunTaskCli) -> i32 {
         task_definition_arn: cli.task_definition_arn.clone(),
         container: cli.container.clone(),
         command,
-        allow_mutable_tag: cli.allow_mutable_tag,
-        version: cli.release_version.clone(),
-        git_sha: cli.git_sha.clone(),
+        allow_mutable_tag: cli.release.allow_mutable_tag,
+        version: cli.release.release_version.clone(),
+        git_sha: cli.release.git_sha.clone(),
         run_url: run_url_from_env(),
         wait: !cli.common.no_wait,
         watch: cli.common.watch_options(),
     };
-    let ecs = match connect_checked(&cli.common, plan.validate()).await {
-        Ok(ecs) => ecs,
-        Err(code) => return code,
-    };
-    let mut progress = progress_printer();
-    let report = match run_task(&ecs, &plan, &mut progress).await {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
-    };
+    let ecs = connect_checked(&cli.common, plan.validate()).await?;
+    let report = or_fail(run_task(&ecs, &plan, &mut progress_printer()).await)?;
     let exit_code = report.exit_code.map(|c| c.to_string()).unwrap_or_default();
     outputs(&[
         ("status", report.status.clone()),
@@ -185,27 +177,26 @@ async fn run_task_main(cli: RunTaskCli) -> i32 {
     }
     print_report(cli.common.format, &report, &table, &report.status);
     if matches!(report.status.as_str(), "succeeded" | "started") {
-        0
-    } else {
-        if ship_actions_runtime::is_github_actions() {
-            if let Some(r) = &report.reason {
-                println!("::error::{}", ship_actions_runtime::escape_data(r));
-            }
-        }
-        1
+        return Ok(0);
     }
+    if ship_actions_runtime::is_github_actions() {
+        if let Some(r) = &report.reason {
+            println!("::error::{}", ship_actions_runtime::escape_data(r));
+        }
+    }
+    Ok(1)
 }
 
-async fn run(cli: Cli) -> i32 {
+async fn run(cli: Cli) -> Exit {
     let plan = RolloutPlan {
         cluster: cli.common.cluster.clone(),
         services: split_list(&cli.common.service),
         image: cli.image.clone(),
         task_definition: cli.task_definition.clone(),
         containers: split_list(&cli.container),
-        allow_mutable_tag: cli.allow_mutable_tag,
-        version: cli.release_version.clone(),
-        git_sha: cli.git_sha.clone(),
+        allow_mutable_tag: cli.release.allow_mutable_tag,
+        version: cli.release.release_version.clone(),
+        git_sha: cli.release.git_sha.clone(),
         run_url: cli.run_url.clone().or_else(run_url_from_env),
         schema_version: cli.schema_version.clone(),
         force: cli.force,
@@ -215,18 +206,12 @@ async fn run(cli: Cli) -> i32 {
         dry_run: cli.dry_run,
         watch: cli.common.watch_options(),
     };
-    let ecs = match connect_checked(&cli.common, plan.validate()).await {
-        Ok(ecs) => ecs,
-        Err(code) => return code,
-    };
+    let ecs = connect_checked(&cli.common, plan.validate()).await?;
     let mut progress = progress_printer();
-    let report = match rollout(&ecs, &plan, &mut progress).await {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
-    };
+    let report = or_fail(rollout(&ecs, &plan, &mut progress).await)?;
     report_out(&cli, &report);
     if report.success() {
-        return 0;
+        return Ok(0);
     }
     if cli.rollback_on_failure {
         let failed: Vec<_> = report
@@ -264,7 +249,7 @@ async fn run(cli: Cli) -> i32 {
             }
         }
     }
-    1
+    Ok(1)
 }
 
 fn run_url_from_env() -> Option<String> {
@@ -284,14 +269,15 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
     let rows = svc
         .iter()
         .map(|s| {
-            serde_json::json!({
-                "service": s.service,
-                "task-definition-arn": s.to,
-                "previous-task-definition-arn": s.from,
-                "deployment-id": s.deployment_id.clone().unwrap_or_default(),
-                "status": s.settled.result,
-                "reason": s.settled.reason.clone().unwrap_or_default(),
-            })
+            service_output_row(
+                &s.service,
+                &s.to,
+                &[
+                    ("previous-task-definition-arn", &s.from),
+                    ("deployment-id", s.deployment_id.as_deref().unwrap_or("")),
+                ],
+                &s.settled,
+            )
         })
         .collect();
     outputs(&[
@@ -312,18 +298,11 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
     ]);
     let mut table = MarkdownTable::new(&["service", "from → to", "image", "duration", "result"]);
     for s in &report.services {
-        table.push_row(vec![
-            s.service.clone(),
-            format!(
-                "{} → {}{}",
-                short(&s.from),
-                if s.to.is_empty() { "-" } else { short(&s.to) },
-                if s.reused { " (reused)" } else { "" }
-            ),
-            s.image.clone(),
-            human_duration(s.settled.duration_secs),
-            s.settled.describe(),
-        ]);
+        let mut revisions = from_to(&s.from, &s.to);
+        if s.reused {
+            revisions.push_str(" (reused)");
+        }
+        table.push_row(service_row(&s.service, revisions, &s.image, &s.settled));
     }
     let mut md = format!("### ECS rollout: {}\n\n{}", report.status, table.render());
     for s in &report.services {

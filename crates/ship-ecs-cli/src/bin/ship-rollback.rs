@@ -5,12 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ship_actions_runtime::MarkdownTable;
-use ship_ecs::ecs::short;
 use ship_ecs::rollback::{rollback, RollbackPlan};
-use ship_ecs::rollout::{human_duration, split_list};
+use ship_ecs::rollout::split_list;
 use ship_ecs_cli::{
-    connect_checked, outputs, per_service_value, print_report, progress_printer, run_to_exit,
-    services_output, summary, Common, Format,
+    connect_checked, from_to, or_fail, outputs, per_service_value, print_report, progress_printer,
+    run_to_exit, service_output_row, service_row, services_output, summary, Common, Exit, Format,
 };
 
 #[derive(Debug, Parser)]
@@ -47,7 +46,7 @@ fn main() -> ExitCode {
     run_to_exit(run(Cli::parse()))
 }
 
-async fn run(cli: Cli) -> i32 {
+async fn run(cli: Cli) -> Exit {
     let plan = RollbackPlan {
         cluster: cli.common.cluster.clone(),
         services: split_list(&cli.common.service),
@@ -62,27 +61,21 @@ async fn run(cli: Cli) -> i32 {
         watch: cli.common.watch_options(),
         history_limit: 100,
     };
-    let ecs = match connect_checked(&cli.common, plan.spec().map(|_| ())).await {
-        Ok(ecs) => ecs,
-        Err(code) => return code,
-    };
-    let mut progress = progress_printer();
-    let report = match rollback(&ecs, &plan, &mut progress).await {
-        Ok(r) => r,
-        Err(e) => return ship_ecs_cli::fail(&e),
-    };
+    let ecs = connect_checked(&cli.common, plan.spec().map(|_| ())).await?;
+    let report = or_fail(rollback(&ecs, &plan, &mut progress_printer()).await)?;
     let svc = &report.services;
     let rows = svc
         .iter()
         .map(|s| {
-            serde_json::json!({
-                "service": s.service,
-                "task-definition-arn": s.rolled_back_to,
-                "rolled-back-from": s.rolled_back_from,
-                "rolled-back-to": s.rolled_back_to,
-                "status": s.settled.result,
-                "reason": s.settled.reason.clone().unwrap_or_default(),
-            })
+            service_output_row(
+                &s.service,
+                &s.rolled_back_to,
+                &[
+                    ("rolled-back-from", &s.rolled_back_from),
+                    ("rolled-back-to", &s.rolled_back_to),
+                ],
+                &s.settled,
+            )
         })
         .collect();
     let to = per_service_value(svc.iter().map(|s| s.rolled_back_to.as_str()));
@@ -98,17 +91,12 @@ async fn run(cli: Cli) -> i32 {
     ]);
     let mut table = MarkdownTable::new(&["service", "from → to", "why", "duration", "result"]);
     for s in &report.services {
-        table.push_row(vec![
-            s.service.clone(),
-            format!(
-                "{} → {}",
-                short(&s.rolled_back_from),
-                short(&s.rolled_back_to)
-            ),
-            s.why.clone(),
-            human_duration(s.settled.duration_secs),
-            s.settled.describe(),
-        ]);
+        table.push_row(service_row(
+            &s.service,
+            from_to(&s.rolled_back_from, &s.rolled_back_to),
+            &s.why,
+            &s.settled,
+        ));
     }
     let mut md = format!("### ECS rollback: {}\n\n{}", report.status, table.render());
     for n in &report.notes {
@@ -126,9 +114,11 @@ async fn run(cli: Cli) -> i32 {
         }
     }
     print_report(cli.common.format, &report, &table, &report.status);
-    if matches!(report.status.as_str(), "succeeded" | "started") {
-        0
-    } else {
-        1
-    }
+    Ok(
+        if matches!(report.status.as_str(), "succeeded" | "started") {
+            0
+        } else {
+            1
+        },
+    )
 }
