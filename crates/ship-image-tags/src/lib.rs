@@ -6,7 +6,9 @@
 //! read once and its exact bytes are put under each new tag, so the digest never changes and
 //! no layer is pulled or pushed. Two backends: any OCI distribution registry ([`oci`], with
 //! basic and bearer-token auth from [`auth`]) and Amazon ECR through its API ([`ecr`]).
-//! Floating tags (`vX.Y`, `vX`) only move forward ([`floating`]).
+//! Floating tags (`vX.Y`, `vX`) only move forward ([`floating`]). What a retag would do is
+//! decided first, by reading only ([`mod@plan`]); the dry run shows that plan and the real run
+//! carries it out.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,14 +20,18 @@ pub mod error;
 pub mod floating;
 pub mod labels;
 pub mod oci;
+pub mod plan;
 pub mod reference;
 pub mod retag;
 pub mod tags;
 pub mod version;
 
 pub use error::{ErrorKind, RegistryError};
+pub use plan::{plan, Plan, PlanAction, TagPlan};
 pub use reference::{ImageRepo, SourceRef};
-pub use retag::{retag, Backend, RetagError, RetagOptions, RetagReport, TagResult, TagStatus};
+pub use retag::{
+    apply, retag, Backend, RetagError, RetagOptions, RetagReport, TagResult, TagStatus,
+};
 pub use tags::{compute_tags, CommitSha, PlannedTag, TagKind, TagRequest};
 pub use version::{parse_version, version_from_ref, Bump, VersionError};
 

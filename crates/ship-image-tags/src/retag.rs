@@ -1,11 +1,12 @@
 //! Applying tags: read the source manifest once, check every target tag (immutable tags may
-//! not move), then put the same manifest under each tag that is missing or may move.
+//! not move), then put the same manifest under each tag that is missing or may move. The
+//! reading and deciding is [`crate::plan`], shared with the dry run; this module writes.
 
 use crate::digest::short_digest;
 use crate::ecr::EcrClient;
 use crate::error::RegistryError;
-use crate::floating::{newer_release, release_of_tag, Kept, Line};
 use crate::oci::{Manifest, PutOutcome, RegistryClient};
+use crate::plan::{plan, Plan, PlanAction};
 use crate::reference::SourceRef;
 use crate::tags::{PlannedTag, TagKind};
 use serde::Serialize;
@@ -129,13 +130,14 @@ impl TagResult {
     /// The reason without the tag's name (`kept on v1.3.0, newer than v1.1.4`), for lines
     /// and tables that name the tag already.
     pub fn note(&self) -> Option<&str> {
-        let reason = self.reason.as_deref()?;
-        Some(
-            reason
-                .strip_prefix(self.tag.as_str())
-                .map_or(reason, str::trim_start),
-        )
+        note(&self.tag, self.reason.as_deref())
     }
+}
+
+/// `reason` without its leading `tag`: reasons name their tag so they read alone in JSON.
+pub(crate) fn note<'a>(tag: &str, reason: Option<&'a str>) -> Option<&'a str> {
+    let reason = reason?;
+    Some(reason.strip_prefix(tag).map_or(reason, str::trim_start))
 }
 
 /// The outcome of a retag.
@@ -226,7 +228,7 @@ pub struct RetagOptions {
     pub force: bool,
 }
 
-/// Applies `tags` to the image `source` names, by manifest.
+/// Applies `tags` to the image `source` names, by manifest: [`plan`], then [`apply`].
 ///
 /// Every tag is checked before anything is written: if an immutable tag (`sha-…`, `vX.Y.Z`)
 /// names another digest, nothing is written ([`RetagError::Immutable`]) unless `force`.
@@ -241,97 +243,60 @@ pub async fn retag(
     tags: &[PlannedTag],
     options: RetagOptions,
 ) -> Result<RetagReport, RetagError> {
-    let manifest = backend
-        .get_manifest(source)
+    let plan = plan(backend, source, tags, options)
         .await
         .map_err(RetagError::Registry)?;
+    apply(backend, &plan).await
+}
 
-    let mut current = Vec::with_capacity(tags.len());
-    for tag in tags {
-        let digest = if matches!(source, SourceRef::Tag(t) if *t == tag.name) {
-            Some(manifest.digest.clone())
-        } else {
-            backend
-                .tag_digest(&tag.name)
-                .await
-                .map_err(RetagError::Registry)?
-        };
-        current.push(digest);
+/// Carries out `plan`: refuses it whole when it refuses any tag, else puts the source
+/// manifest under each tag to create or move, in order. Decides nothing itself, so what a dry
+/// run showed is what happens (unless the registry changed in between).
+pub async fn apply(backend: &Backend, plan: &Plan) -> Result<RetagReport, RetagError> {
+    if let Some(refused) = plan.refusal() {
+        return Err(refused);
     }
-
-    let conflicts: Vec<Conflict> = tags
-        .iter()
-        .zip(&current)
-        .filter_map(|(tag, existing)| match existing {
-            Some(d) if *d != manifest.digest && tag.kind.is_immutable() && !options.force => {
-                Some(Conflict {
-                    tag: tag.name.clone(),
-                    existing: d.clone(),
-                })
-            }
-            _ => None,
-        })
-        .collect();
-    if !conflicts.is_empty() {
-        return Err(RetagError::Immutable {
-            source_ref: source.to_string(),
-            source_digest: manifest.digest.clone(),
-            conflicts,
-        });
-    }
-
-    let kept = keep_floating(backend, tags, &current, &manifest.digest).await?;
-
+    let manifest = &plan.manifest;
     let mut report = RetagReport {
-        source: source.to_string(),
+        source: plan.source.to_string(),
         digest: manifest.digest.clone(),
         media_type: manifest.media_type.clone(),
-        results: tags
+        results: plan
+            .tags
             .iter()
-            .zip(&current)
-            .zip(kept)
-            .map(|((tag, previous), kept)| match kept {
-                Some(k) => TagResult {
-                    tag: tag.name.clone(),
-                    kind: tag.kind,
-                    status: TagStatus::Kept,
-                    digest: previous.clone(),
-                    previous_digest: previous.clone(),
-                    reason: Some(format!("{} {}", tag.name, k.phrase(previous.is_some()))),
-                    kept_on: Some(k.newer),
-                },
-                None => TagResult {
-                    tag: tag.name.clone(),
-                    kind: tag.kind,
-                    status: TagStatus::NotApplied,
-                    digest: None,
-                    previous_digest: previous.clone(),
-                    kept_on: None,
-                    reason: None,
-                },
+            .map(|t| {
+                let (status, digest) = match t.action {
+                    PlanAction::Keep => (TagStatus::Kept, t.current_digest.clone()),
+                    PlanAction::AlreadyThere => {
+                        (TagStatus::Unchanged, Some(manifest.digest.clone()))
+                    }
+                    _ => (TagStatus::NotApplied, None),
+                };
+                TagResult {
+                    tag: t.tag.clone(),
+                    kind: t.kind,
+                    status,
+                    digest,
+                    previous_digest: t.current_digest.clone(),
+                    kept_on: t.kept_on.clone(),
+                    reason: t.reason.clone(),
+                }
             })
             .collect(),
     };
 
-    for i in 0..report.results.len() {
-        if report.results[i].status == TagStatus::Kept {
+    for (i, t) in plan.tags.iter().enumerate() {
+        if !matches!(t.action, PlanAction::Create | PlanAction::Move) {
             continue;
         }
-        let previous = report.results[i].previous_digest.clone();
-        if previous.as_deref() == Some(manifest.digest.as_str()) {
-            report.results[i].status = TagStatus::Unchanged;
-            report.results[i].digest = Some(manifest.digest.clone());
-            continue;
-        }
-        let tag = report.results[i].tag.clone();
-        match backend.put_manifest(&tag, &manifest).await {
+        match backend.put_manifest(&t.tag, manifest).await {
             Ok(outcome) => {
                 let result = &mut report.results[i];
-                result.status = match (&outcome, &previous) {
+                result.status = match (&outcome, t.action) {
                     // Someone tagged this very image between the check and the put.
                     (PutOutcome::AlreadyTagged, _) => TagStatus::Unchanged,
-                    (PutOutcome::Written(_), None) => TagStatus::Created,
-                    (PutOutcome::Written(_), Some(_)) => TagStatus::Moved,
+                    (PutOutcome::Written(_), PlanAction::Create) => TagStatus::Created,
+                    (PutOutcome::Written(_), _) => TagStatus::Moved,
                 };
                 result.digest = Some(match outcome {
                     PutOutcome::Written(d) => d,
@@ -345,42 +310,6 @@ pub async fn retag(
         }
     }
     Ok(report)
-}
-
-/// For each of `tags`, whether it is a floating tag to keep where it is because its line has
-/// a newer release than the version tag among `tags`. Lists the repository's tags only when
-/// some floating tag would change (`current` is not `digest`).
-async fn keep_floating(
-    backend: &Backend,
-    tags: &[PlannedTag],
-    current: &[Option<String>],
-    digest: &str,
-) -> Result<Vec<Option<Kept>>, RetagError> {
-    let ours = tags
-        .iter()
-        .filter(|t| t.kind == TagKind::Version)
-        .find_map(|t| release_of_tag(&t.name).map(|v| (v, t.name.as_str())));
-    let candidates: Vec<Option<Line>> = tags
-        .iter()
-        .zip(current)
-        .map(|(tag, current)| {
-            (tag.kind == TagKind::Floating && current.as_deref() != Some(digest))
-                .then(|| Line::of_tag(&tag.name))
-                .flatten()
-        })
-        .collect();
-    let (Some((ours, ours_tag)), true) = (ours, candidates.iter().any(Option::is_some)) else {
-        return Ok(vec![None; tags.len()]);
-    };
-    let existing = backend.list_tags().await.map_err(RetagError::Registry)?;
-    Ok(candidates
-        .into_iter()
-        .map(|line| {
-            line.and_then(|line| {
-                newer_release(line, &ours, ours_tag, existing.iter().map(String::as_str))
-            })
-        })
-        .collect())
 }
 
 /// `v1.2.3 → sha256:0123456789ab (created)` lines, for human output.

@@ -3,7 +3,9 @@
 //! registry work are in `ship-image-tags`.
 //!
 //! Exit codes: 0 success, 1 refused or failed (immutable tag on another digest, registry
-//! errors), 2 usage or input error.
+//! errors), 2 usage or input error. With `--dry-run` (read the registry, write nothing): 0 the
+//! real run would succeed, 1 it would be refused, 2 bad input or the registry could not be
+//! read, so the question has no answer.
 
 use clap::{ArgAction, Parser, ValueEnum};
 use serde::Serialize;
@@ -12,6 +14,7 @@ use ship_image_tags::auth::{self, AuthError};
 use ship_image_tags::digest::short_digest;
 use ship_image_tags::labels::{oci_labels, rfc3339_utc};
 use ship_image_tags::oci::ClientOptions;
+use ship_image_tags::plan::{describe_plan, Plan, PlanAction, TagPlan};
 use ship_image_tags::retag::{describe, RetagError, RetagOptions, RetagReport, TagResult};
 use ship_image_tags::tags::{compute_tags, CommitSha, PlannedTag, TagRequest};
 use ship_image_tags::version::{self, Bump};
@@ -31,10 +34,13 @@ use std::process::ExitCode;
         are put under each new tag, so the digest never changes. Version and sha- tags are immutable: \
         moving one to another digest is refused unless --force. With --floating, vX.Y and vX only move \
         forward: the repository's tags are listed and a floating tag whose line has a newer release stays put.\n\n\
+        --dry-run reads the registry the same way and prints, per tag, what the real run would do \
+        (create, already there, move, keep, refuse) without writing anything.\n\n\
         Every flag can also be given as the action input of the same name (INPUT_<NAME>). \
         Credentials: REGISTRY_USERNAME/REGISTRY_PASSWORD, else ~/.docker/config.json; \
         ECR repositories use the AWS credential chain.\n\n\
-        Exit codes: 0 success, 1 refused or failed, 2 usage or input error."
+        Exit codes: 0 success, 1 refused or failed, 2 usage or input error (with --dry-run also \
+        a registry that could not be read)."
 )]
 struct Cli {
     /// Image repository, without tag: ghcr.io/org/api, 123456789012.dkr.ecr.us-east-1.amazonaws.com/api.
@@ -70,6 +76,9 @@ struct Cli {
     /// Apply the tags in the registry; false computes and prints them only [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
     push: Option<bool>,
+    /// Read the registry and print what the real run would do per tag, writing nothing; exit 1 when it would be refused, 2 when the registry cannot be read [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    dry_run: Option<bool>,
     /// Move version and sha- tags even when they name another digest [default: false].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
     force: Option<bool>,
@@ -100,6 +109,9 @@ enum Failure {
     Usage(String),
     /// Refused or failed: exit 1.
     Failed(String),
+    /// A dry run that could not read the registry: exit 2, since "would the real run be
+    /// refused" has no answer (1 would claim it does).
+    Undecided(String),
 }
 
 /// The merged settings: flag, else action input, else the GitHub variable, else default.
@@ -110,6 +122,7 @@ struct Settings {
     sha: Option<CommitSha>,
     tags: Vec<PlannedTag>,
     push: bool,
+    dry_run: bool,
     force: bool,
     insecure: bool,
     format: Format,
@@ -201,6 +214,7 @@ fn settings(cli: Cli) -> Result<Settings, Failure> {
         ));
     }
     let push = boolean(cli.push, "push")?.unwrap_or(true);
+    let dry_run = boolean(cli.dry_run, "dry-run")?.unwrap_or(false);
     let force = boolean(cli.force, "force")?.unwrap_or(false);
     let insecure = boolean(cli.insecure, "insecure")?.unwrap_or(false);
     let format = match cli.format {
@@ -230,6 +244,7 @@ fn settings(cli: Cli) -> Result<Settings, Failure> {
         sha,
         tags,
         push,
+        dry_run,
         force,
         insecure,
         format,
@@ -253,8 +268,18 @@ struct Report<'a> {
     digest_ref: Option<String>,
     media_type: Option<String>,
     pushed: bool,
+    dry_run: bool,
     results: Vec<TagResult>,
+    /// With dry-run, what the real run would do per tag; otherwise `null`.
+    plan: Option<&'a [TagPlan]>,
     labels: BTreeMap<String, String>,
+}
+
+/// How far a run went: tags computed only (push false), planned (dry run), or applied.
+enum Outcome<'a> {
+    Computed,
+    Planned(&'a Plan),
+    Applied(&'a RetagReport),
 }
 
 fn created_timestamp() -> String {
@@ -269,7 +294,7 @@ fn created_timestamp() -> String {
     rfc3339_utc(seconds)
 }
 
-fn build_report<'a>(s: &'a Settings, api: &'static str, retag: Option<RetagReport>) -> Report<'a> {
+fn build_report<'a>(s: &'a Settings, api: &'static str, outcome: &Outcome<'a>) -> Report<'a> {
     let source_url = match (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY")) {
         (Some(server), Some(repo)) => Some(format!("{}/{repo}", server.trim_end_matches('/'))),
         _ => None,
@@ -285,21 +310,37 @@ fn build_report<'a>(s: &'a Settings, api: &'static str, retag: Option<RetagRepor
         &created_timestamp(),
         source_url.as_deref(),
     );
-    let (digest, media_type, results) = match retag {
-        Some(r) => (Some(r.digest), Some(r.media_type), r.results),
-        None => (None, None, Vec::new()),
+    let (digest, media_type, results, plan) = match outcome {
+        Outcome::Computed => (None, None, Vec::new(), None),
+        Outcome::Planned(p) => (
+            Some(p.manifest.digest.clone()),
+            Some(p.manifest.media_type.clone()),
+            Vec::new(),
+            Some(p.tags.as_slice()),
+        ),
+        Outcome::Applied(r) => (
+            Some(r.digest.clone()),
+            Some(r.media_type.clone()),
+            r.results.clone(),
+            None,
+        ),
     };
     // Floating tags kept on a newer release do not name this image: `tags` and `image-refs`
-    // list only the tags that do (the kept ones, with why, are in `results`).
+    // list only the tags that do (the kept ones, with why, are in `results` or `plan`).
+    let kept = |name: &str| {
+        results
+            .iter()
+            .any(|r| r.tag == name && r.status == TagStatus::Kept)
+            || plan
+                .into_iter()
+                .flatten()
+                .any(|p| p.tag == name && p.action == PlanAction::Keep)
+    };
     let names: Vec<&str> = s
         .tags
         .iter()
         .map(|t| t.name.as_str())
-        .filter(|name| {
-            !results
-                .iter()
-                .any(|r| r.tag == *name && r.status == TagStatus::Kept)
-        })
+        .filter(|name| !kept(name))
         .collect();
     Report {
         image: &s.image.name,
@@ -315,8 +356,11 @@ fn build_report<'a>(s: &'a Settings, api: &'static str, retag: Option<RetagRepor
         digest_ref: digest.as_ref().map(|d| s.image.digest_ref(d)),
         digest,
         media_type,
-        pushed: s.push,
+        // A dry run writes nothing whatever push says.
+        pushed: s.push && !s.dry_run,
+        dry_run: s.dry_run,
         results,
+        plan,
         labels,
     }
 }
@@ -347,17 +391,44 @@ fn write_outputs(report: &Report<'_>) -> Result<(), Failure> {
     .map_err(|e| Failure::Failed(e.to_string()))
 }
 
-fn summary(
-    image: &str,
-    source: &str,
-    report: Option<&RetagReport>,
-    planned: &[PlannedTag],
-    note: &str,
-) -> String {
-    let mut md = format!("### ship-tag-image: `{image}`\n\n");
-    let mut table = runtime::MarkdownTable::new(&["Tag", "Digest", "Status"]);
-    match report {
-        Some(r) => {
+fn digest_cell(digest: Option<&str>) -> String {
+    digest.map_or_else(|| "—".into(), |d| format!("`{d}`"))
+}
+
+/// The step summary: a table tag → digest → status (or, for a dry run, tag → digest now →
+/// what the real run would do).
+fn summary(settings: &Settings, outcome: &Outcome<'_>) -> String {
+    let mut md = format!("### ship-tag-image: `{}`\n\n", settings.image.name);
+    let source = &settings.source;
+    let mut table = match outcome {
+        Outcome::Planned(_) => runtime::MarkdownTable::new(&["Tag", "Digest now", "Plan"]),
+        _ => runtime::MarkdownTable::new(&["Tag", "Digest", "Status"]),
+    };
+    match outcome {
+        Outcome::Computed => {
+            for tag in &settings.tags {
+                table.push_row(vec![
+                    format!("`{}`", tag.name),
+                    "—".into(),
+                    "computed (push: false)".into(),
+                ]);
+            }
+        }
+        Outcome::Planned(plan) => {
+            md.push_str(&format!(
+                "Dry run, nothing written. Source `{source}` is `{}` ({}).\n\n",
+                plan.manifest.digest, plan.manifest.media_type
+            ));
+            for t in &plan.tags {
+                table.push_row(vec![
+                    format!("`{}`", t.tag),
+                    digest_cell(t.current_digest.as_deref()),
+                    t.note()
+                        .map_or_else(|| t.action.to_string(), |n| format!("{}: {n}", t.action)),
+                ]);
+            }
+        }
+        Outcome::Applied(r) => {
             md.push_str(&format!(
                 "Source `{source}` is `{}` ({}).\n\n",
                 r.digest, r.media_type
@@ -365,11 +436,7 @@ fn summary(
             for result in &r.results {
                 table.push_row(vec![
                     format!("`{}`", result.tag),
-                    result
-                        .digest
-                        .as_deref()
-                        .map(|d| format!("`{d}`"))
-                        .unwrap_or_else(|| "—".into()),
+                    digest_cell(result.digest.as_deref()),
                     match (&result.previous_digest, result.status) {
                         (Some(prev), TagStatus::Moved) => {
                             format!("moved (was `{}`)", short_digest(prev))
@@ -381,11 +448,6 @@ fn summary(
                 ]);
             }
         }
-        None => {
-            for tag in planned {
-                table.push_row(vec![format!("`{}`", tag.name), "—".into(), note.into()]);
-            }
-        }
     }
     md.push_str(&table.render());
     md
@@ -394,40 +456,47 @@ fn summary(
 fn print_report(
     settings: &Settings,
     report: &Report<'_>,
-    retag: Option<&RetagReport>,
+    outcome: &Outcome<'_>,
 ) -> Result<(), Failure> {
-    match settings.format {
-        Format::Json => {
-            let json = serde_json::to_string_pretty(report)
-                .map_err(|e| Failure::Failed(format!("cannot encode the report: {e}")))?;
-            println!("{json}");
+    if settings.format == Format::Json {
+        let json = serde_json::to_string_pretty(report)
+            .map_err(|e| Failure::Failed(format!("cannot encode the report: {e}")))?;
+        println!("{json}");
+        return Ok(());
+    }
+    let (image, source) = (&settings.image, &settings.source);
+    let lines = match outcome {
+        Outcome::Computed => {
+            let version = report.version.as_deref().unwrap_or("none");
+            println!("{image}: version {version}; tags (not pushed, push is false):");
+            report.tags.iter().map(|t| image.tag_ref(t)).collect()
         }
-        Format::Human => match retag {
-            Some(r) => {
-                println!(
-                    "{}: {} is {} ({})",
-                    settings.image, settings.source, r.digest, r.media_type
-                );
-                for line in describe(r) {
-                    println!("  {line}");
-                }
-            }
-            None => {
-                let version = report
-                    .version
-                    .as_deref()
-                    .map_or("none".to_string(), |v| v.to_string());
-                println!(
-                    "{}: version {version}; tags (not pushed, push is false):",
-                    settings.image
-                );
-                for tag in &report.tags {
-                    println!("  {}", settings.image.tag_ref(tag));
-                }
-            }
-        },
+        Outcome::Planned(p) => {
+            let m = &p.manifest;
+            println!(
+                "{image}: dry run, nothing written: {source} is {} ({})",
+                m.digest, m.media_type
+            );
+            describe_plan(p)
+        }
+        Outcome::Applied(r) => {
+            println!("{image}: {source} is {} ({})", r.digest, r.media_type);
+            describe(r)
+        }
+    };
+    for line in lines {
+        println!("  {line}");
     }
     Ok(())
+}
+
+/// Writes the outputs and the step summary, and prints the report.
+fn finish(settings: &Settings, api: &'static str, outcome: &Outcome<'_>) -> Result<(), Failure> {
+    let report = build_report(settings, api, outcome);
+    write_outputs(&report)?;
+    runtime::append_step_summary(&summary(settings, outcome))
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    print_report(settings, &report, outcome)
 }
 
 fn credentials_options(settings: &Settings) -> Result<ClientOptions, Failure> {
@@ -461,19 +530,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     } else {
         "oci"
     };
-
+    if settings.dry_run {
+        return dry_run(&settings, api).await;
+    }
     if !settings.push {
-        let report = build_report(&settings, api, None);
-        write_outputs(&report)?;
-        let md = summary(
-            &settings.image.name,
-            settings.source.as_str(),
-            None,
-            &settings.tags,
-            "computed (push: false)",
-        );
-        runtime::append_step_summary(&md).map_err(|e| Failure::Failed(e.to_string()))?;
-        return print_report(&settings, &report, None);
+        return finish(&settings, api, &Outcome::Computed);
     }
 
     let options = credentials_options(&settings)?;
@@ -490,33 +551,45 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     )
     .await;
     match result {
-        Ok(retag) => {
-            let md = summary(
-                &settings.image.name,
-                settings.source.as_str(),
-                Some(&retag),
-                &settings.tags,
-                "",
-            );
-            let report = build_report(&settings, api, Some(retag.clone()));
-            write_outputs(&report)?;
-            runtime::append_step_summary(&md).map_err(|e| Failure::Failed(e.to_string()))?;
-            print_report(&settings, &report, Some(&retag))
-        }
+        Ok(retag) => finish(&settings, api, &Outcome::Applied(&retag)),
         Err(e) => {
             if let RetagError::Partial { report, .. } = &e {
-                let md = summary(
-                    &settings.image.name,
-                    settings.source.as_str(),
-                    Some(report),
-                    &settings.tags,
-                    "",
-                );
                 // The error below is what matters; a summary that cannot be written is not.
-                let _ = runtime::append_step_summary(&md);
+                let _ =
+                    runtime::append_step_summary(&summary(&settings, &Outcome::Applied(report)));
             }
             Err(Failure::Failed(e.to_string()))
         }
+    }
+}
+
+/// Reads what the real run reads, through the same planning function, and reports the plan
+/// instead of carrying it out.
+async fn dry_run(settings: &Settings, api: &'static str) -> Result<(), Failure> {
+    let undecided = |e: String| Failure::Undecided(format!("dry run: {e}; nothing was written"));
+    let options = credentials_options(settings).map_err(|f| match f {
+        Failure::Failed(m) => undecided(m),
+        other => other,
+    })?;
+    let backend = ship_image_tags::connect(&settings.image, options)
+        .await
+        .map_err(|e| undecided(e.to_string()))?;
+    let plan = ship_image_tags::plan(
+        &backend,
+        &settings.source,
+        &settings.tags,
+        RetagOptions {
+            force: settings.force,
+        },
+    )
+    .await
+    .map_err(|e| undecided(e.to_string()))?;
+    finish(settings, api, &Outcome::Planned(&plan))?;
+    match plan.refusal() {
+        Some(refused) => Err(Failure::Failed(format!(
+            "dry run, nothing written: the real run would be {refused}"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -544,7 +617,7 @@ fn main() -> ExitCode {
     };
     let (code, message) = match rt.block_on(run(cli)) {
         Ok(()) => return ExitCode::SUCCESS,
-        Err(Failure::Usage(m)) => (2, m),
+        Err(Failure::Usage(m) | Failure::Undecided(m)) => (2, m),
         Err(Failure::Failed(m)) => (1, m),
     };
     eprintln!("ship-tag-image: error: {message}");

@@ -18,40 +18,10 @@ fn run(moto: &Moto, args: &[&str]) -> Run {
     tag_image(args, &env)
 }
 
-struct Seeded {
-    single: String,
-    oci: String,
-    index: String,
-    other: String,
-}
-
-/// Creates `api` and puts: a Docker v2 manifest as `sha-abc1234`, an OCI manifest (media
-/// type given through the API) as `oci`, an OCI index as `sha-1ndex00`, another image as
-/// `other`. Returns ECR's digests.
-fn seed(moto: &Moto) -> Seeded {
-    let client = moto.client();
-    let m = manifests();
-    rt().block_on(async {
-        ecr_create_repository(&client, "api").await;
-        Seeded {
-            single: ecr_put(&client, "api", SHA_TAG, &m.docker, None).await,
-            // Not `m.single`: moto's digest hashes the layer digests, which it shares with m.docker.
-            oci: ecr_put(&client, "api", "oci", &m.children[1], Some(OCI_MANIFEST)).await,
-            index: ecr_put(&client, "api", "sha-1ndex00", &m.index, Some(OCI_INDEX)).await,
-            other: ecr_put(&client, "api", "other", &m.other, None).await,
-        }
-    })
-}
-
-fn get(moto: &Moto, tag: &str) -> Option<EcrImage> {
-    let client = moto.client();
-    rt().block_on(ecr_get(&client, "api", tag))
-}
-
 #[test]
 fn ecr_retag_by_tag_by_digest_and_index() {
     let moto = Moto::start();
-    let seeded = seed(&moto);
+    let seeded = seed_ecr(&moto);
     let image = Moto::image("api");
     let m = manifests();
 
@@ -82,9 +52,9 @@ fn ecr_retag_by_tag_by_digest_and_index() {
             ("v1".into(), "created".into()),
         ]
     );
-    let source = get(&moto, SHA_TAG).unwrap();
+    let source = ecr_image(&moto, SHA_TAG).unwrap();
     for tag in ["v1.2.3", "v1.2", "v1"] {
-        let tagged = get(&moto, tag).unwrap_or_else(|| panic!("{tag} missing"));
+        let tagged = ecr_image(&moto, tag).unwrap_or_else(|| panic!("{tag} missing"));
         assert_eq!(tagged.digest, seeded.single, "{tag}");
         assert_eq!(tagged.manifest, source.manifest, "{tag}");
         assert_eq!(tagged.manifest.as_bytes(), m.docker.as_slice(), "{tag}");
@@ -107,7 +77,7 @@ fn ecr_retag_by_tag_by_digest_and_index() {
     );
     r.assert_code(0);
     assert_eq!(r.json()["media_type"], OCI_MANIFEST);
-    let tagged = get(&moto, "v2.0.0").unwrap();
+    let tagged = ecr_image(&moto, "v2.0.0").unwrap();
     assert_eq!(tagged.digest, seeded.oci);
     assert_eq!(tagged.manifest.as_bytes(), m.children[1].as_slice());
     assert_eq!(tagged.media_type.as_deref(), Some(OCI_MANIFEST));
@@ -128,7 +98,7 @@ fn ecr_retag_by_tag_by_digest_and_index() {
     );
     r.assert_code(0);
     assert_eq!(r.json()["media_type"], OCI_INDEX);
-    let tagged = get(&moto, "v3.0.0").unwrap();
+    let tagged = ecr_image(&moto, "v3.0.0").unwrap();
     assert_eq!(tagged.digest, seeded.index);
     assert_eq!(tagged.manifest.as_bytes(), m.index.as_slice());
     assert_eq!(tagged.media_type.as_deref(), Some(OCI_INDEX));
@@ -137,7 +107,7 @@ fn ecr_retag_by_tag_by_digest_and_index() {
 #[test]
 fn ecr_immutability_rerun_and_force() {
     let moto = Moto::start();
-    let seeded = seed(&moto);
+    let seeded = seed_ecr(&moto);
     let image = Moto::image("api");
 
     run(
@@ -168,8 +138,8 @@ fn ecr_immutability_rerun_and_force() {
     assert!(r.stderr.contains(&seeded.other), "{}", r.stderr);
     assert!(r.stderr.contains(&seeded.single), "{}", r.stderr);
     assert!(r.stderr.contains("nothing was tagged"), "{}", r.stderr);
-    assert_eq!(get(&moto, "v1.2.3").unwrap().digest, seeded.other);
-    assert!(get(&moto, "v1").is_none());
+    assert_eq!(ecr_image(&moto, "v1.2.3").unwrap().digest, seeded.other);
+    assert!(ecr_image(&moto, "v1").is_none());
 
     // Re-running a successful retag changes nothing.
     let args = [
@@ -209,13 +179,13 @@ fn ecr_immutability_rerun_and_force() {
     );
     r.assert_code(0);
     assert_eq!(r.statuses()[1], ("v1.2.3".into(), "moved".into()));
-    assert_eq!(get(&moto, "v1.2.3").unwrap().digest, seeded.single);
+    assert_eq!(ecr_image(&moto, "v1.2.3").unwrap().digest, seeded.single);
 }
 
 #[test]
 fn ecr_image_already_exists_is_success() {
     let moto = Moto::start();
-    let seeded = seed(&moto);
+    let seeded = seed_ecr(&moto);
     let repo = ImageRepo::parse(&Moto::image("api")).unwrap();
     let ecr = repo.ecr.clone().unwrap();
     let config = rt().block_on(async {
@@ -254,7 +224,7 @@ fn ecr_image_already_exists_is_success() {
 #[test]
 fn ecr_failures_name_the_registry_and_what_to_check() {
     let moto = Moto::start();
-    seed(&moto);
+    seed_ecr(&moto);
 
     // No such repository.
     let r = run(

@@ -5,6 +5,7 @@
 //! and stopped when the test ends; a server that cannot start fails the test.
 
 mod compute;
+mod dry_run;
 mod ecr;
 mod errors;
 mod floating;

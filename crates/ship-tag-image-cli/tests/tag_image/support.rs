@@ -413,6 +413,37 @@ impl Moto {
     }
 }
 
+/// ECR's digests of the images [`seed_ecr`] puts.
+pub struct EcrSeeded {
+    pub single: String,
+    pub oci: String,
+    pub index: String,
+    pub other: String,
+}
+
+/// Creates `api` in moto and puts: a Docker v2 manifest as `sha-abc1234`, an OCI manifest
+/// (media type given through the API) as `oci`, an OCI index as `sha-1ndex00`, another image
+/// as `other`. Returns ECR's digests.
+pub fn seed_ecr(moto: &Moto) -> EcrSeeded {
+    let client = moto.client();
+    let m = manifests();
+    rt().block_on(async {
+        ecr_create_repository(&client, "api").await;
+        EcrSeeded {
+            single: ecr_put(&client, "api", SHA_TAG, &m.docker, None).await,
+            // Not `m.single`: moto's digest hashes the layer digests, which it shares with m.docker.
+            oci: ecr_put(&client, "api", "oci", &m.children[1], Some(OCI_MANIFEST)).await,
+            index: ecr_put(&client, "api", "sha-1ndex00", &m.index, Some(OCI_INDEX)).await,
+            other: ecr_put(&client, "api", "other", &m.other, None).await,
+        }
+    })
+}
+
+/// The image `tag` names in moto's `api` repository, read with the AWS SDK directly.
+pub fn ecr_image(moto: &Moto, tag: &str) -> Option<EcrImage> {
+    rt().block_on(ecr_get(&moto.client(), "api", tag))
+}
+
 /// One image as ECR reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcrImage {
@@ -477,6 +508,98 @@ pub async fn ecr_get(client: &aws_sdk_ecr::Client, repo: &str, tag: &str) -> Opt
     })
 }
 
+/// `ship-tag-image`'s command line and environment, built flag by flag:
+/// `TagArgs::new(&image).sha().version("v1.2.3").floating().json().run()`.
+#[derive(Debug, Clone, Default)]
+pub struct TagArgs {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl TagArgs {
+    /// `--image image`.
+    pub fn new(image: &str) -> Self {
+        Self::default().arg("--image", image)
+    }
+
+    /// `--image <moto's api repository>`, with the environment that points the AWS SDK at moto.
+    pub fn ecr(moto: &Moto) -> Self {
+        let mut args = Self::new(&Moto::image("api"));
+        args.env = moto.env();
+        args
+    }
+
+    /// `flag value`.
+    pub fn arg(mut self, flag: &str, value: &str) -> Self {
+        self.args.extend([flag.to_string(), value.to_string()]);
+        self
+    }
+
+    /// A flag without a value (`--floating`).
+    pub fn flag(mut self, flag: &str) -> Self {
+        self.args.push(flag.to_string());
+        self
+    }
+
+    /// `--sha` with the test commit (so `sha-abc1234` is among the tags and the default source).
+    pub fn sha(self) -> Self {
+        self.arg("--sha", SHA)
+    }
+
+    pub fn source(self, source: &str) -> Self {
+        self.arg("--source", source)
+    }
+
+    pub fn version(self, version: &str) -> Self {
+        self.arg("--version", version)
+    }
+
+    pub fn floating(self) -> Self {
+        self.flag("--floating")
+    }
+
+    pub fn force(self) -> Self {
+        self.flag("--force")
+    }
+
+    pub fn dry_run(self) -> Self {
+        self.flag("--dry-run")
+    }
+
+    pub fn json(self) -> Self {
+        self.arg("--format", "json")
+    }
+
+    /// An environment variable for the run (on top of the clean one [`tag_image`] makes).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn run(&self) -> Run {
+        let home = tempfile::tempdir().expect("temp home");
+        self.run_in(home.path())
+    }
+
+    pub fn run_in(&self, home: &Path) -> Run {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        tag_image_in(home, &args, &env)
+    }
+}
+
+/// `(&str, &str)` pairs as owned strings, to compare with [`Run::statuses`] and [`Run::plan`].
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
 /// The result of running the binary.
 #[derive(Debug)]
 pub struct Run {
@@ -507,19 +630,66 @@ impl Run {
         self
     }
 
-    /// The statuses of `results` in the JSON report, as (tag, status) pairs.
-    pub fn statuses(&self) -> Vec<(String, String)> {
-        self.json()["results"]
+    /// `field` of each entry of the JSON report's `list`, as (tag, field) pairs.
+    fn per_tag(&self, list: &str, field: &str) -> Vec<(String, String)> {
+        self.json()[list]
             .as_array()
-            .expect("results")
+            .unwrap_or_else(|| panic!("no `{list}` in {}", self.stdout))
             .iter()
             .map(|r| {
                 (
                     r["tag"].as_str().unwrap().to_string(),
-                    r["status"].as_str().unwrap().to_string(),
+                    r[field].as_str().unwrap().to_string(),
                 )
             })
             .collect()
+    }
+
+    /// The statuses of `results` in the JSON report, as (tag, status) pairs.
+    pub fn statuses(&self) -> Vec<(String, String)> {
+        self.per_tag("results", "status")
+    }
+
+    /// The actions of a dry run's `plan` in the JSON report, as (tag, action) pairs.
+    pub fn plan(&self) -> Vec<(String, String)> {
+        self.per_tag("plan", "action")
+    }
+
+    /// The run exited 0 with these (tag, status) results.
+    #[track_caller]
+    pub fn assert_statuses(&self, want: &[(&str, &str)]) -> &Self {
+        self.assert_code(0);
+        assert_eq!(self.statuses(), pairs(want), "{}", self.stdout);
+        self
+    }
+
+    /// The run exited `code` with this (tag, action) dry-run plan.
+    #[track_caller]
+    pub fn assert_plan(&self, code: i32, want: &[(&str, &str)]) -> &Self {
+        self.assert_code(code);
+        assert_eq!(self.plan(), pairs(want), "{}", self.stdout);
+        self
+    }
+
+    /// Standard error contains each of `wants`.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, wants: &[&str]) -> &Self {
+        assert_has("stderr", &self.stderr, wants);
+        self
+    }
+
+    /// Standard output contains each of `wants`.
+    #[track_caller]
+    pub fn assert_stdout_has(&self, wants: &[&str]) -> &Self {
+        assert_has("stdout", &self.stdout, wants);
+        self
+    }
+
+    /// The step summary contains each of `wants`.
+    #[track_caller]
+    pub fn assert_summary_has(&self, wants: &[&str]) -> &Self {
+        assert_has("the step summary", &self.summary, wants);
+        self
     }
 }
 
@@ -554,6 +724,13 @@ pub fn tag_image_in(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         outputs,
         summary: std::fs::read_to_string(&summary_file).unwrap_or_default(),
+    }
+}
+
+#[track_caller]
+fn assert_has(what: &str, text: &str, wants: &[&str]) {
+    for want in wants {
+        assert!(text.contains(want), "missing `{want}` in {what}:\n{text}");
     }
 }
 
