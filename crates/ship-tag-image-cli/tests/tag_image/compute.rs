@@ -13,6 +13,21 @@ fn compute(args: &[&str], env: &[(&str, &str)]) -> Run {
     tag_image(&all, env)
 }
 
+/// `--bump part` from the tags of the repository in `dir`.
+fn bump(dir: &Path, part: &str) -> Run {
+    compute(
+        &[
+            "--bump",
+            part,
+            "--git-dir",
+            dir.to_str().unwrap(),
+            "--sha",
+            SHA,
+        ],
+        &[],
+    )
+}
+
 fn tags(run: &Run) -> Vec<String> {
     run.json()["tags"]
         .as_array()
@@ -121,14 +136,10 @@ fn bump_from_git_tags() {
     ]);
     let dir = repo.path().to_str().unwrap();
     for (part, want) in [("patch", "1.10.1"), ("minor", "1.11.0"), ("major", "2.0.0")] {
-        let run = compute(&["--bump", part, "--git-dir", dir, "--sha", SHA], &[]);
-        run.assert_code(0);
+        let run = bump(repo.path(), part);
+        run.assert_code(0)
+            .assert_stderr_has(&[&format!("v1.10.0 → {want}")]);
         assert_eq!(run.json()["version"], want, "{part}");
-        assert!(
-            run.stderr.contains(&format!("v1.10.0 → {want}")),
-            "{}",
-            run.stderr
-        );
     }
     // As an action input too.
     let run = compute(
@@ -144,39 +155,15 @@ fn bump_from_git_tags() {
         empty.path(),
         &["commit", "-q", "--allow-empty", "-m", "first"],
     );
-    let run = compute(
-        &[
-            "--bump",
-            "minor",
-            "--git-dir",
-            empty.path().to_str().unwrap(),
-            "--sha",
-            SHA,
-        ],
-        &[],
-    );
+    let run = bump(empty.path(), "minor");
     run.assert_code(0);
     assert_eq!(run.json()["version"], "0.1.0");
 
     // Not a repository: exit 2 with git's reason.
     let not_repo = tempfile::tempdir().unwrap();
-    let run = compute(
-        &[
-            "--bump",
-            "minor",
-            "--git-dir",
-            not_repo.path().to_str().unwrap(),
-            "--sha",
-            SHA,
-        ],
-        &[],
-    );
-    run.assert_code(2);
-    assert!(
-        run.stderr.contains("cannot list git tags"),
-        "{}",
-        run.stderr
-    );
+    bump(not_repo.path(), "minor")
+        .assert_code(2)
+        .assert_stderr_has(&["cannot list git tags"]);
 }
 
 #[test]

@@ -37,6 +37,15 @@ fn assert_real_run_follows(args: TagArgs, plan: &[(String, String)]) {
     assert_eq!(real.statuses(), want, "{}", real.stdout);
 }
 
+/// A dry run of `--sha --version v1.2.3` on `base` that cannot read the registry: exit 2 with
+/// one error line holding `wants`.
+#[track_caller]
+fn assert_undecided(base: TagArgs, wants: &[&str]) -> Run {
+    let run = base.sha().version("v1.2.3").dry_run().run();
+    assert_one_line_error(&run, 2, wants);
+    run
+}
+
 #[test]
 fn dry_run_plans_without_writing_and_the_real_run_follows() {
     let registry = Registry::start();
@@ -83,12 +92,7 @@ fn dry_run_shows_move_keep_and_refuse() {
     let images = push_test_images(&registry, "api");
     let image = registry.image("api");
     let (other, ours) = (&images.other.digest, &images.single.digest);
-    TagArgs::new(&image)
-        .source("other")
-        .version("v1.2.0")
-        .floating()
-        .run()
-        .assert_code(0);
+    tag_other(TagArgs::new(&image).floating(), "v1.2.0");
 
     // A hotfix of an older line: v1.1 is created, v1 stays on the newer v1.2.0.
     let hotfix = TagArgs::new(&image).sha().version("v1.1.4").floating();
@@ -179,14 +183,8 @@ fn dry_run_input_reads_the_registry_even_with_push_false() {
 #[test]
 fn dry_run_without_a_registry_answer_exits_2() {
     let port = free_port();
-    let run = TagArgs::new(&format!("127.0.0.1:{port}/api"))
-        .sha()
-        .version("v1.2.3")
-        .dry_run()
-        .run();
-    assert_one_line_error(
-        &run,
-        2,
+    let run = assert_undecided(
+        TagArgs::new(&format!("127.0.0.1:{port}/api")),
         &[
             &format!("dry run: registry 127.0.0.1:{port} is unreachable"),
             "check the image name",
@@ -226,11 +224,7 @@ fn ecr_dry_run_plans_refuses_and_writes_nothing() {
     assert_real_run_follows(args, &dry.plan());
 
     // v1.2.4 already on another image: refused; the floating tags are already there.
-    TagArgs::ecr(&moto)
-        .source("other")
-        .version("v1.2.4")
-        .run()
-        .assert_code(0);
+    tag_other(TagArgs::ecr(&moto), "v1.2.4");
     let clash = TagArgs::ecr(&moto).sha().version("v1.2.4").floating();
     let dry = clash.dry_run().json().run();
     dry.assert_plan(
@@ -252,19 +246,8 @@ fn ecr_dry_run_plans_refuses_and_writes_nothing() {
 #[test]
 fn ecr_dry_run_unreachable_endpoint_exits_2() {
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let run = TagArgs::new(&Moto::image("api"))
-        .sha()
-        .version("v1.2.3")
-        .dry_run()
-        .env("AWS_ENDPOINT_URL", &dead)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .run();
-    assert_one_line_error(
-        &run,
-        2,
+    assert_undecided(
+        TagArgs::ecr_at(&dead),
         &[
             &format!("dry run: ECR registry {ECR_HOST}"),
             "is unreachable",

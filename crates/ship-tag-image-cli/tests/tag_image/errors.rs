@@ -8,11 +8,10 @@ use std::sync::{Arc, OnceLock};
 #[test]
 fn unreachable_registry() {
     let port = free_port();
-    let image = format!("127.0.0.1:{port}/api");
-    let run = tag_image(
-        &["--image", &image, "--sha", SHA, "--version", "v1.2.3"],
-        &[],
-    );
+    let run = TagArgs::new(&format!("127.0.0.1:{port}/api"))
+        .sha()
+        .version("v1.2.3")
+        .run();
     assert_one_line_error(
         &run,
         1,
@@ -29,17 +28,10 @@ fn unreachable_registry() {
 fn missing_image_and_missing_repository() {
     let registry = Registry::start();
     push_test_images(&registry, "api");
-    let run = tag_image(
-        &[
-            "--image",
-            &registry.image("api"),
-            "--source",
-            "sha-0000000",
-            "--version",
-            "v1.2.3",
-        ],
-        &[],
-    );
+    let run = TagArgs::new(&registry.image("api"))
+        .source("sha-0000000")
+        .version("v1.2.3")
+        .run();
     assert_one_line_error(
         &run,
         1,
@@ -50,17 +42,10 @@ fn missing_image_and_missing_repository() {
             "was pushed",
         ],
     );
-    let run = tag_image(
-        &[
-            "--image",
-            &registry.image("nope"),
-            "--sha",
-            SHA,
-            "--version",
-            "v1.2.3",
-        ],
-        &[],
-    );
+    let run = TagArgs::new(&registry.image("nope"))
+        .sha()
+        .version("v1.2.3")
+        .run();
     assert_one_line_error(
         &run,
         1,
@@ -79,17 +64,10 @@ fn server_error() {
             .header("Content-Type", "application/json")
             .body(r#"{"errors":[{"code":"UNKNOWN","message":"storage backend exploded"}]}"#)
     });
-    let run = tag_image(
-        &[
-            "--image",
-            &format!("{}/api", stub.host()),
-            "--sha",
-            SHA,
-            "--version",
-            "v1.2.3",
-        ],
-        &[],
-    );
+    let run = TagArgs::new(&format!("{}/api", stub.host()))
+        .sha()
+        .version("v1.2.3")
+        .run();
     assert_one_line_error(
         &run,
         1,
@@ -130,18 +108,11 @@ fn half_broken_registry() -> (Stub, Vec<u8>) {
 #[test]
 fn failure_half_way_reports_what_was_applied() {
     let (stub, manifest) = half_broken_registry();
-    let run = tag_image(
-        &[
-            "--image",
-            &format!("{}/api", stub.host()),
-            "--sha",
-            SHA,
-            "--version",
-            "v1.2.3",
-            "--floating",
-        ],
-        &[],
-    );
+    let run = TagArgs::new(&format!("{}/api", stub.host()))
+        .sha()
+        .version("v1.2.3")
+        .floating()
+        .run();
     assert_one_line_error(
         &run,
         1,
@@ -218,29 +189,24 @@ fn token_registry() -> Stub {
 #[test]
 fn bearer_token_flow() {
     let stub = token_registry();
-    let image = format!("{}/api", stub.host());
-    let run = tag_image(
-        &["--image", &image, "--sha", SHA, "--version", "v1.2.3"],
-        &[
-            ("REGISTRY_USERNAME", "ship"),
-            ("REGISTRY_PASSWORD", "tok-pw"),
-        ],
-    );
-    run.assert_code(0);
+    let as_ship = |password: &str| {
+        TagArgs::new(&format!("{}/api", stub.host()))
+            .sha()
+            .version("v1.2.3")
+            .env("REGISTRY_USERNAME", "ship")
+            .env("REGISTRY_PASSWORD", password)
+            .run()
+    };
+    as_ship("tok-pw").assert_code(0);
     let requests = stub.requests();
     let token_request = requests
         .iter()
         .find(|r| r.path.starts_with("/token"))
         .expect("a token request");
-    assert!(
-        token_request.path.contains("service=stub-registry"),
-        "{}",
-        token_request.path
-    );
-    assert!(
-        token_request.path.contains("scope=repository%3Aapi%3Apull"),
-        "{}",
-        token_request.path
+    assert_has(
+        "the token request",
+        &token_request.path,
+        &["service=stub-registry", "scope=repository%3Aapi%3Apull"],
     );
     let put = requests
         .iter()
@@ -249,15 +215,8 @@ fn bearer_token_flow() {
     assert_eq!(put.headers["authorization"], "Bearer good-token");
 
     // Refused by the token service: exit 1, naming the registry and the credentials' source.
-    let run = tag_image(
-        &["--image", &image, "--sha", SHA, "--version", "v1.2.3"],
-        &[
-            ("REGISTRY_USERNAME", "ship"),
-            ("REGISTRY_PASSWORD", "bad-pw"),
-        ],
-    );
     assert_one_line_error(
-        &run,
+        &as_ship("bad-pw"),
         1,
         &[
             &format!("registry {}'s token service", stub.host()),
@@ -272,6 +231,8 @@ fn bearer_token_flow() {
 fn usage_errors_exit_2_with_one_line() {
     let image = format!("127.0.0.1:{}/api", free_port());
     let image = image.as_str();
+    // `--image <nothing listens there> --sha SHA` and `extra`: usage errors contact nothing.
+    let ours = |extra: &[&'static str]| [&["--image", image, "--sha", SHA][..], extra].concat();
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
     let cases: Vec<Case> = vec![
         (vec![], vec![], "missing image"),
@@ -286,51 +247,34 @@ fn usage_errors_exit_2_with_one_line() {
             "lowercase",
         ),
         (
-            vec!["--image", image, "--sha", SHA, "--version", "v0.29"],
+            ours(&["--version", "v0.29"]),
             vec![],
             "`v0.29` is not a semantic version",
         ),
         (
-            vec!["--image", image, "--sha", SHA, "--version", "1.2"],
+            ours(&["--version", "1.2"]),
             vec![],
             "`1.2` is not a semantic version",
         ),
+        (ours(&["--version", "01.2.3"]), vec![], "leading zero"),
         (
-            vec!["--image", image, "--sha", SHA, "--version", "01.2.3"],
-            vec![],
-            "leading zero",
-        ),
-        (
-            vec!["--image", image, "--sha", SHA, "--version", "v1.2.3+build"],
+            ours(&["--version", "v1.2.3+build"]),
             vec![],
             "cannot contain `+`",
         ),
         (
-            vec![
-                "--image",
-                image,
-                "--sha",
-                SHA,
-                "--version",
-                "v1.2.3",
-                "--bump",
-                "patch",
-            ],
+            ours(&["--version", "v1.2.3", "--bump", "patch"]),
             vec![],
             "either version or bump",
         ),
-        (
-            vec!["--image", image, "--sha", SHA, "--bump", "sideways"],
-            vec![],
-            "major, minor, patch",
-        ),
+        (ours(&["--bump", "sideways"]), vec![], "major, minor, patch"),
         (
             vec!["--image", image, "--sha", "xyz"],
             vec![],
             "not a git commit id",
         ),
         (
-            vec!["--image", image, "--sha", SHA, "--source", "api:v1"],
+            ours(&["--source", "api:v1"]),
             vec![],
             "neither a tag nor a digest",
         ),
@@ -340,42 +284,43 @@ fn usage_errors_exit_2_with_one_line() {
             "no source",
         ),
         (
-            vec![
-                "--image",
-                image,
-                "--sha",
-                SHA,
+            ours(&[
                 "--version",
                 "v1.2.3",
                 "--allow-latest",
                 "--environment",
                 "production",
-            ],
+            ]),
             vec![],
             "refused for the production environment",
         ),
         (
-            vec!["--image", image, "--sha", SHA],
+            ours(&[]),
             vec![("INPUT_PUSH", "maybe")],
             "input `push` must be one of",
         ),
         (
-            vec!["--image", image, "--sha", SHA],
+            ours(&[]),
+            vec![("INPUT_DRY_RUN", "perhaps")],
+            "input `dry-run` must be one of",
+        ),
+        (
+            ours(&[]),
             vec![("INPUT_FORMAT", "xml")],
             "format must be human or json",
         ),
         (
-            vec!["--image", image, "--sha", SHA],
+            ours(&[]),
             vec![("GITHUB_REF", "refs/tags/v0.29")],
             "GITHUB_REF refs/tags/v0.29",
         ),
         (
-            vec!["--image", image, "--sha", SHA],
+            ours(&[]),
             vec![("REGISTRY_USERNAME", "ship")],
             "REGISTRY_PASSWORD is empty",
         ),
         (
-            vec!["--image", image, "--sha", SHA],
+            ours(&[]),
             vec![
                 ("DOCKER_CONFIG", "/nonexistent"),
                 ("REGISTRY_PASSWORD", "x"),
@@ -389,25 +334,20 @@ fn usage_errors_exit_2_with_one_line() {
         assert!(run.outputs.is_empty(), "{args:?}: {:?}", run.outputs);
     }
     // clap's own errors are usage errors too.
-    let run = tag_image(&["--image", image, "--push", "maybe"], &[]);
-    run.assert_code(2);
-    assert!(
-        run.stderr.contains("expected true or false"),
-        "{}",
-        run.stderr
-    );
+    for flag in ["--push", "--dry-run"] {
+        tag_image(&["--image", image, flag, "maybe"], &[])
+            .assert_code(2)
+            .assert_stderr_has(&["expected true or false"]);
+    }
 }
 
 #[test]
 fn unreadable_docker_config_is_an_input_error() {
     let home = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(home.path().join(".docker")).unwrap();
-    std::fs::write(home.path().join(".docker/config.json"), "{ not json").unwrap();
-    let image = format!("127.0.0.1:{}/api", free_port());
-    let run = tag_image_in(
-        home.path(),
-        &["--image", &image, "--sha", SHA, "--version", "v1.2.3"],
-        &[],
-    );
+    write_docker_config(home.path(), "{ not json");
+    let run = TagArgs::new(&format!("127.0.0.1:{}/api", free_port()))
+        .sha()
+        .version("v1.2.3")
+        .run_in(home.path());
     assert_one_line_error(&run, 2, &["cannot read Docker config", "config.json"]);
 }

@@ -4,23 +4,15 @@
 //! ignores maxResults/nextToken, so neither can show a second page).
 
 use crate::support::*;
+use ship_image_tags::digest::short_digest;
 use ship_image_tags::ecr::EcrClient;
 use ship_image_tags::floating::ListLimits;
 use ship_image_tags::oci::{ClientOptions, RegistryClient, OCI_MANIFEST};
 use ship_image_tags::ImageRepo;
 
-/// Runs the binary against `image` for `version`, from the sha- tag unless `source`, with
-/// `--floating`, in JSON unless `human`.
-fn tag_floating(image: &str, source: Option<&str>, version: &str, human: bool) -> Run {
-    let mut args = vec!["--image", image, "--version", version, "--floating"];
-    match source {
-        Some(s) => args.extend(["--source", s]),
-        None => args.extend(["--sha", SHA]),
-    }
-    if !human {
-        args.extend(["--format", "json"]);
-    }
-    tag_image(&args, &[])
+/// `--version version --floating` for `image`, from the build's sha- tag.
+fn floating(image: &str, version: &str) -> TagArgs {
+    TagArgs::new(image).sha().version(version).floating()
 }
 
 /// Puts `manifest` under each of `tags` directly (not through the code under test's retag).
@@ -33,26 +25,15 @@ fn put_tags(registry: &Registry, manifest: &ship_image_tags::oci::Manifest, tags
     });
 }
 
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
 /// v1.1.4 tagged with --floating after v1.2.0: v1.1 is created, v1 kept on v1.2.0.
 #[track_caller]
 fn assert_hotfix_kept_v1(run: &Run) {
-    run.assert_code(0);
-    assert_eq!(
-        run.statuses(),
-        pairs(&[
-            (SHA_TAG, "unchanged"),
-            ("v1.1.4", "created"),
-            ("v1.1", "created"),
-            ("v1", "kept"),
-        ])
-    );
+    run.assert_statuses(&[
+        (SHA_TAG, "unchanged"),
+        ("v1.1.4", "created"),
+        ("v1.1", "created"),
+        ("v1", "kept"),
+    ]);
     assert_eq!(
         run.json()["results"][3]["reason"],
         "v1 kept on v1.2.0, newer than v1.1.4"
@@ -66,8 +47,8 @@ fn hotfix_of_an_older_line_keeps_the_major_tag() {
     let image = registry.image("api");
     let (newer, hotfix) = (&images.other.digest, &images.single.digest);
 
-    tag_floating(&image, Some("other"), "v1.2.0", false).assert_code(0);
-    let run = tag_floating(&image, None, "v1.1.4", false);
+    tag_other(TagArgs::new(&image).floating(), "v1.2.0");
+    let run = floating(&image, "v1.1.4").json().run();
     assert_hotfix_kept_v1(&run);
     let json = run.json();
     let v1 = &json["results"][3];
@@ -75,66 +56,54 @@ fn hotfix_of_an_older_line_keeps_the_major_tag() {
     assert_eq!(v1["digest"], newer.as_str());
     assert_eq!(v1["previous_digest"], newer.as_str());
     assert_eq!(json["results"][2]["reason"], serde_json::Value::Null);
-    assert_eq!(registry.digest_of("api", "v1"), Some(newer.clone()));
-    assert_eq!(registry.digest_of("api", "v1.2"), Some(newer.clone()));
-    assert_eq!(registry.digest_of("api", "v1.1"), Some(hotfix.clone()));
-    assert_eq!(registry.digest_of("api", "v1.1.4"), Some(hotfix.clone()));
+    registry.assert_tag("api", "v1", newer);
+    registry.assert_tag("api", "v1.2", newer);
+    registry.assert_tag("api", "v1.1", hotfix);
+    registry.assert_tag("api", "v1.1.4", hotfix);
 
     // Outputs list the tags that name this image; the kept one is in the json results only.
     assert_eq!(run.outputs["tags"], "sha-abc1234\nv1.1.4\nv1.1");
     assert!(!run.outputs["image-refs"].contains(&format!("{image}:v1\n")));
     assert!(!run.outputs["image-refs"].ends_with(&format!("{image}:v1")));
     assert!(run.outputs["json"].contains("v1 kept on v1.2.0, newer than v1.1.4"));
-    assert!(
-        run.summary.contains(&format!(
-            "| `v1` | `{newer}` | kept on v1.2.0, newer than v1.1.4 |"
-        )),
-        "{}",
-        run.summary
-    );
+    run.assert_summary_has(&[&format!(
+        "| `v1` | `{newer}` | kept on v1.2.0, newer than v1.1.4 |"
+    )]);
 
     // A re-run in human form says the same.
-    let run = tag_floating(&image, None, "v1.1.4", true);
-    run.assert_code(0);
-    assert!(
-        run.stdout.contains("v1 → sha256:")
-            && run.stdout.contains("(kept on v1.2.0, newer than v1.1.4)"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("v1.1 → sha256:"), "{}", run.stdout);
+    floating(&image, "v1.1.4")
+        .run()
+        .assert_code(0)
+        .assert_stdout_has(&[
+            &format!(
+                "v1 → {} (kept on v1.2.0, newer than v1.1.4)",
+                short_digest(newer)
+            ),
+            "v1.1 → sha256:",
+        ]);
 
     // A pre-release of a later version does not count; a newer patch of the newest line moves
     // both floating tags forward.
     put_tags(&registry, &images.other, &["v1.3.0-rc.1".to_string()]);
-    let run = tag_floating(&image, None, "v1.2.1", false);
-    run.assert_code(0);
-    assert_eq!(
-        run.statuses(),
-        pairs(&[
-            (SHA_TAG, "unchanged"),
-            ("v1.2.1", "created"),
-            ("v1.2", "moved"),
-            ("v1", "moved"),
-        ])
-    );
-    assert_eq!(registry.digest_of("api", "v1"), Some(hotfix.clone()));
+    floating(&image, "v1.2.1").json().run().assert_statuses(&[
+        (SHA_TAG, "unchanged"),
+        ("v1.2.1", "created"),
+        ("v1.2", "moved"),
+        ("v1", "moved"),
+    ]);
+    registry.assert_tag("api", "v1", hotfix);
 
     // A release tag without `v` counts too; a floating tag that does not exist yet is not
     // created behind a newer release.
     put_tags(&registry, &images.other, &["1.0.9".to_string()]);
-    let run = tag_floating(&image, None, "v1.0.3", false);
-    run.assert_code(0);
-    assert_eq!(
-        run.statuses(),
-        pairs(&[
-            (SHA_TAG, "unchanged"),
-            ("v1.0.3", "created"),
-            ("v1.0", "kept"),
-            // v1 already names this image (v1.2.1 moved it here).
-            ("v1", "unchanged"),
-        ])
-    );
+    let run = floating(&image, "v1.0.3").json().run();
+    run.assert_statuses(&[
+        (SHA_TAG, "unchanged"),
+        ("v1.0.3", "created"),
+        ("v1.0", "kept"),
+        // v1 already names this image (v1.2.1 moved it here).
+        ("v1", "unchanged"),
+    ]);
     let json = run.json();
     assert_eq!(
         json["results"][2]["reason"],
@@ -152,7 +121,7 @@ fn many_tags_are_read_whole() {
     let images = push_test_images(&registry, "api");
     let tags: Vec<String> = (10..160).map(|p| format!("v5.0.{p}")).collect();
     put_tags(&registry, &images.other, &tags);
-    let run = tag_floating(&registry.image("api"), None, "v5.0.7", false);
+    let run = floating(&registry.image("api"), "v5.0.7").json().run();
     run.assert_code(0);
     let json = run.json();
     assert_eq!(
@@ -227,17 +196,15 @@ fn link_pages_are_followed_to_the_newest_release() {
         "/v2/api/tags/list?last=v1.1.0&n=100" => tag_page(&["v1.3.0"]),
         _ => StubResponse::new(400),
     });
-    let run = tag_floating(&format!("{}/api", stub.host()), None, "v1.2.0", false);
-    run.assert_code(0);
-    assert_eq!(
-        run.statuses(),
-        pairs(&[
-            (SHA_TAG, "unchanged"),
-            ("v1.2.0", "created"),
-            ("v1.2", "created"),
-            ("v1", "kept"),
-        ])
-    );
+    let run = floating(&format!("{}/api", stub.host()), "v1.2.0")
+        .json()
+        .run();
+    run.assert_statuses(&[
+        (SHA_TAG, "unchanged"),
+        ("v1.2.0", "created"),
+        ("v1.2", "created"),
+        ("v1", "kept"),
+    ]);
     assert_eq!(
         run.json()["results"][3]["reason"],
         "v1 kept on v1.3.0, newer than v1.2.0"
@@ -268,7 +235,8 @@ fn listing_refused(status: u16, body: &'static str, link: Option<&'static str>, 
             None => response,
         }
     });
-    let run = tag_floating(&format!("{}/api", stub.host()), None, "v1.2.0", true);
+    let image = format!("{}/api", stub.host());
+    let run = floating(&image, "v1.2.0").run();
     let registry = format!("registry {}", stub.host());
     let mut all = vec![registry.as_str(), "nothing was tagged"];
     all.extend(wants);
@@ -276,12 +244,11 @@ fn listing_refused(status: u16, body: &'static str, link: Option<&'static str>, 
     assert!(put_paths(&stub).is_empty(), "{:?}", stub.requests());
 
     // Without --floating nothing is listed: no new permission is needed.
-    let image = format!("{}/api", stub.host());
-    tag_image(
-        &["--image", &image, "--sha", SHA, "--version", "v1.2.0"],
-        &[],
-    )
-    .assert_code(0);
+    TagArgs::new(&image)
+        .sha()
+        .version("v1.2.0")
+        .run()
+        .assert_code(0);
 }
 
 #[test]
@@ -383,18 +350,7 @@ fn ecr_list_stub(pages: usize) -> Stub {
 }
 
 fn ecr_client(stub: &Stub, limits: ListLimits) -> EcrClient {
-    let repo = ImageRepo::parse(&Moto::image("api")).unwrap();
-    let ecr = repo.ecr.clone().unwrap();
-    let config = rt().block_on(async {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(format!("http://{}", stub.host()))
-            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .load()
-            .await
-    });
-    EcrClient::from_config(&repo, &ecr, &config).with_list_limits(limits)
+    ecr_client_at(&format!("http://{}", stub.host())).with_list_limits(limits)
 }
 
 #[test]
@@ -426,44 +382,18 @@ fn ecr_pages_are_followed_and_bounded() {
 fn ecr_floating_tags_only_move_forward() {
     // moto's ListImages honours the TAGGED filter (and returns every image in one page).
     let moto = Moto::start();
-    let client = moto.client();
-    let m = manifests();
-    let (hotfix, newer) = rt().block_on(async {
-        ecr_create_repository(&client, "api").await;
-        (
-            ecr_put(&client, "api", SHA_TAG, &m.docker, None).await,
-            ecr_put(&client, "api", "other", &m.other, None).await,
-        )
-    });
-    let env = moto.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let image = Moto::image("api");
-    let floating = |source: &[&str], version: &str| {
-        let mut args = vec![
-            "--image",
-            image.as_str(),
-            "--version",
-            version,
-            "--floating",
-            "--format",
-            "json",
-        ];
-        args.extend(source);
-        tag_image(&args, &env)
-    };
+    let seeded = seed_ecr(&moto);
+    let (hotfix, newer) = (seeded.single, seeded.other);
+    let floating = |version: &str| TagArgs::ecr(&moto).sha().version(version).floating().json();
 
-    floating(&["--source", "other"], "v1.2.0").assert_code(0);
-    let run = floating(&["--sha", SHA], "v1.1.4");
-    assert_hotfix_kept_v1(&run);
-    let get = |tag: &str| {
-        rt().block_on(ecr_get(&client, "api", tag))
-            .map(|i| i.digest)
-    };
+    tag_other(TagArgs::ecr(&moto).floating(), "v1.2.0");
+    assert_hotfix_kept_v1(&floating("v1.1.4").run());
+    let get = |tag: &str| ecr_image(&moto, tag).map(|i| i.digest);
     assert_eq!(get("v1"), Some(newer.clone()));
     assert_eq!(get("v1.1"), Some(hotfix.clone()));
 
     // Forward: v1.2.1 moves both.
-    let run = floating(&["--sha", SHA], "v1.2.1");
+    let run = floating("v1.2.1").run();
     run.assert_code(0);
     assert_eq!(
         run.statuses()[2..],

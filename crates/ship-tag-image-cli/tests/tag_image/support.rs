@@ -194,6 +194,16 @@ impl Registry {
     pub fn digest_of(&self, repo: &str, reference: &str) -> Option<String> {
         self.fetch(repo, reference).ok().map(|f| f.digest)
     }
+
+    /// `repo:tag` exists and names `digest`.
+    #[track_caller]
+    pub fn assert_tag(&self, repo: &str, tag: &str, digest: &str) {
+        assert_eq!(
+            self.digest_of(repo, tag).as_deref(),
+            Some(digest),
+            "{repo}:{tag}"
+        );
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -400,12 +410,7 @@ impl Moto {
 
     /// The environment the binary needs to reach this moto as ECR.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL".into(), self.endpoint()),
-            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-        ]
+        aws_env(&self.endpoint())
     }
 
     pub fn image(repo: &str) -> String {
@@ -442,6 +447,34 @@ pub fn seed_ecr(moto: &Moto) -> EcrSeeded {
 /// The image `tag` names in moto's `api` repository, read with the AWS SDK directly.
 pub fn ecr_image(moto: &Moto, tag: &str) -> Option<EcrImage> {
     rt().block_on(ecr_get(&moto.client(), "api", tag))
+}
+
+/// The environment that sends the binary's AWS calls to `endpoint` with test credentials
+/// (and never to the instance metadata service).
+pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL".into(), endpoint.into()),
+        ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+    ]
+}
+
+/// The library's ECR client for the `api` repository, talking to `endpoint` with test
+/// credentials.
+pub fn ecr_client_at(endpoint: &str) -> ship_image_tags::ecr::EcrClient {
+    let repo = ImageRepo::parse(&Moto::image("api")).unwrap();
+    let ecr = repo.ecr.clone().unwrap();
+    let config = rt().block_on(async {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .load()
+            .await
+    });
+    ship_image_tags::ecr::EcrClient::from_config(&repo, &ecr, &config)
 }
 
 /// One image as ECR reports it.
@@ -524,9 +557,21 @@ impl TagArgs {
 
     /// `--image <moto's api repository>`, with the environment that points the AWS SDK at moto.
     pub fn ecr(moto: &Moto) -> Self {
-        let mut args = Self::new(&Moto::image("api"));
-        args.env = moto.env();
-        args
+        Self::new(&Moto::image("api")).aws_at(&moto.endpoint())
+    }
+
+    /// The ECR `api` repository behind `endpoint`, tried once (an endpoint nothing listens on
+    /// fails at once instead of after the SDK's retries).
+    pub fn ecr_at(endpoint: &str) -> Self {
+        Self::new(&Moto::image("api"))
+            .aws_at(endpoint)
+            .env("AWS_MAX_ATTEMPTS", "1")
+    }
+
+    /// AWS calls go to `endpoint` with test credentials ([`aws_env`]).
+    pub fn aws_at(mut self, endpoint: &str) -> Self {
+        self.env.extend(aws_env(endpoint));
+        self
     }
 
     /// `flag value`.
@@ -590,6 +635,19 @@ impl TagArgs {
             .collect();
         tag_image_in(home, &args, &env)
     }
+}
+
+/// Tags the test image `other` (another build than the one `--sha` names) `version` for
+/// real, with `base`'s image and flags: a release that is not ours.
+#[track_caller]
+pub fn tag_other(base: TagArgs, version: &str) {
+    base.source("other").version(version).run().assert_code(0);
+}
+
+/// Writes `$home/.docker/config.json`, as `docker login` would.
+pub fn write_docker_config(home: &Path, config: &str) {
+    std::fs::create_dir_all(home.join(".docker")).unwrap();
+    std::fs::write(home.join(".docker/config.json"), config).unwrap();
 }
 
 /// `(&str, &str)` pairs as owned strings, to compare with [`Run::statuses`] and [`Run::plan`].
@@ -663,6 +721,18 @@ impl Run {
         self
     }
 
+    /// The run exited 0 and changed nothing (a re-run).
+    #[track_caller]
+    pub fn assert_all_unchanged(&self) -> &Self {
+        self.assert_code(0);
+        let statuses = self.statuses();
+        assert!(
+            statuses.iter().all(|(_, s)| s == "unchanged"),
+            "{statuses:?}"
+        );
+        self
+    }
+
     /// The run exited `code` with this (tag, action) dry-run plan.
     #[track_caller]
     pub fn assert_plan(&self, code: i32, want: &[(&str, &str)]) -> &Self {
@@ -727,8 +797,9 @@ pub fn tag_image_in(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// `text` (`what`, for the message) contains each of `wants`.
 #[track_caller]
-fn assert_has(what: &str, text: &str, wants: &[&str]) {
+pub fn assert_has(what: &str, text: &str, wants: &[&str]) {
     for want in wants {
         assert!(text.contains(want), "missing `{want}` in {what}:\n{text}");
     }
