@@ -275,6 +275,7 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
                 &[
                     ("previous-task-definition-arn", &s.from),
                     ("deployment-id", s.deployment_id.as_deref().unwrap_or("")),
+                    ("reused", if s.reused { "true" } else { "false" }),
                 ],
                 &s.settled,
             )
