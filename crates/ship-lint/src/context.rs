@@ -152,6 +152,16 @@ pub struct SettingsContext<'a> {
 }
 
 impl SettingsContext<'_> {
+    /// The branch's protection, for the rules about one protection setting: `None` when the
+    /// branch is unprotected (branch-protection reports the whole gap) or was only partly read
+    /// (the unreadable source may set what is missing; settings-access reports it).
+    pub fn fully_read_protection(&self) -> Option<&ship_github_settings::BranchProtection> {
+        self.settings
+            .protection
+            .as_ref()
+            .filter(|p| p.is_protected() && !p.partial)
+    }
+
     /// A finding about a setting that the policy key `key_path` governs.
     pub fn diagnostic(
         &self,

@@ -24,14 +24,9 @@ rule_impl!(RequiredReviews, settings);
 
 impl RequiredReviews {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(p) = &cx.settings.protection else {
+        let Some(p) = cx.fully_read_protection() else {
             return;
         };
-        // Unprotected: branch-protection reports the whole gap. Partly read: the unreadable
-        // source may set what is missing here (settings-access reports it).
-        if !p.is_protected() || p.partial {
-            return;
-        }
         let wanted = cx.policy.policy.protection.required_approvals.unwrap_or(1);
         if p.required_approvals < wanted {
             out.push(cx.diagnostic(

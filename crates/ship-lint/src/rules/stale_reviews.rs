@@ -23,14 +23,9 @@ rule_impl!(StaleReviews, settings);
 
 impl StaleReviews {
     fn check(&self, cx: &SettingsContext<'_>, out: &mut Vec<Diagnostic>) {
-        let Some(p) = &cx.settings.protection else {
+        let Some(p) = cx.fully_read_protection() else {
             return;
         };
-        // Unprotected: branch-protection reports the whole gap. Partly read: the unreadable
-        // source may set what is missing here (settings-access reports it).
-        if !p.is_protected() || p.partial {
-            return;
-        }
         if cx
             .policy
             .policy
