@@ -6,14 +6,14 @@ cd "$(dirname "$0")/.."
 
 # A one-shot run gains nothing from incremental compilation, and its cache is several GB.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-# Say how much disk the build has before it starts: a full test build needs about 6 GB, and a
+# Say how much disk the build has before it starts: a full test build needs about 4 GB, and a
 # machine that runs out mid-compile otherwise fails with a bare "No space left on device".
 target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target_dir"
 free_kb=$(df -Pk "$target_dir" | awk 'NR==2 {print $4}')
 echo "tests/run.sh: $((free_kb / 1024 / 1024)) GB free for $target_dir" >&2
-if [ "$free_kb" -lt $((6 * 1024 * 1024)) ]; then
-    echo "tests/run.sh: warning: less than 6 GB free under $target_dir; the build may run out of space (free some, or point CARGO_TARGET_DIR at a larger disk)" >&2
+if [ "$free_kb" -lt $((5 * 1024 * 1024)) ]; then
+    echo "tests/run.sh: warning: less than 5 GB free under $target_dir; the build may run out of space (free some, or point CARGO_TARGET_DIR at a larger disk)" >&2
 fi
 
 # The real servers the tests start (each script is idempotent and installs only what is

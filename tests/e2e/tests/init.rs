@@ -35,7 +35,7 @@ container = "app"
 region = "us-east-1"
 image-repository = "{REPO}"
 build-role-arn = "arn:aws:iam::123456789012:role/api-build"
-flows = ["GET /health 200"]
+flows = ["GET /health 200", "GET /orders 200"]
 
 [staging]
 cluster = "prod"
@@ -96,6 +96,15 @@ fn third_party_actions(workflow: &Path) -> Vec<String> {
     actions
 }
 
+/// The commit `HEAD` names in `repo`.
+fn head(repo: &Path) -> String {
+    let out = run(Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", "HEAD"]));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 #[test]
 fn init_commit_lint_then_generated_deploy_and_rollback_run() {
     let tmp = TempDir::new().unwrap();
@@ -107,6 +116,8 @@ fn init_commit_lint_then_generated_deploy_and_rollback_run() {
     let ecs = serve(World::new(Scenario::Healthy(1), 3));
     let app_dir = dir.join("app");
     std::fs::create_dir_all(&app_dir).unwrap();
+    // The key flow the generated smoke test checks besides health (step 6 breaks it).
+    std::fs::write(app_dir.join("orders"), "[]").unwrap();
     let app = FileServer::start(&app_dir);
 
     // 1. A new user: ship init, commit, and the result lints clean and is in sync.
@@ -120,16 +131,7 @@ fn init_commit_lint_then_generated_deploy_and_rollback_run() {
         String::from_utf8_lossy(&lint.stdout)
     );
     run(Command::new(&ship).args(["init", "--check"]).arg(&repo));
-    let sha = String::from_utf8(
-        run(Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(["rev-parse", "HEAD"]))
-        .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let sha = head(&repo);
     // What build.yml would have done for this commit: the image sha-<commit> is in ECR (the
     // scripted endpoint answers DescribeImages), and the app serves that version.
     ecs.world
@@ -258,8 +260,7 @@ fn init_commit_lint_then_generated_deploy_and_rollback_run() {
     assert_eq!(ecs.world.lock().unwrap().service_td, td_arn(4));
 
     // 4. The next deploy's tasks crash: the rollout fails, the smoke test does not run, and the
-    //    generated rollback job returns staging to api:4. (A failing smoke test takes the same
-    //    path, after the smoke test's 300 s default wait-timeout: too long for this test.)
+    //    generated rollback job returns staging to api:4. (A failing smoke test: step 6.)
     {
         let mut world = ecs.world.lock().unwrap();
         // Scripted: the first update of a world plays the scenario, later ones are healthy.
@@ -306,6 +307,71 @@ fn init_commit_lint_then_generated_deploy_and_rollback_run() {
             .contains(&format!("assumed `{PRODUCTION_ROLE}` in `us-east-1`")),
         "{}",
         rollback.summary
+    );
+    assert_eq!(ecs.world.lock().unwrap().service_td, td_arn(3));
+
+    // 6. The rollout succeeds but a key flow of the new version is broken: the smoke test fails
+    //    and the generated rollback job returns staging to where it was (api:3). The user has
+    //    shortened the smoke test's wait (a one-line edit of the generated workflow) so the
+    //    failure comes in seconds instead of after the 300 s default.
+    let staging = repo.join(".github/workflows/deploy-staging.yml");
+    let generated = std::fs::read_to_string(&staging).unwrap();
+    let expect = "          expect-version: sha-${{ github.sha }}\n";
+    assert!(generated.contains(expect), "{generated}");
+    std::fs::write(
+        &staging,
+        generated.replace(expect, &format!("{expect}          wait-timeout: 2s\n")),
+    )
+    .unwrap();
+    git_commit_all(&repo, "smoke test: wait 2s");
+    let sha = head(&repo);
+    {
+        let mut world = ecs.world.lock().unwrap();
+        world.scenario = Scenario::Healthy(1);
+        world.updates = 0;
+        world.target_td = None;
+        world.ecr_tags.push(format!("sha-{sha}"));
+    }
+    std::fs::write(
+        app_dir.join("health"),
+        format!(r#"{{"status":"ok","version":"sha-{sha}"}}"#),
+    )
+    .unwrap();
+    std::fs::remove_file(app_dir.join("orders")).unwrap();
+    let failing = act.run("deploy-staging.yml", &env, &secrets, &[]);
+    assert_ne!(
+        failing.code, 0,
+        "a failed smoke test passed:\n{}",
+        failing.log
+    );
+    assert_eq!(
+        failing.job_result("deploy"),
+        Some("success"),
+        "{:?}",
+        failing.jobs
+    );
+    assert_eq!(
+        failing.job_result("smoke"),
+        Some("failure"),
+        "{:?}",
+        failing.jobs
+    );
+    assert_eq!(
+        failing.job_result("rollback"),
+        Some("success"),
+        "{}",
+        failing.log
+    );
+    let deployed = failing
+        .job_output("deploy", "task-definition-arn")
+        .to_string();
+    assert_ne!(deployed, td_arn(3));
+    assert_eq!(failing.job_output("rollback", "rolled-back-from"), deployed);
+    assert_eq!(failing.job_output("rollback", "rolled-back-to"), td_arn(3));
+    assert!(
+        failing.log.contains("/orders"),
+        "the smoke test did not name the failing flow:\n{}",
+        failing.log
     );
     assert_eq!(ecs.world.lock().unwrap().service_td, td_arn(3));
     assert_eq!(releases.requests(), 2, "the warm tool cache was not used");
