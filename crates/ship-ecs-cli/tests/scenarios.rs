@@ -773,6 +773,16 @@ fn rollout_after_run_task_reuses_its_revision() {
     // Migrations ran in the new image: run-task registered revision 4.
     let (s, r) = run_task_with(RunScript::Succeeds, &[]);
     expect_exit(&r, 0);
+    // A dry run says so and writes nothing.
+    let dry = rollout(&s, &["--dry-run"]);
+    expect_exit(&dry, 0);
+    assert!(
+        dry.stdout
+            .contains("(would reuse api:4: the newest ACTIVE revision is identical"),
+        "{}",
+        show(&dry)
+    );
+    assert_eq!(s.world.lock().unwrap().service_td, td_arn(3));
     let r = rollout(
         &s,
         &[

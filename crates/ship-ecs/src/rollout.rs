@@ -233,7 +233,19 @@ pub async fn rollout(
                 tagset.extend(own);
             }
             if plan.dry_run {
-                diffs.push(format!("service {name}:\n{}", diff(&td, &r, &tagset)));
+                let own: Vec<&str> = running.iter().map(String::as_str).collect();
+                let reuse_note =
+                    match reusable(ecs, &name, &r.task_definition, &tagset, &own, progress).await {
+                        Some((arn, _)) => format!(
+                        "\n(would reuse {}: the newest ACTIVE revision is identical to this one)",
+                        short(&arn)
+                    ),
+                        None => String::new(),
+                    };
+                diffs.push(format!(
+                    "service {name}:\n{}{reuse_note}",
+                    diff(&td, &r, &tagset)
+                ));
                 reports.push(ServiceReport {
                     service: name,
                     from: current.clone(),
@@ -399,6 +411,30 @@ async fn reuse(
     own: &[&str],
     progress: Progress<'_>,
 ) -> Option<String> {
+    let (arn, missing) = reusable(ecs, service, rendered, tagset, own, progress).await?;
+    if !missing.is_empty() {
+        if let Err(e) = ecs.tag(&arn, missing).await {
+            progress(Line::Event(format!(
+                "{service}: warning: {} is what this rollout would register, but tagging it \
+                 failed ({e}); registering a new revision instead",
+                short(&arn)
+            )));
+            return None;
+        }
+    }
+    Some(arn)
+}
+
+/// The revision [`reuse`] would deploy and the tags it would add to it, without writing
+/// anything (a dry run says this too).
+async fn reusable(
+    ecs: &Ecs,
+    service: &str,
+    rendered: &TaskDefinition,
+    tagset: &[Tag],
+    own: &[&str],
+    progress: Progress<'_>,
+) -> Option<(String, Vec<Tag>)> {
     let family = rendered.family.as_deref().filter(|f| !f.is_empty())?;
     // A family alone names its newest ACTIVE revision.
     let (newest, tags) = match ecs.describe_task_definition(family).await {
@@ -423,17 +459,7 @@ async fn reuse(
         })
         .cloned()
         .collect();
-    if !missing.is_empty() {
-        if let Err(e) = ecs.tag(&arn, missing).await {
-            progress(Line::Event(format!(
-                "{service}: warning: {} is what this rollout would register, but tagging it \
-                 failed ({e}); registering a new revision instead",
-                short(&arn)
-            )));
-            return None;
-        }
-    }
-    Some(arn)
+    Some((arn, missing))
 }
 
 /// Seconds as `1m 05s`.
