@@ -17,21 +17,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const REPO: &str = "acme/orders-api";
 
-/// The rules that read repository settings.
-const SETTINGS_RULES: [&str; 11] = [
-    "branch-protection",
-    "required-reviews",
-    "stale-reviews",
-    "required-checks",
-    "strict-checks",
-    "admin-bypass",
-    "force-push",
-    "branch-deletion",
-    "environment-protection",
-    "tag-protection",
-    "settings-access",
-];
-
 fn settings_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../ship-lint/tests/settings-fixtures")
 }
@@ -255,7 +240,7 @@ fn all_documents() -> Vec<(Option<&'static str>, String)> {
         names
     };
     docs.extend(list("scenarios").into_iter().map(|n| (None, n)));
-    for rule in SETTINGS_RULES {
+    for rule in ship_lint::settings_rule_ids() {
         docs.extend(list(rule).into_iter().map(|n| (Some(rule), n)));
     }
     docs
@@ -401,7 +386,11 @@ async fn every_document_live_exported_and_offline() {
             "{doc}: --settings and --github differ"
         );
     }
-    assert_eq!(failing, SETTINGS_RULES, "every rule fails on some document");
+    assert_eq!(
+        failing,
+        ship_lint::settings_rule_ids(),
+        "every rule fails on some document"
+    );
 }
 
 /// `ship settings export` without `-o` prints the document; without `--branch` it takes the

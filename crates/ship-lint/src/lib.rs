@@ -19,7 +19,7 @@ mod suppress;
 
 pub use context::{Diagnostic, RepositoryContext, WorkflowContext, WorkflowSummary};
 pub use engine::{lint, LintError, LintOptions, LintReport};
-pub use rules::{registry, rule_by_id, rule_ids, Rule};
+pub use rules::{registry, rule_by_id, rule_ids, settings_rule_ids, Rule};
 pub use ship_findings::{Finding, RuleInfo, Severity};
 
 use ship_policy::{CompiledPolicy, PolicyError};

@@ -12,27 +12,14 @@
 //! only, rulesets only, both (the stricter setting wins), and settings the token could not
 //! read.
 
-use ship_findings::{render, Finding, Format, RenderOptions, RuleInfo, Summary};
+mod common;
+
+use ship_findings::Finding;
 use ship_github_settings::{EffectiveSettings, SettingsSnapshot};
-use ship_lint::{lint, registry, resolve_policy, rule_ids, LintOptions, LintReport};
+use ship_lint::{lint, resolve_policy, rule_ids, settings_rule_ids, LintOptions, LintReport};
 use ship_policy::CompiledPolicy;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// The rules that read repository settings.
-const SETTINGS_RULES: [&str; 11] = [
-    "branch-protection",
-    "required-reviews",
-    "stale-reviews",
-    "required-checks",
-    "strict-checks",
-    "admin-bypass",
-    "force-push",
-    "branch-deletion",
-    "environment-protection",
-    "tag-protection",
-    "settings-access",
-];
 
 const REPOSITORY: &str = "acme/orders-api";
 
@@ -86,24 +73,7 @@ fn lint_case(case: &str, enabled: &[&str]) -> LintReport {
 }
 
 fn human(report: &LintReport) -> String {
-    let rules: Vec<RuleInfo> = registry().iter().map(|r| *r.info()).collect();
-    let opts = RenderOptions {
-        format: Format::Human,
-        color: false,
-        tool_name: "ship",
-        tool_version: "test",
-        information_uri: "https://github.com/org/ship",
-        rules: &rules,
-    };
-    let mut out = Vec::new();
-    render(
-        &mut out,
-        &report.findings,
-        &Summary::new(report.files, &report.findings),
-        &opts,
-    )
-    .expect("render to a Vec");
-    String::from_utf8(out).expect("human output is UTF-8")
+    common::human(&report.findings, report.files)
 }
 
 fn of_rule<'a>(report: &'a LintReport, rule: &str) -> Vec<&'a Finding> {
@@ -114,7 +84,7 @@ fn settings_findings(report: &LintReport) -> Vec<&Finding> {
     report
         .findings
         .iter()
-        .filter(|f| SETTINGS_RULES.contains(&f.rule.as_str()))
+        .filter(|f| settings_rule_ids().contains(&f.rule.as_str()))
         .collect()
 }
 
@@ -211,10 +181,8 @@ macro_rules! settings_rule_tests {
         #[test]
         fn every_settings_rule_has_fixtures_and_a_test() {
             let tested: BTreeSet<&str> = [$($rule),*].into_iter().collect();
-            let listed: BTreeSet<&str> = SETTINGS_RULES.into_iter().collect();
+            let listed: BTreeSet<&str> = settings_rule_ids().into_iter().collect();
             assert_eq!(tested, listed);
-            let registered: BTreeSet<&str> = rule_ids().into_iter().collect();
-            assert!(listed.is_subset(&registered), "unknown rule ids in {listed:?}");
             let folders: BTreeSet<String> = std::fs::read_dir(fixtures())
                 .unwrap()
                 .map(|e| e.unwrap())
@@ -336,7 +304,7 @@ fn classic_protection_only() {
         .required_checks
         .iter()
         .all(|c| c.source == "classic protection" && c.app_id == Some(15368)));
-    let report = lint_with(&repo(), s, &SETTINGS_RULES);
+    let report = lint_with(&repo(), s, &settings_rule_ids());
     assert!(report.findings.is_empty(), "{}", human(&report));
 }
 
@@ -383,7 +351,7 @@ fn both_disagreeing_the_stricter_wins() {
         .collect();
     assert_eq!(sources[0], ("build", "classic protection"));
     assert_eq!(sources.len(), 5, "{sources:?}");
-    let report = lint_with(&repo(), s, &SETTINGS_RULES);
+    let report = lint_with(&repo(), s, &settings_rule_ids());
     assert!(report.findings.is_empty(), "{}", human(&report));
 }
 
@@ -466,7 +434,7 @@ fn rules_403_does_not_claim_the_branch_is_unprotected() {
 fn unreadable_tag_ruleset_is_not_judged() {
     let report = lint_case(
         "settings-access/bad-tag-ruleset-unreadable.json",
-        &SETTINGS_RULES,
+        &settings_rule_ids(),
     );
     let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules, ["settings-access"], "{}", human(&report));
@@ -484,7 +452,7 @@ fn hidden_bypass_actors_are_an_access_problem() {
         s.protection.as_ref().unwrap().rulesets[0].bypass_actors,
         None
     );
-    let report = lint_with(&repo(), s, &SETTINGS_RULES);
+    let report = lint_with(&repo(), s, &settings_rule_ids());
     let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     assert_eq!(rules, ["settings-access"], "{}", human(&report));
     assert!(report.findings[0].help.contains("administration: read"));
@@ -521,7 +489,7 @@ environments:
 #[test]
 fn findings_point_at_the_policy_file() {
     let tmp = repo_with_policy(POLICY);
-    let report = lint_with(tmp.path(), settings("compliant.json"), &SETTINGS_RULES);
+    let report = lint_with(tmp.path(), settings("compliant.json"), &settings_rule_ids());
     let at: Vec<(&str, &str, u32, u32)> = report
         .findings
         .iter()
@@ -562,7 +530,7 @@ fn findings_point_at_the_policy_file() {
         (".github/ship-policy.yml", 1)
     );
     insta::assert_snapshot!("policy-file-positions", {
-        let r = lint_with(tmp.path(), settings("compliant.json"), &SETTINGS_RULES);
+        let r = lint_with(tmp.path(), settings("compliant.json"), &settings_rule_ids());
         human(&r)
     });
 }
@@ -575,7 +543,7 @@ fn findings_point_at_the_repository_without_a_policy_file() {
         "force-push/bad.json",
         "settings-access/bad.json",
     ] {
-        let report = lint_case(case, &SETTINGS_RULES);
+        let report = lint_case(case, &settings_rule_ids());
         assert!(!report.findings.is_empty(), "{case}");
         for f in &report.findings {
             assert_eq!(

@@ -56,6 +56,12 @@ pub trait Rule: Send + Sync {
 
     /// Repository settings rules (`--github`/`--settings`): branch protection, environments.
     fn check_settings(&self, _cx: &SettingsContext<'_>, _out: &mut Vec<Diagnostic>) {}
+
+    /// Whether the rule reads the repository's GitHub settings (it runs only with
+    /// `--github`/`--settings`), not its files.
+    fn reads_settings(&self) -> bool {
+        false
+    }
 }
 
 /// Every rule, in the order `ship rules` lists them.
@@ -107,6 +113,16 @@ pub fn rule_ids() -> Vec<&'static str> {
     registry().iter().map(|r| r.info().id).collect()
 }
 
+/// The ids of the rules that read repository settings (see [`Rule::reads_settings`]), in
+/// registry order.
+pub fn settings_rule_ids() -> Vec<&'static str> {
+    registry()
+        .iter()
+        .filter(|r| r.reads_settings())
+        .map(|r| r.info().id)
+        .collect()
+}
+
 /// A rule's documentation with the one-space indent of doc comments removed.
 pub fn documentation(info: &RuleInfo) -> String {
     info.documentation()
@@ -139,6 +155,9 @@ macro_rules! rule_impl {
         impl $crate::rules::Rule for $name {
             fn info(&self) -> &'static ship_findings::RuleInfo {
                 &Self::INFO
+            }
+            fn reads_settings(&self) -> bool {
+                true
             }
             fn check_settings(
                 &self,
