@@ -259,11 +259,25 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`ship rules | head`): what it wanted was written; say nothing.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn rules(format: ListFormat) -> anyhow::Result<ExitCode> {
@@ -273,9 +287,14 @@ fn rules(format: ListFormat) -> anyhow::Result<ExitCode> {
         ListFormat::Human => {
             for r in rules {
                 let info = r.info();
+                let needs = if r.reads_settings() {
+                    " (needs --github or --settings)"
+                } else {
+                    ""
+                };
                 writeln!(
                     out,
-                    "{:<22} {:<8} {}",
+                    "{:<22} {:<8} {}{needs}",
                     info.id, info.default_severity, info.summary
                 )?;
             }
@@ -285,7 +304,14 @@ fn rules(format: ListFormat) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|r| {
                     let i = r.info();
-                    serde_json::json!({"id": i.id, "severity": i.default_severity, "summary": i.summary, "docs": documentation(i)})
+                    serde_json::json!({
+                        "id": i.id,
+                        "severity": i.default_severity,
+                        "summary": i.summary,
+                        // Settings rules run only with --github/--settings.
+                        "reads": if r.reads_settings() { "settings" } else { "files" },
+                        "docs": documentation(i),
+                    })
                 })
                 .collect();
             serde_json::to_writer_pretty(&mut out, &list)?;

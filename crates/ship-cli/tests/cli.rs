@@ -343,7 +343,41 @@ fn rules_lists_every_rule() {
             ["error", "warning", "note"].contains(&rule["severity"].as_str().unwrap()),
             "{rule}"
         );
+        // Settings rules say they need --github/--settings; the workflow rules read files.
+        let id = rule["id"].as_str().unwrap();
+        let reads = if WORKFLOW_RULES.contains(&id) {
+            "files"
+        } else {
+            "settings"
+        };
+        assert_eq!(rule["reads"], reads, "{rule}");
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(id))
+            .unwrap();
+        assert_eq!(
+            line.ends_with("(needs --github or --settings)"),
+            reads == "settings",
+            "{line}"
+        );
     }
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    // `ship rules --format json | head -1`: the pipe closes after the first read.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ship"))
+        .args(["rules", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 }
 
 /// The rules that look at workflow files and the repository tree.
