@@ -259,8 +259,6 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        // The reader went away (`ship rules | head`): what it wanted was written; say nothing.
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -268,21 +266,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || cause
-                .downcast_ref::<serde_json::Error>()
-                .and_then(serde_json::Error::io_error_kind)
-                == Some(std::io::ErrorKind::BrokenPipe)
-    })
-}
-
 fn rules(format: ListFormat) -> anyhow::Result<ExitCode> {
     let rules = ship_lint::registry();
-    let mut out = std::io::stdout().lock();
+    let mut out = ship_actions_runtime::stdout();
     match format {
         ListFormat::Human => {
             for r in rules {
@@ -345,7 +331,7 @@ fn settings(command: SettingsCommand) -> anyhow::Result<ExitCode> {
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write `{}`", path.display()))?,
-                None => print!("{text}"),
+                None => ship_actions_runtime::out!("{text}"),
             }
         }
     }
@@ -386,7 +372,10 @@ fn load_settings(
 fn policy(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     match command {
         PolicyCommand::Schema => {
-            println!("{}", serde_json::to_string_pretty(&ship_policy::schema())?);
+            ship_actions_runtime::outln!(
+                "{}",
+                serde_json::to_string_pretty(&ship_policy::schema())?
+            );
         }
         PolicyCommand::Show {
             dir,
@@ -397,17 +386,20 @@ fn policy(command: PolicyCommand) -> anyhow::Result<ExitCode> {
             match format {
                 ShowFormat::Yaml => {
                     if let Some(f) = &resolved.file {
-                        println!(
+                        ship_actions_runtime::outln!(
                             "# effective policy: built-in default merged with {}",
                             f.display()
                         );
                     } else {
-                        println!("# effective policy: the built-in default");
+                        ship_actions_runtime::outln!("# effective policy: the built-in default");
                     }
-                    print!("{}", resolved.policy.to_yaml());
+                    ship_actions_runtime::out!("{}", resolved.policy.to_yaml());
                 }
                 ShowFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&resolved.policy.policy)?)
+                    ship_actions_runtime::outln!(
+                        "{}",
+                        serde_json::to_string_pretty(&resolved.policy.policy)?
+                    )
                 }
             }
         }
@@ -424,11 +416,13 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
             );
         };
         let info = rule.info();
-        println!(
+        ship_actions_runtime::outln!(
             "# {} ({})\n\n{}\n",
-            info.id, info.default_severity, info.summary
+            info.id,
+            info.default_severity,
+            info.summary
         );
-        println!("{}", documentation(info));
+        ship_actions_runtime::outln!("{}", documentation(info));
         return Ok(ExitCode::SUCCESS);
     }
     let resolved = ship_lint::resolve_policy(&args.dir, args.policy.as_deref())?;
@@ -464,8 +458,7 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
         rules: &rule_infos,
     };
     {
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut out = std::io::BufWriter::new(ship_actions_runtime::stdout());
         render(&mut out, &report.findings, &summary, &render_opts(format))?;
         out.flush()?;
     }
@@ -536,7 +529,7 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     if args.check {
         let drift = ship_init::check(&args.dir, &files)?;
         for d in &drift {
-            print!("{}", d.diff);
+            ship_actions_runtime::out!("{}", d.diff);
         }
         if drift.is_empty() {
             eprintln!("ship init --check: {} files in sync", files.len());
@@ -564,7 +557,7 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
                 "skipped (differs; --force to overwrite)"
             }
         };
-        println!("{what:>9} {}", path.display());
+        ship_actions_runtime::outln!("{what:>9} {}", path.display());
     }
     let placeholders = cfg.placeholders();
     if !placeholders.is_empty() {

@@ -117,12 +117,12 @@ pub fn print_report<T: serde::Serialize>(
 ) {
     match format {
         Format::Json => match serde_json::to_string_pretty(report) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => ship_actions_runtime::outln!("{j}"),
             Err(e) => eprintln!("error: cannot print the report: {e}"),
         },
         Format::Text => {
-            print!("{}", table.render());
-            println!("status: {status}");
+            ship_actions_runtime::out!("{}", table.render());
+            ship_actions_runtime::outln!("status: {status}");
         }
     }
 }
@@ -131,7 +131,7 @@ pub fn print_report<T: serde::Serialize>(
 pub fn fail(e: &ship_ecs::Error) -> i32 {
     eprintln!("error: {e}");
     if ship_actions_runtime::is_github_actions() {
-        println!(
+        ship_actions_runtime::outln!(
             "::error::{}",
             ship_actions_runtime::escape_data(&e.to_string())
         );

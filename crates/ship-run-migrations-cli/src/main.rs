@@ -238,7 +238,7 @@ fn options(g: &Global, url: &DatabaseUrl) -> Result<Options, Error> {
 }
 
 fn print_json(v: &Value) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = ship_actions_runtime::stdout();
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     out.flush()?;
@@ -289,7 +289,7 @@ fn print_lint(g: &Global, report: &LintReport) -> anyhow::Result<()> {
             &opts(Format::Human, false),
         )?;
     } else {
-        let mut out = std::io::stdout().lock();
+        let mut out = ship_actions_runtime::stdout();
         render(
             &mut out,
             &report.findings,
@@ -404,7 +404,7 @@ async fn up(g: &Global, opts: &Options, progress: runner::Progress<'_>) -> anyho
         v["lint"] = lint_json(&report.lint);
         print_json(&v)?;
     } else {
-        println!(
+        ship_actions_runtime::outln!(
             "applied {applied} migration{} in {:.1}s; schema version {}; {} pending",
             if applied == 1 { "" } else { "s" },
             report.duration_ms as f64 / 1000.0,
@@ -454,7 +454,7 @@ async fn plan(g: &Global, opts: &Options) -> anyhow::Result<Exit> {
         v["lint"] = lint_json(&report.lint);
         print_json(&v)?;
     } else {
-        println!(
+        ship_actions_runtime::outln!(
             "database at version {}; up would apply {} migration{}:",
             report
                 .version
@@ -464,7 +464,7 @@ async fn plan(g: &Global, opts: &Options) -> anyhow::Result<Exit> {
             if report.pending.len() == 1 { "" } else { "s" }
         );
         for p in &report.pending {
-            println!(
+            ship_actions_runtime::outln!(
                 "  {}  {} ({} statement{}{})",
                 p.version,
                 p.file,
@@ -478,7 +478,7 @@ async fn plan(g: &Global, opts: &Options) -> anyhow::Result<Exit> {
             );
         }
         if report.blocked {
-            println!("up would refuse to run: the lint found errors (above)");
+            ship_actions_runtime::outln!("up would refuse to run: the lint found errors (above)");
         }
     }
     Ok(Exit(if report.blocked { 1 } else { 0 }))
@@ -545,9 +545,9 @@ async fn status(g: &Global, opts: &Options) -> anyhow::Result<Exit> {
             .zip(widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        ship_actions_runtime::outln!("{}", line.join("  ").trim_end());
     }
-    println!(
+    ship_actions_runtime::outln!(
         "\nschema version {}: {} applied, {} pending, {} changed, {} missing their file",
         report
             .version
@@ -607,14 +607,14 @@ async fn verify(g: &Global, opts: &Options) -> anyhow::Result<Exit> {
         v["command"] = json!("verify");
         print_json(&v)?;
     } else if report.changed.is_empty() {
-        println!(
+        ship_actions_runtime::outln!(
             "verified {} applied migration{}: checksums match",
             report.checked,
             if report.checked == 1 { "" } else { "s" }
         );
     } else {
         for c in &report.changed {
-            println!(
+            ship_actions_runtime::outln!(
                 "changed: {} (recorded {}, file {})",
                 c.file.clone().unwrap_or_default(),
                 c.recorded_checksum.as_deref().unwrap_or(""),
@@ -676,7 +676,7 @@ async fn down(
         v["command"] = json!("down");
         print_json(&v)?;
     } else {
-        println!(
+        ship_actions_runtime::outln!(
             "reverted {} migration{}; schema version {}",
             report.reverted.len(),
             if report.reverted.len() == 1 { "" } else { "s" },
@@ -720,7 +720,7 @@ async fn command_mode(
         v["command_mode"] = json!(true);
         print_json(&v)?;
     } else {
-        println!(
+        ship_actions_runtime::outln!(
             "command `{}` {} ({status}) in {:.1}s under the migration lock",
             report.command,
             if report.success {
@@ -758,7 +758,7 @@ async fn lint_command(g: &Global, url: &DatabaseUrl, args: &LintArgs) -> anyhow:
         } else {
             let w = infos.iter().map(|i| i.id.len()).max().unwrap_or(0);
             for i in &infos {
-                println!(
+                ship_actions_runtime::outln!(
                     "{:<w$}  {:<7}  {}",
                     i.id,
                     i.default_severity.as_str(),
@@ -777,11 +777,13 @@ async fn lint_command(g: &Global, url: &DatabaseUrl, args: &LintArgs) -> anyhow:
             .into());
         };
         let info = rule.info();
-        println!(
+        ship_actions_runtime::outln!(
             "# {} ({})\n\n{}\n",
-            info.id, info.default_severity, info.summary
+            info.id,
+            info.default_severity,
+            info.summary
         );
-        println!("{}", info.documentation());
+        ship_actions_runtime::outln!("{}", info.documentation());
         return Ok(Exit(0));
     }
     let dialect = match args.dialect {
@@ -838,7 +840,7 @@ async fn lint_command(g: &Global, url: &DatabaseUrl, args: &LintArgs) -> anyhow:
         rules: &infos,
     };
     {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut out = std::io::BufWriter::new(ship_actions_runtime::stdout());
         render(&mut out, &report.findings, &summary, &render_opts)
             .context("cannot write the findings")?;
         out.flush()?;

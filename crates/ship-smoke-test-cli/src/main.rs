@@ -157,7 +157,7 @@ fn main() -> ExitCode {
     if let Some(Command::Schema) = cli.command {
         let schema = ship_smoke::schema();
         let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
+        let _ = writeln!(ship_actions_runtime::stdout(), "{text}");
         return ExitCode::SUCCESS;
     }
     match run(cli.run) {
@@ -313,7 +313,7 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
     });
     progress.finish();
 
-    let mut out = std::io::stdout().lock();
+    let mut out = ship_actions_runtime::stdout();
     match args.format {
         Format::Human => write!(out, "{}", report.human())?,
         Format::Json => writeln!(out, "{}", report.to_json())?,

@@ -461,31 +461,34 @@ fn print_report(
     if settings.format == Format::Json {
         let json = serde_json::to_string_pretty(report)
             .map_err(|e| Failure::Failed(format!("cannot encode the report: {e}")))?;
-        println!("{json}");
+        ship_actions_runtime::outln!("{json}");
         return Ok(());
     }
     let (image, source) = (&settings.image, &settings.source);
     let lines = match outcome {
         Outcome::Computed => {
             let version = report.version.as_deref().unwrap_or("none");
-            println!("{image}: version {version}; tags (not pushed, push is false):");
+            ship_actions_runtime::outln!(
+                "{image}: version {version}; tags (not pushed, push is false):"
+            );
             report.tags.iter().map(|t| image.tag_ref(t)).collect()
         }
         Outcome::Planned(p) => {
             let m = &p.manifest;
-            println!(
+            ship_actions_runtime::outln!(
                 "{image}: dry run, nothing written: {source} is {} ({})",
-                m.digest, m.media_type
+                m.digest,
+                m.media_type
             );
             describe_plan(p)
         }
         Outcome::Applied(r) => {
-            println!("{image}: {source} is {} ({})", r.digest, r.media_type);
+            ship_actions_runtime::outln!("{image}: {source} is {} ({})", r.digest, r.media_type);
             describe(r)
         }
     };
     for line in lines {
-        println!("  {line}");
+        ship_actions_runtime::outln!("  {line}");
     }
     Ok(())
 }

@@ -181,7 +181,7 @@ async fn run_task_main(cli: RunTaskCli) -> Exit {
     }
     if ship_actions_runtime::is_github_actions() {
         if let Some(r) = &report.reason {
-            println!("::error::{}", ship_actions_runtime::escape_data(r));
+            ship_actions_runtime::outln!("::error::{}", ship_actions_runtime::escape_data(r));
         }
     }
     Ok(1)
@@ -262,7 +262,7 @@ fn run_url_from_env() -> Option<String> {
 fn report_out(cli: &Cli, report: &RolloutReport) {
     for d in &report.diffs {
         if cli.common.format == Format::Text {
-            println!("{d}");
+            ship_actions_runtime::outln!("{d}");
         }
     }
     let svc = &report.services;
