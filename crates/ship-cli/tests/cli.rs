@@ -368,11 +368,11 @@ fn rules_lists_every_rule() {
 fn a_reader_that_goes_away_changes_nothing() {
     // `ship rules | head -1`: the pipe closes early. No panic, no "Broken pipe" error, and the
     // exit code stays the command's own (1 for findings).
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/bad");
+    let bad = example("bad");
     for (args, code) in [
         (vec!["rules", "--format", "json"], 0),
         (vec!["policy", "show"], 0),
-        (vec!["lint", examples.to_str().unwrap()], 1),
+        (vec!["lint", bad.as_str()], 1),
     ] {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ship"))
             .args(&args)
