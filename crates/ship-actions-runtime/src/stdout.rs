@@ -32,29 +32,34 @@ impl Write for Stdout {
     }
 }
 
-/// `println!` through [`stdout`]: a closed pipe is not a panic. Any other write failure (a
-/// full disk behind a redirect) is reported on stderr, once per line, and the command goes on.
-#[macro_export]
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let mut out = $crate::stdout();
-        if let Err(e) = writeln!(out, $($arg)*).and_then(|()| out.flush()) {
-            eprintln!("warning: cannot write to standard output: {e}");
-        }
-    }};
+/// Writes `args` to [`stdout`] and flushes: what [`outln!`](crate::outln) and
+/// [`out!`](crate::out) expand to. Any failure other than a closed pipe (a full disk behind a
+/// redirect) is reported on stderr and the command goes on.
+#[doc(hidden)]
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    let mut out = stdout();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        eprintln!("warning: cannot write to standard output: {e}");
+    }
 }
 
-/// `print!` through [`stdout`], as [`outln!`](crate::outln) without the newline.
+/// `println!` through [`stdout`]: a closed pipe is not a panic.
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`stdout`]: a closed pipe is not a panic.
 #[macro_export]
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let mut out = $crate::stdout();
-        if let Err(e) = write!(out, $($arg)*).and_then(|()| out.flush()) {
-            eprintln!("warning: cannot write to standard output: {e}");
-        }
-    }};
+    ($($arg:tt)*) => {
+        $crate::write_out(format_args!($($arg)*))
+    };
 }
 
 #[cfg(test)]

@@ -184,6 +184,20 @@ fn schema_lower(a: &str, b: &str) -> bool {
     }
 }
 
+/// [`schema_check`] for `service`'s target: a refusal is the error, a note goes to `notes`.
+fn schema_note(
+    plan: &RollbackPlan,
+    service: &str,
+    target: &str,
+    target_tags: &[Tag],
+    unknown_why: &str,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let note = schema_check(plan, target, target_tags, unknown_why)?;
+    notes.extend(note.map(|n| format!("{service}: {n}")));
+    Ok(())
+}
+
 /// Why an existing revision may carry no `ship:schema-version`.
 const SCHEMA_UNRECORDED: &str =
     "it was deployed before ship recorded schema versions, or without `schema-version`";
@@ -651,8 +665,7 @@ pub async fn rollback(
             (TargetSpec::Version(v), Err(Error::NotFound(_))) => {
                 if let Some((_, sel, r)) = rendered.iter().find(|(k, _, _)| *k == current_arn) {
                     let why = r.unknown_schema_why(v);
-                    let note = schema_check(plan, short(&sel.arn), &r.tags, &why)?;
-                    notes.extend(note.map(|n| format!("{name}: {n}")));
+                    schema_note(plan, &name, short(&sel.arn), &r.tags, &why, &mut notes)?;
                     sel.clone()
                 } else {
                     let r = prepare_version(ecs, plan, &cur_td, &current, &hist, v).await?;
@@ -661,8 +674,8 @@ pub async fn rollback(
                     }
                     // Checked before registering: a refused rollback leaves no revision behind.
                     let target = format!("the revision rendered for {v}");
-                    let note = schema_check(plan, &target, &r.tags, &r.unknown_schema_why(v))?;
-                    notes.extend(note.map(|n| format!("{name}: {n}")));
+                    let why = r.unknown_schema_why(v);
+                    schema_note(plan, &name, &target, &r.tags, &why, &mut notes)?;
                     let sel = register_version(ecs, &r, v, progress).await?;
                     rendered.push((current_arn.clone(), sel.clone(), r));
                     sel
@@ -676,8 +689,8 @@ pub async fn rollback(
                     .find(|r| r.arn == sel.arn)
                     .map(|r| r.tags.as_slice())
                     .unwrap_or_default();
-                let note = schema_check(plan, short(&sel.arn), target_tags, SCHEMA_UNRECORDED)?;
-                notes.extend(note.map(|n| format!("{name}: {n}")));
+                let why = SCHEMA_UNRECORDED;
+                schema_note(plan, &name, short(&sel.arn), target_tags, why, &mut notes)?;
                 sel
             }
         };

@@ -232,16 +232,19 @@ pub async fn rollout(
                     .collect();
                 tagset.extend(own);
             }
+            // Not a revision a service of this rollout runs, nor one it registered: their
+            // ship:previous would be rewritten.
+            let mut own: Vec<&str> = running.iter().map(String::as_str).collect();
+            own.extend(rendered_for.values().map(|(arn, _, _)| arn.as_str()));
+            let candidate = reusable(ecs, &name, &r.task_definition, &tagset, &own, progress).await;
             if plan.dry_run {
-                let own: Vec<&str> = running.iter().map(String::as_str).collect();
-                let reuse_note =
-                    match reusable(ecs, &name, &r.task_definition, &tagset, &own, progress).await {
-                        Some((arn, _)) => format!(
+                let reuse_note = match &candidate {
+                    Some((arn, _)) => format!(
                         "\n(would reuse {}: the newest ACTIVE revision is identical to this one)",
-                        short(&arn)
+                        short(arn)
                     ),
-                        None => String::new(),
-                    };
+                    None => String::new(),
+                };
                 diffs.push(format!(
                     "service {name}:\n{}{reuse_note}",
                     diff(&td, &r, &tagset)
@@ -270,9 +273,10 @@ pub async fn rollout(
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let mut own: Vec<&str> = running.iter().map(String::as_str).collect();
-            own.extend(rendered_for.values().map(|(arn, _, _)| arn.as_str()));
-            let reused = reuse(ecs, &name, &r.task_definition, &tagset, &own, progress).await;
+            let reused = match candidate {
+                Some(candidate) => adopt(ecs, &name, candidate, progress).await,
+                None => None,
+            };
             let arn = match &reused {
                 Some(arn) => {
                     progress(Line::Event(format!(
@@ -397,21 +401,14 @@ pub async fn rollout(
     })
 }
 
-/// The newest ACTIVE revision of the rendered family, when registering `rendered` would
-/// register it again: `run-task` registers the revision a rollout of the same image then would,
-/// and a second identical revision only clutters the family. Not one of `own` (a revision a
-/// service of this rollout runs, or one it registered: their `ship:previous` would be
-/// rewritten). The revision gets the tags the rollout writes (`tagset`) that it lacks. Any
-/// failure (no ACTIVE revision, a refused call) means registering a new revision, as before.
-async fn reuse(
+/// Give a [`reusable`] revision the tags the rollout writes that it lacks; `None` (register a
+/// new revision instead) when tagging fails.
+async fn adopt(
     ecs: &Ecs,
     service: &str,
-    rendered: &TaskDefinition,
-    tagset: &[Tag],
-    own: &[&str],
+    (arn, missing): (String, Vec<Tag>),
     progress: Progress<'_>,
 ) -> Option<String> {
-    let (arn, missing) = reusable(ecs, service, rendered, tagset, own, progress).await?;
     if !missing.is_empty() {
         if let Err(e) = ecs.tag(&arn, missing).await {
             progress(Line::Event(format!(
@@ -425,8 +422,11 @@ async fn reuse(
     Some(arn)
 }
 
-/// The revision [`reuse`] would deploy and the tags it would add to it, without writing
-/// anything (a dry run says this too).
+/// The newest ACTIVE revision of the rendered family, when registering `rendered` would
+/// register it again: `run-task` registers the revision a rollout of the same image then would,
+/// and a second identical revision only clutters the family. Not one of `own`. Returned with the
+/// tags of `tagset` it lacks, which [`adopt`] writes; nothing is written here, so a dry run
+/// asks too. Any failure (no ACTIVE revision, a refused call) means registering a new revision.
 async fn reusable(
     ecs: &Ecs,
     service: &str,
