@@ -1,6 +1,6 @@
 //! What a rule sees: one workflow with its facts, or the whole repository's summaries.
 
-use crate::analysis::{JobFacts, StepRole, WorkflowFacts};
+use crate::model::{JobFacts, Repository, StepRole, WorkflowFacts};
 use ship_policy::CompiledPolicy;
 use ship_workflow::{Job, Node, Source, Span, Workflow};
 use std::collections::BTreeSet;
@@ -52,7 +52,16 @@ impl Diagnostic {
     }
 }
 
-/// One parsed workflow, its release facts, and the policy.
+/// What kind of file a rule is looking at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `.github/workflows/*.yml`.
+    Workflow,
+    /// A composite action's `action.yml` (seen as one job whose steps are `runs.steps`).
+    Action,
+}
+
+/// One parsed workflow (or composite action), its release facts, and the policy.
 pub struct WorkflowContext<'a> {
     /// Path relative to the linted directory, `/`-separated.
     pub path: &'a str,
@@ -61,9 +70,17 @@ pub struct WorkflowContext<'a> {
     pub workflow: &'a Workflow<'a>,
     pub facts: &'a WorkflowFacts,
     pub policy: &'a CompiledPolicy,
+    /// The repository's composite actions and reusable workflows.
+    pub repo: &'a Repository,
+    pub kind: FileKind,
 }
 
 impl<'a> WorkflowContext<'a> {
+    /// The file is a composite action, not a workflow.
+    pub fn is_action(&self) -> bool {
+        self.kind == FileKind::Action
+    }
+
     /// Jobs with their facts.
     pub fn jobs(&self) -> impl Iterator<Item = (&'a Job<'a>, &'a JobFacts)> + '_ {
         self.workflow.jobs.iter().zip(self.facts.jobs.iter())
@@ -93,8 +110,7 @@ impl<'a> WorkflowContext<'a> {
     /// True when the workflow deploys to the production environment anywhere.
     pub fn deploys_to_production(&self) -> bool {
         self.deploy_jobs().any(|(_, f)| {
-            f.environment
-                .name()
+            f.target_environment()
                 .is_some_and(|n| self.policy.is_production(n))
         })
     }

@@ -1,10 +1,10 @@
 //! Finding the files, running the rules on each (in parallel), then the repository rules.
 
-use crate::analysis::{job_stages, EnvironmentBinding, StepRole, WorkflowFacts};
-use crate::calls::CalledWorkflows;
 use crate::context::{
-    Diagnostic, JobSummary, RepositoryContext, SettingsContext, WorkflowContext, WorkflowSummary,
+    Diagnostic, FileKind, JobSummary, RepositoryContext, SettingsContext, WorkflowContext,
+    WorkflowSummary,
 };
+use crate::model::{job_stages, EnvironmentBinding, Repository, StepRole, WorkflowFacts};
 use crate::rules::{registry, unused_ignore::UnusedIgnore, workflow_syntax::WorkflowSyntax, Rule};
 use crate::suppress::{find_suppressions, Suppression};
 use rayon::prelude::*;
@@ -62,6 +62,7 @@ struct FileResult {
     findings: Vec<Finding>,
     summary: WorkflowSummary,
     suppressions: Vec<Suppression>,
+    kind: FileKind,
 }
 
 /// Lint a repository (or the given files) with every enabled rule.
@@ -98,11 +99,24 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
         })
         .collect();
 
-    // Reusable workflows first: their callers' jobs take on what they do.
-    let calls = CalledWorkflows::collect(&files, &opts.policy);
-    let results: Vec<FileResult> = files
+    // Composite actions and reusable workflows first: a job is judged by what it runs.
+    let repo = if explicit {
+        Repository::default()
+    } else {
+        Repository::build(&opts.dir, &files, &opts.policy)
+    };
+    let units: Vec<(&PathBuf, &String, FileKind)> = files
+        .iter()
+        .map(|(p, s)| (p, s, FileKind::Workflow))
+        .chain(
+            repo.action_files
+                .iter()
+                .map(|(p, s)| (p, s, FileKind::Action)),
+        )
+        .collect();
+    let results: Vec<FileResult> = units
         .par_iter()
-        .map(|(path, shown)| lint_file(path, shown, &rules, &opts.policy, &calls))
+        .map(|(path, shown, kind)| lint_file(path, shown, *kind, &rules, &opts.policy, &repo))
         .collect();
 
     let mut findings = Vec::new();
@@ -113,8 +127,20 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
         if !r.suppressions.is_empty() {
             suppressions.push((r.summary.path.clone(), r.suppressions));
         }
-        summaries.push(r.summary);
+        if r.kind == FileKind::Workflow {
+            summaries.push(r.summary);
+        }
     }
+    // A finding about a shared file (a composite action used by two workflows) is reported
+    // by each workflow that uses it: keep one.
+    sort_findings(&mut findings);
+    findings.dedup_by(|a, b| {
+        a.rule == b.rule
+            && a.path == b.path
+            && a.line == b.line
+            && a.column == b.column
+            && a.message == b.message
+    });
 
     if !explicit {
         let cx = RepositoryContext {
@@ -337,9 +363,10 @@ fn truncate(line: String) -> String {
 fn lint_file(
     path: &Path,
     shown: &str,
+    kind: FileKind,
     rules: &[&dyn Rule],
     policy: &CompiledPolicy,
-    calls: &CalledWorkflows,
+    repo: &Repository,
 ) -> FileResult {
     let mut summary = WorkflowSummary {
         path: shown.to_string(),
@@ -367,6 +394,7 @@ fn lint_file(
         findings: if syntax_enabled { vec![f] } else { Vec::new() },
         summary,
         suppressions: Vec::new(),
+        kind,
     };
 
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -454,8 +482,22 @@ fn lint_file(
         }
     };
 
-    let workflow = Workflow::from_root(&root);
-    let facts = WorkflowFacts::new(shown, &workflow, policy, calls);
+    let workflow = match kind {
+        FileKind::Workflow => Workflow::from_root(&root),
+        FileKind::Action => match ship_workflow::action::workflow_of_action(&root) {
+            Some(wf) => wf,
+            // A Docker or JavaScript action: no steps to read.
+            None => {
+                return FileResult {
+                    findings: Vec::new(),
+                    summary,
+                    suppressions: Vec::new(),
+                    kind,
+                }
+            }
+        },
+    };
+    let facts = WorkflowFacts::new(shown, &source, &workflow, policy, repo);
     let cx = WorkflowContext {
         path: shown,
         source: &source,
@@ -463,10 +505,15 @@ fn lint_file(
         workflow: &workflow,
         facts: &facts,
         policy,
+        repo,
+        kind,
     };
 
     let mut findings = Vec::new();
     for rule in rules {
+        if kind == FileKind::Action && !rule.reads_actions() {
+            continue;
+        }
         let mut out = Vec::new();
         rule.check_workflow(&cx, &mut out);
         for d in out {
@@ -489,9 +536,7 @@ fn lint_file(
     summary.pull_request_to_production = workflow
         .triggers
         .iter()
-        .find(|t| {
-            t.event == "pull_request" && crate::analysis::branch_filter_covers(t.config, branch)
-        })
+        .find(|t| t.event == "pull_request" && crate::model::branch_filter_covers(t.config, branch))
         .map(|t| t.key.span);
     let per_job = job_stages(&workflow, policy);
     summary.stages = per_job.iter().flatten().cloned().collect();
@@ -520,8 +565,7 @@ fn lint_file(
     summary.production_deploy = cx
         .deploy_jobs()
         .find(|(_, f)| {
-            f.environment
-                .name()
+            f.target_environment()
                 .is_some_and(|n| policy.is_production(n))
                 && (f.has(StepRole::Rollout) || f.has(StepRole::Migrations))
         })
@@ -543,16 +587,17 @@ fn lint_file(
     summary.manual_rollback = workflow.trigger("workflow_dispatch").is_some()
         && cx.jobs().any(|(_, f)| {
             f.has(StepRole::Rollback)
-                && match &f.environment {
-                    EnvironmentBinding::Dynamic { .. } => true,
-                    other => other.name().is_some_and(|n| policy.is_production(n)),
-                }
+                && (matches!(f.environment, EnvironmentBinding::Dynamic { .. })
+                    || !matches!(f.target, crate::model::Target::Known { .. })
+                    || f.target_environment()
+                        .is_some_and(|n| policy.is_production(n)))
         });
 
     FileResult {
         findings,
         summary,
         suppressions,
+        kind,
     }
 }
 

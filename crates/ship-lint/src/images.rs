@@ -258,7 +258,7 @@ pub fn pushed_tags<'a>(
 ) -> Option<PushedTags<'a>> {
     let action = step.action();
     if let Some(a) = &action {
-        if crate::analysis::is_ship_action(a, "tag-image", policy) {
+        if crate::model::is_ship_action(a, "tag-image", policy) {
             return Some(PushedTags {
                 node: step.uses?,
                 tags: Vec::new(),
@@ -317,7 +317,7 @@ pub fn pushed_tags<'a>(
     let run = step.run?;
     let script = run.as_str()?;
     let job_scripts: Vec<&str> = job.steps.iter().filter_map(|s| s.run_str()).collect();
-    let tags = script_pushes(&crate::analysis::strip_shell_comments(script), &job_scripts);
+    let tags = script_pushes(&crate::model::strip_shell_comments(script), &job_scripts);
     if tags.is_empty() {
         return None;
     }

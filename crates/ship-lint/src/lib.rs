@@ -9,15 +9,14 @@
 //! println!("{} findings in {} files", report.findings.len(), report.files);
 //! ```
 
-mod analysis;
-mod calls;
 mod context;
 mod engine;
 mod images;
+pub mod model;
 pub mod rules;
 mod suppress;
 
-pub use context::{Diagnostic, RepositoryContext, WorkflowContext, WorkflowSummary};
+pub use context::{Diagnostic, FileKind, RepositoryContext, WorkflowContext, WorkflowSummary};
 pub use engine::{lint, LintError, LintOptions, LintReport};
 pub use rules::{registry, rule_by_id, rule_ids, settings_rule_ids, Rule};
 pub use ship_findings::{Finding, RuleInfo, Severity};

@@ -65,6 +65,16 @@ pub struct EnvironmentPolicy {
     pub secret_prefixes: Vec<String>,
     /// Approving reviewers the GitHub environment must require (0 = none needed).
     pub required_reviewers: Option<u32>,
+    /// Deploys here must run in a GitHub Environment (`environment:` on the job). Default
+    /// true; per-pull-request preview stacks usually have none.
+    pub require_environment: Option<bool>,
+}
+
+impl EnvironmentPolicy {
+    /// Whether a deploy job must name a GitHub Environment (default: yes).
+    pub fn requires_environment(&self) -> bool {
+        self.require_environment.unwrap_or(true)
+    }
 }
 
 /// Something that may start a deploy.
@@ -91,6 +101,8 @@ pub enum TriggerKind {
     RepositoryDispatch,
     /// A merge queue (`merge_group`).
     MergeGroup,
+    /// A pull request (`pull_request`, `pull_request_target`): only per-PR preview stacks.
+    PullRequest,
 }
 
 impl TriggerKind {
@@ -105,6 +117,7 @@ impl TriggerKind {
             TriggerKind::WorkflowRun => "workflow_run",
             TriggerKind::RepositoryDispatch => "repository_dispatch",
             TriggerKind::MergeGroup => "merge_group",
+            TriggerKind::PullRequest => "a pull request",
         }
     }
 }
@@ -284,10 +297,28 @@ impl CompiledPolicy {
         self.environments.iter().find(|e| e.name == name)
     }
 
+    /// The policy environment a GitHub Environment name stands for. GitHub compares
+    /// environment names case-insensitively (`Production` is `production`); a name that is
+    /// not a policy environment's own belongs to the first environment (production first)
+    /// whose `match` patterns it satisfies, so `prod` or `Staging-EU` are placed too.
+    pub fn environment_named(&self, name: &str) -> Option<&CompiledEnvironment> {
+        let name = name.trim();
+        if name.is_empty() {
+            return None;
+        }
+        self.environments
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(name))
+            .or_else(|| self.infer_environment(&[name]))
+    }
+
     /// The environment whose name patterns match any of `names` (first in policy order,
     /// production first so an ambiguous name errs on the strict side).
     pub fn infer_environment<'s>(&'s self, names: &[&str]) -> Option<&'s CompiledEnvironment> {
         let production = &self.policy.production_environment;
+        // `deploy_prod` and `deploy-prod` read the same: regexes use `\b`, for which `_` is
+        // part of a word.
+        let names: Vec<String> = names.iter().map(|n| n.replace('_', "-")).collect();
         self.environments
             .iter()
             .filter(|e| &e.name == production)

@@ -5,6 +5,7 @@
 //! [`workflow`] gives the typed view; [`expr`] finds `${{ }}` expressions; [`schema`] checks a
 //! parsed file against a JSON Schema and reports each problem at its line.
 
+pub mod action;
 pub mod expr;
 pub mod schema;
 pub mod workflow;

@@ -58,8 +58,7 @@ impl DeployConcurrency {
                 continue;
             };
             let production = facts
-                .environment
-                .name()
+                .target_environment()
                 .is_some_and(|n| cx.policy.is_production(n));
             if !production {
                 continue;

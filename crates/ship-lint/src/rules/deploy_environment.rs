@@ -1,11 +1,19 @@
-use crate::analysis::EnvironmentBinding;
 use crate::context::{Diagnostic, WorkflowContext};
+use crate::model::{EnvironmentBinding, Target};
 use crate::rules::rule_impl;
 
 declare_rule! {
     /// ## What it reports
-    /// A deploy job (one that rolls out, migrates or rolls back) without `environment:`, or
-    /// with an environment the policy does not know.
+    /// A deploy job (one that rolls out, migrates or rolls back) that runs in no GitHub
+    /// Environment, in one the policy does not know, or in one that is not where it deploys
+    /// (a job that deploys the `dev` stack in environment `prod`).
+    ///
+    /// Environment names are compared as GitHub compares them, case-insensitively, and a name
+    /// that is not a policy environment's own belongs to the environment whose `match`
+    /// patterns it fits (`prod` is `production`, `Staging-EU` is `staging`). Jobs that call a
+    /// reusable workflow are not reported (GitHub does not allow `environment:` there): the
+    /// called workflow's jobs are. Deploys to environments with `require-environment: false`
+    /// (per-pull-request previews) need none.
     ///
     /// ## Why
     /// GitHub Environments carry the deploy's own secrets and its required reviewers. A
@@ -32,6 +40,9 @@ rule_impl!(DeployEnvironment, workflow);
 
 impl DeployEnvironment {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
+        if cx.is_action() {
+            return;
+        }
         let known: Vec<&str> = cx
             .policy
             .environments
@@ -39,30 +50,67 @@ impl DeployEnvironment {
             .map(|e| e.name.as_str())
             .collect();
         for (job, facts) in cx.deploy_jobs() {
+            let because = facts.because(cx.path);
             match &facts.environment {
+                // The caller passes the environment to the called workflow's job.
                 EnvironmentBinding::Explicit { name, span } => {
-                    if cx.policy.environment(name).is_none() {
-                        let hint = super::workflow_syntax::closest(name, &known)
-                            .map(|c| format!("did you mean `{c}`? "))
-                            .unwrap_or_default();
-                        out.push(Diagnostic::new(
-                            *span,
-                            format!("deploy job `{}` uses environment `{name}`, which the policy does not know", job.id),
-                            format!("{hint}known environments: {}; add `{name}` under `environments:` in the policy if it is real", known.join(", ")),
-                        ));
+                    match cx.policy.environment_named(name) {
+                        None => {
+                            let hint = super::workflow_syntax::closest(name, &known)
+                                .map(|c| format!("did you mean `{c}`? "))
+                                .unwrap_or_default();
+                            out.push(Diagnostic::new(
+                                *span,
+                                format!("deploy job `{}` uses environment `{name}`, which the policy does not know{because}", job.id),
+                                format!("{hint}known environments: {}; add `{name}` under `environments:` in the policy if it is real", known.join(", ")),
+                            ));
+                        }
+                        Some(env) => {
+                            if let Target::Known {
+                                environment,
+                                how,
+                                inferred: true,
+                            } = &facts.target
+                            {
+                                if *environment != env.name {
+                                    out.push(Diagnostic::new(
+                                        *span,
+                                        format!(
+                                            "job `{}` deploys to `{environment}` ({how}) but runs in environment `{name}`, which is `{}`",
+                                            job.id, env.name
+                                        ),
+                                        format!("run it in the `{environment}` environment, so that environment's secrets and reviewers apply"),
+                                    ));
+                                }
+                            }
+                        }
                     }
                 }
                 EnvironmentBinding::Dynamic { .. } => {}
-                EnvironmentBinding::Inferred { name } => out.push(Diagnostic::new(
-                    job.key.span,
-                    format!("deploy job `{}` has no `environment:` (its name suggests `{name}`)", job.id),
-                    format!("add `environment: {name}` so the environment's secrets and required reviewers apply"),
-                )),
-                EnvironmentBinding::Unknown => out.push(Diagnostic::new(
-                    job.key.span,
-                    format!("deploy job `{}` has no `environment:`", job.id),
-                    format!("add `environment: <name>` (one of {}) so its secrets and required reviewers apply", known.join(", ")),
-                )),
+                EnvironmentBinding::Absent => {
+                    if job.uses.is_some() {
+                        continue;
+                    }
+                    let requires = facts
+                        .target_environment()
+                        .and_then(|n| cx.policy.environment(n))
+                        .is_none_or(|e| e.policy.requires_environment());
+                    if !requires {
+                        continue;
+                    }
+                    match &facts.target {
+                        Target::Known { environment, how, .. } => out.push(Diagnostic::new(
+                            job.key.span,
+                            format!("deploy job `{}` has no `environment:` (it deploys to `{environment}`: {how}){because}", job.id),
+                            format!("add `environment: {environment}` so the environment's secrets and required reviewers apply"),
+                        )),
+                        _ => out.push(Diagnostic::new(
+                            job.key.span,
+                            format!("deploy job `{}` has no `environment:`{because}", job.id),
+                            format!("add `environment: <name>` (one of {}) so its secrets and required reviewers apply", known.join(", ")),
+                        )),
+                    }
+                }
             }
         }
     }

@@ -1,5 +1,5 @@
-use crate::analysis::branch_filter_covers;
 use crate::context::{Diagnostic, WorkflowContext};
+use crate::model::branch_filter_covers;
 use crate::rules::rule_impl;
 use ship_policy::TriggerKind;
 use ship_workflow::Trigger;
@@ -119,14 +119,26 @@ impl DeployTrigger {
         if deploys.is_empty() {
             return;
         }
+        // Pull requests deploy only where the policy allows it (per-PR preview stacks).
+        let allows_pull_requests = |facts: &crate::model::JobFacts| {
+            facts
+                .target_environment()
+                .and_then(|n| cx.policy.environment(n))
+                .is_some_and(|e| e.policy.triggers.contains(&TriggerKind::PullRequest))
+        };
         for t in &cx.workflow.triggers {
             if t.event == "pull_request" || t.event == "pull_request_target" {
-                let (job, _) = deploys[0];
+                let Some((job, facts)) = deploys.iter().find(|(_, f)| !allows_pull_requests(f))
+                else {
+                    continue;
+                };
                 out.push(Diagnostic::new(
                     t.key.span,
                     format!(
-                        "`{}` triggers deploy job `{}`: pull requests must never deploy",
-                        t.event, job.id
+                        "`{}` triggers deploy job `{}`{}: pull requests must never deploy",
+                        t.event,
+                        job.id,
+                        facts.because(cx.path)
                     ),
                     "run pull-request CI in its own workflow and deploy from `main` or a release tag",
                 ));
@@ -134,7 +146,7 @@ impl DeployTrigger {
         }
         let mut reported = Vec::new();
         for (job, facts) in &deploys {
-            let Some(env_name) = facts.environment.name() else {
+            let Some(env_name) = facts.target_environment() else {
                 continue;
             };
             let Some(env) = cx.policy.environment(env_name) else {
@@ -157,9 +169,11 @@ impl DeployTrigger {
                     out.push(Diagnostic::new(
                         node.span,
                         format!(
-                            "{described} deploys job `{}` to `{env_name}`, which allows only {}",
+                            "{described} deploys job `{}` to `{env_name}`{}, which allows only {}{}",
                             job.id,
-                            if allowed_text.is_empty() { "no trigger".to_string() } else { allowed_text.join(" or ") }
+                            inferred_note(facts),
+                            if allowed_text.is_empty() { "no trigger".to_string() } else { allowed_text.join(" or ") },
+                            facts.because(cx.path)
                         ),
                         if cx.policy.is_production(env_name) {
                             format!(
@@ -173,5 +187,17 @@ impl DeployTrigger {
                 }
             }
         }
+    }
+}
+
+/// ` (inferred from job `deploy-prod`)` when the environment was read from names.
+pub(crate) fn inferred_note(facts: &crate::model::JobFacts) -> String {
+    match &facts.target {
+        crate::model::Target::Known {
+            inferred: true,
+            how,
+            ..
+        } => format!(" (inferred from {how})"),
+        _ => String::new(),
     }
 }

@@ -1,5 +1,5 @@
-use crate::analysis::StepRole;
 use crate::context::{Diagnostic, WorkflowContext};
+use crate::model::StepRole;
 use crate::rules::rule_impl;
 
 declare_rule! {
@@ -50,8 +50,7 @@ impl DeployVersionInput {
         let rollout = cx.deploy_jobs().find(|(_, f)| {
             f.has(StepRole::Rollout)
                 && !f.has(StepRole::Rollback)
-                && f.environment
-                    .name()
+                && f.target_environment()
                     .is_some_and(|n| cx.policy.is_production(n))
         });
         let Some((job, _)) = rollout else { return };

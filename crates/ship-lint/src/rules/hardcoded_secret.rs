@@ -26,7 +26,7 @@ declare_rule! {
         summary: "a literal credential is written in the workflow",
     }
 }
-rule_impl!(HardcodedSecret, workflow);
+rule_impl!(HardcodedSecret, workflow, actions);
 
 static TOKENS: LazyLock<(RegexSet, Vec<(Regex, &'static str)>)> = LazyLock::new(|| {
     let pats: Vec<(&str, &str)> = vec![

@@ -1,6 +1,6 @@
-use crate::analysis::{is_ship_action, job_needs};
 use crate::context::{Diagnostic, WorkflowContext};
 use crate::images::{pushed_tags, TagKind};
+use crate::model::{is_ship_action, job_needs};
 use crate::rules::rule_impl;
 use ship_workflow::{Job, Step};
 
@@ -36,7 +36,7 @@ declare_rule! {
         summary: "a build pushes images without both a semver and a sha-<commit> tag",
     }
 }
-rule_impl!(ImageTags, workflow);
+rule_impl!(ImageTags, workflow, actions);
 
 /// Does ship's `tag-image` run after `step` of `job`: later in the job, or in a job that
 /// `needs:` it? It then adds the missing tags to what the step pushed.

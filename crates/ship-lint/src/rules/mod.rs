@@ -62,6 +62,12 @@ pub trait Rule: Send + Sync {
     fn reads_settings(&self) -> bool {
         false
     }
+
+    /// Whether the rule also checks composite actions (`.github/actions/**/action.yml`),
+    /// whose steps it reads like a workflow job's.
+    fn reads_actions(&self) -> bool {
+        false
+    }
 }
 
 /// Every rule, in the order `ship rules` lists them.
@@ -141,6 +147,23 @@ macro_rules! rule_impl {
         impl $crate::rules::Rule for $name {
             fn info(&self) -> &'static ship_findings::RuleInfo {
                 &Self::INFO
+            }
+            fn check_workflow(
+                &self,
+                cx: &$crate::context::WorkflowContext<'_>,
+                out: &mut Vec<$crate::context::Diagnostic>,
+            ) {
+                self.check(cx, out)
+            }
+        }
+    };
+    ($name:ident, workflow, actions) => {
+        impl $crate::rules::Rule for $name {
+            fn info(&self) -> &'static ship_findings::RuleInfo {
+                &Self::INFO
+            }
+            fn reads_actions(&self) -> bool {
+                true
             }
             fn check_workflow(
                 &self,

@@ -1,6 +1,6 @@
-use crate::analysis::StepRole;
 use crate::context::{Diagnostic, WorkflowContext};
 use crate::images::{image_tag, is_image_key, is_image_tag_key, pushed_tags, ImageTag};
+use crate::model::StepRole;
 use crate::rules::rule_impl;
 use regex::Regex;
 use ship_workflow::{Job, Node, Span};
@@ -74,8 +74,7 @@ impl MutableImageTag {
 
         for (job, facts) in cx.deploy_jobs() {
             if !facts
-                .environment
-                .name()
+                .target_environment()
                 .is_some_and(|n| cx.policy.is_production(n))
             {
                 continue;

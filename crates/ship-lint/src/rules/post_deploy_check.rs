@@ -1,5 +1,5 @@
-use crate::analysis::{job_needs, StepRole};
 use crate::context::{Diagnostic, WorkflowContext};
+use crate::model::{job_needs, StepRole};
 use crate::rules::rule_impl;
 
 declare_rule! {

@@ -49,10 +49,16 @@ impl SecretScope {
         let workflow_env: Vec<&Node> = cx.workflow.env.map(secret_scalars).unwrap_or_default();
         let mut reported: Vec<(ship_workflow::Pos, String)> = Vec::new();
         for (job, facts) in cx.jobs() {
+            // GitHub compares environment names case-insensitively; `prod` is `production`.
             let job_env = match &facts.environment {
-                crate::analysis::EnvironmentBinding::Explicit { name, .. } => Some(name.as_str()),
-                crate::analysis::EnvironmentBinding::Dynamic { .. } => continue,
-                _ => None,
+                crate::model::EnvironmentBinding::Explicit { name, .. } => Some(
+                    cx.policy
+                        .environment_named(name)
+                        .map(|e| e.name.as_str())
+                        .unwrap_or(name.as_str()),
+                ),
+                crate::model::EnvironmentBinding::Dynamic { .. } => continue,
+                crate::model::EnvironmentBinding::Absent => None,
             };
             let mut scalars = secret_scalars(job.node);
             scalars.extend(workflow_env.iter().copied());

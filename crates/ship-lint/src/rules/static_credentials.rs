@@ -30,7 +30,7 @@ declare_rule! {
         summary: "long-lived AWS keys are used instead of OIDC role-to-assume",
     }
 }
-rule_impl!(StaticCredentials, workflow);
+rule_impl!(StaticCredentials, workflow, actions);
 
 fn static_env(env: Option<&Node>, out: &mut Vec<Diagnostic>) {
     let Some(entries) = env.and_then(|e| e.as_map()) else {

@@ -29,7 +29,7 @@ declare_rule! {
         summary: "an attacker-controllable expression is interpolated into a script",
     }
 }
-rule_impl!(TemplateInjection, workflow);
+rule_impl!(TemplateInjection, workflow, actions);
 
 /// Context paths whose values an outside contributor (or a dispatcher) chooses.
 fn is_tainted(r: &str) -> bool {

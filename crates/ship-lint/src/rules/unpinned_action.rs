@@ -28,7 +28,7 @@ declare_rule! {
         summary: "a third-party action is not pinned to a commit SHA",
     }
 }
-rule_impl!(UnpinnedAction, workflow);
+rule_impl!(UnpinnedAction, workflow, actions);
 
 fn is_full_sha(r: &str) -> bool {
     r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit())

@@ -1,0 +1,518 @@
+//! Which environment a job really targets, and how that is known.
+//!
+//! The GitHub Environment a job names (`environment:`, compared case-insensitively as GitHub
+//! does, with `name:` and expressions resolved within the repository) is the first answer.
+//! Names then confirm or correct it: the job's id and name, and the values it deploys to
+//! (`--cluster prod-api`, `cluster: docs-rs-staging`, `app_env: dev`) are strong evidence;
+//! step names, branch conditions, release triggers and the workflow's name and file name are
+//! weak evidence, used only when nothing stronger is there. A job in a reusable workflow is
+//! placed once per caller; when the callers disagree it is `unknown`.
+
+use super::repository::{CallerJob, Repository};
+use super::{JobFacts, JobRole};
+use ship_policy::CompiledPolicy;
+use ship_workflow::expr::expressions;
+use ship_workflow::{Job, Node, Span, Workflow};
+
+/// The GitHub Environment a job runs in, as the workflow writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvironmentBinding {
+    /// `environment: NAME` (or `{name: NAME}`) on the job, or the literal a caller's `with:`
+    /// passes to the called workflow's `environment: ${{ inputs.X }}`.
+    Explicit { name: String, span: Span },
+    /// `environment: ${{ … }}`: decided at run time.
+    Dynamic { expression: String, span: Span },
+    /// No `environment:`.
+    Absent,
+}
+
+impl EnvironmentBinding {
+    pub fn of_job(job: &Job<'_>) -> Self {
+        match &job.environment {
+            Some(env) if env.name.contains("${{") => EnvironmentBinding::Dynamic {
+                expression: env.name.to_string(),
+                span: env.node.span,
+            },
+            Some(env) => EnvironmentBinding::Explicit {
+                name: env.name.to_string(),
+                span: env.node.span,
+            },
+            None => EnvironmentBinding::Absent,
+        }
+    }
+
+    /// The name as written, for a literal environment.
+    pub fn literal(&self) -> Option<&str> {
+        match self {
+            EnvironmentBinding::Explicit { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// The environment a job targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Nothing: CI, bots, publishing.
+    None,
+    /// A policy environment (`production`, `staging`…), and how it is known.
+    Known {
+        environment: String,
+        how: String,
+        /// Read from names, not from an `environment:` the job runs in.
+        inferred: bool,
+    },
+    /// A GitHub Environment the policy does not know, and no name says more.
+    Unlisted { name: String },
+    /// Chosen at run time (an input, the branch, a matrix) or different per caller.
+    Unknown { how: String },
+}
+
+impl Target {
+    /// The policy environment, when known before the run.
+    pub fn environment(&self) -> Option<&str> {
+        match self {
+            Target::Known { environment, .. } => Some(environment),
+            _ => None,
+        }
+    }
+
+    /// `production`, `unknown`, `none`: what `ship deploys` prints.
+    pub fn label(&self) -> &str {
+        match self {
+            Target::None => "none",
+            Target::Known { environment, .. } => environment,
+            Target::Unlisted { .. } | Target::Unknown { .. } => "unknown",
+        }
+    }
+
+    pub fn how(&self) -> String {
+        match self {
+            Target::None => String::new(),
+            Target::Known { how, .. } => how.clone(),
+            Target::Unlisted { name } => {
+                format!("environment `{name}`, which the policy does not know")
+            }
+            Target::Unknown { how } => how.clone(),
+        }
+    }
+}
+
+/// A name that places a job, and where it was read.
+#[derive(Debug, Clone)]
+struct Hint {
+    environment: String,
+    how: String,
+}
+
+/// Everything known about one job in one context (itself, or as called by one caller).
+#[derive(Default)]
+struct Reading {
+    /// The literal environment, after resolving `${{ inputs.X }}` through the caller.
+    explicit: Option<String>,
+    /// An expression nothing resolves.
+    dynamic: Option<String>,
+    strong: Vec<Hint>,
+    weak: Vec<Hint>,
+}
+
+fn hint(policy: &CompiledPolicy, value: &str, how: impl FnOnce() -> String) -> Option<Hint> {
+    let value = value.trim();
+    if value.is_empty() || value.contains("${{") {
+        return None;
+    }
+    policy.infer_environment(&[value]).map(|e| Hint {
+        environment: e.name.clone(),
+        how: how(),
+    })
+}
+
+/// Place every job of a workflow (fills `JobFacts::target`, and the binding of jobs that
+/// call a reusable workflow).
+pub fn resolve(
+    path: &str,
+    wf: &Workflow<'_>,
+    jobs: &mut [JobFacts],
+    policy: &CompiledPolicy,
+    repo: &Repository,
+) {
+    let deploys = jobs.iter().any(|f| f.is_deploy());
+    let callers = if wf.trigger("workflow_call").is_some() {
+        repo.callers_of(path)
+    } else {
+        &[]
+    };
+    let only_called =
+        !wf.triggers.is_empty() && wf.triggers.iter().all(|t| t.event == "workflow_call");
+    for (job, facts) in wf.jobs.iter().zip(jobs.iter_mut()) {
+        if let (Some(uses), Some(callee)) = (
+            job.uses,
+            facts.called.as_deref().and_then(|u| repo.callee(u)),
+        ) {
+            facts.environment = callee.binding_for(job, uses);
+        }
+        let tiers = match facts.role {
+            JobRole::Ci => {
+                facts.target = Target::None;
+                continue;
+            }
+            JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest => {
+                (true, true)
+            }
+            JobRole::ImagePush => (true, deploys),
+            JobRole::Other => (false, false),
+        };
+        let contexts: Vec<Option<&CallerJob>> = if callers.is_empty() || !only_called {
+            vec![None]
+        } else {
+            callers.iter().map(Some).collect()
+        };
+        let mut results: Vec<Target> = contexts
+            .iter()
+            .map(|caller| {
+                let reading = read(path, wf, job, facts, *caller, policy);
+                decide(&reading, facts.role, tiers, policy)
+            })
+            .collect();
+        results.dedup();
+        facts.target = if results.len() == 1 {
+            results.pop().unwrap_or(Target::None)
+        } else {
+            let envs: Vec<&str> = results.iter().map(|t| t.label()).collect();
+            Target::Unknown {
+                how: format!("different per caller: {}", envs.join(", ")),
+            }
+        };
+    }
+}
+
+fn decide(
+    r: &Reading,
+    role: JobRole,
+    (use_strong, use_weak): (bool, bool),
+    policy: &CompiledPolicy,
+) -> Target {
+    let deploy_like = matches!(
+        role,
+        JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest
+    );
+    let strong = r
+        .strong
+        .first()
+        .filter(|_| use_strong || role == JobRole::Other);
+    let weak = r.weak.first().filter(|_| use_weak);
+    if let Some(name) = &r.explicit {
+        match policy.environment_named(name) {
+            Some(env) => {
+                // The names say another environment: the job deploys there, in the wrong
+                // GitHub Environment (deploy-environment reports the mismatch).
+                if let Some(h) =
+                    strong.filter(|h| h.environment != env.name && role != JobRole::Other)
+                {
+                    return Target::Known {
+                        environment: h.environment.clone(),
+                        how: h.how.clone(),
+                        inferred: true,
+                    };
+                }
+                return Target::Known {
+                    environment: env.name.clone(),
+                    how: format!("environment `{name}`"),
+                    inferred: false,
+                };
+            }
+            None if role == JobRole::Other || role == JobRole::ImagePush => {
+                if let Some(h) = strong {
+                    return known(h);
+                }
+                return Target::None;
+            }
+            None => {
+                if let Some(h) = strong.or(weak) {
+                    return known(h);
+                }
+                return Target::Unlisted { name: name.clone() };
+            }
+        }
+    }
+    if let Some(expr) = &r.dynamic {
+        if let Some(h) = strong {
+            return known(h);
+        }
+        return if deploy_like || role == JobRole::ImagePush {
+            Target::Unknown {
+                how: format!("environment `{expr}` is decided at run time"),
+            }
+        } else {
+            Target::None
+        };
+    }
+    if let Some(h) = strong.or(weak) {
+        return known(h);
+    }
+    if deploy_like {
+        Target::Unknown {
+            how: "no environment and no name says which".to_string(),
+        }
+    } else {
+        Target::None
+    }
+}
+
+fn known(h: &Hint) -> Target {
+    Target::Known {
+        environment: h.environment.clone(),
+        how: h.how.clone(),
+        inferred: true,
+    }
+}
+
+/// Resolve `${{ inputs.X }}` in `value` with what `caller` passes (or the input's default).
+fn through_caller(value: &str, caller: Option<&CallerJob>) -> Option<String> {
+    if !value.contains("${{") {
+        return Some(value.to_string());
+    }
+    let caller = caller?;
+    let mut out = String::new();
+    let mut last = 0;
+    for e in expressions(value) {
+        out.push_str(&value[last..e.offset]);
+        let name = e.inner.strip_prefix("inputs.")?;
+        let given = caller
+            .with
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        let v = given.or_else(|| {
+            caller
+                .defaults
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        })?;
+        if v.contains("${{") {
+            return None;
+        }
+        out.push_str(v);
+        last = e.offset + e.raw.len();
+    }
+    out.push_str(&value[last..]);
+    Some(out)
+}
+
+/// Literal values a `${{ matrix.X }}` expression takes.
+fn matrix_values(job: &Job<'_>, expression: &str) -> Option<Vec<String>> {
+    let inner = expressions(expression).first()?.inner.to_string();
+    let key = inner.strip_prefix("matrix.")?;
+    let matrix = job.node.get("strategy")?.get("matrix")?;
+    let mut values = Vec::new();
+    if let Some(list) = matrix.get(key) {
+        values.extend(
+            list.str_items()
+                .iter()
+                .filter_map(|n| n.as_str())
+                .map(str::to_string),
+        );
+    }
+    if let Some(include) = matrix.get("include").and_then(|i| i.as_seq()) {
+        for item in include {
+            if let Some(v) = item.get(key).and_then(|v| v.as_str()) {
+                values.push(v.to_string());
+            }
+        }
+    }
+    (!values.is_empty()).then_some(values)
+}
+
+fn read(
+    path: &str,
+    wf: &Workflow<'_>,
+    job: &Job<'_>,
+    facts: &JobFacts,
+    caller: Option<&CallerJob>,
+    policy: &CompiledPolicy,
+) -> Reading {
+    let mut r = Reading::default();
+    // The environment as written (or passed by the caller of this reusable workflow).
+    match &facts.environment {
+        EnvironmentBinding::Explicit { name, .. } => r.explicit = Some(name.clone()),
+        EnvironmentBinding::Dynamic { expression, .. } => {
+            match through_caller(expression, caller) {
+                Some(v) => r.explicit = Some(v),
+                None => match matrix_values(job, expression) {
+                    Some(values) => {
+                        let envs: Vec<Option<String>> = values
+                            .iter()
+                            .map(|v| policy.environment_named(v).map(|e| e.name.clone()))
+                            .collect();
+                        match envs.first() {
+                            Some(Some(first)) if envs.iter().all(|e| e.as_ref() == Some(first)) => {
+                                r.explicit = Some(first.clone())
+                            }
+                            _ => r.dynamic = Some(format!("{expression} ({})", values.join(", "))),
+                        }
+                    }
+                    None => r.dynamic = Some(expression.clone()),
+                },
+            }
+        }
+        EnvironmentBinding::Absent => {}
+    }
+    // Strong: the job's own names, the caller's, and what it deploys to.
+    for name in [job.id, job.display_name()] {
+        if let Some(h) = hint(policy, name, || format!("job `{name}`")) {
+            r.strong.push(h);
+        }
+    }
+    if let Some(c) = caller {
+        for name in [c.job.as_str(), c.name.as_str()] {
+            if let Some(h) = hint(policy, name, || {
+                format!("called by job `{}` of {}", c.job, c.path)
+            }) {
+                r.strong.push(h);
+            }
+        }
+        for (k, v) in &c.with {
+            if is_env_key(k) {
+                if let Some(h) = hint(policy, v, || {
+                    format!("`{k}: {v}` from {} job `{}`", c.path, c.job)
+                }) {
+                    r.strong.push(h);
+                }
+            }
+        }
+    }
+    if let Some(with) = job.with {
+        for e in with.as_map().unwrap_or_default() {
+            let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else {
+                continue;
+            };
+            if is_env_key(k) {
+                if let Some(h) = hint(policy, v, || format!("`{k}: {v}`")) {
+                    r.strong.push(h);
+                }
+            }
+        }
+    }
+    for role in &facts.roles {
+        for t in &role.targets {
+            let t = through_caller(t, caller).unwrap_or_default();
+            for part in t.split(['/', ' ', ':']) {
+                if let Some(h) = hint(policy, part, || {
+                    format!(
+                        "{} acts on `{t}`",
+                        role.evidence
+                            .what
+                            .split_whitespace()
+                            .take(3)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                }) {
+                    r.strong.push(h);
+                }
+            }
+        }
+    }
+    // Weak: step names, branch conditions, release triggers, the workflow's names.
+    for role in &facts.roles {
+        if let Some(step) = &role.evidence.step {
+            if let Some(h) = hint(policy, step, || format!("step \"{step}\"")) {
+                r.weak.push(h);
+            }
+        }
+    }
+    if let Some(cond) = job.node.get("if").and_then(|n| n.as_str()) {
+        for branch in branches_in_condition(cond) {
+            if let Some(h) = hint(policy, &branch, || format!("runs for branch `{branch}`")) {
+                r.weak.push(h);
+            }
+        }
+    }
+    if let Some(push) = wf.trigger("push") {
+        let branches: Vec<&str> = push
+            .patterns("branches")
+            .iter()
+            .filter_map(|n| n.as_str())
+            .collect();
+        if !branches.is_empty() && push.filter("tags").is_none() {
+            let envs: Vec<Option<String>> = branches
+                .iter()
+                .map(|b| policy.infer_environment(&[b]).map(|e| e.name.clone()))
+                .collect();
+            if let Some(Some(first)) = envs.first() {
+                if envs.iter().all(|e| e.as_ref() == Some(first)) {
+                    r.weak.push(Hint {
+                        environment: first.clone(),
+                        how: format!("pushes to `{}`", branches.join("`, `")),
+                    });
+                }
+            }
+        }
+    }
+    let release_only = !wf.triggers.is_empty()
+        && wf.triggers.iter().any(|t| {
+            t.event == "release"
+                || t.event == "push" && t.filter("tags").is_some() && t.filter("branches").is_none()
+        })
+        && wf.triggers.iter().all(|t| {
+            matches!(t.event, "release" | "workflow_dispatch")
+                || t.event == "push" && t.filter("tags").is_some() && t.filter("branches").is_none()
+        });
+    if release_only {
+        r.weak.push(Hint {
+            environment: policy.policy.production_environment.clone(),
+            how: "started by releases".to_string(),
+        });
+    }
+    let wf_name = wf.name.and_then(|n| n.as_str()).unwrap_or("");
+    if let Some(h) = hint(policy, wf_name, || format!("workflow \"{wf_name}\"")) {
+        r.weak.push(h);
+    }
+    let stem = super::file_stem(path);
+    if let Some(h) = hint(policy, stem, || format!("file {path}")) {
+        r.weak.push(h);
+    }
+    r
+}
+
+/// `with:` keys whose value names where a deploy goes.
+fn is_env_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "env",
+        "stage",
+        "target",
+        "cluster",
+        "service",
+        "stack",
+        "workspace",
+        "namespace",
+        "tier",
+        "deployment",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+}
+
+/// Branch names a job condition tests (`github.ref == 'refs/heads/develop'`).
+fn branches_in_condition(cond: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in cond.split('\'').skip(1).step_by(2) {
+        let b = part.strip_prefix("refs/heads/").unwrap_or(part);
+        if !b.is_empty()
+            && !b.contains(' ')
+            && (part.starts_with("refs/heads/")
+                || cond.contains("ref_name")
+                || cond.contains("github.ref "))
+        {
+            out.push(b.to_string());
+        }
+    }
+    out
+}
+
+/// Read a literal string node.
+pub fn literal(node: Option<&Node>) -> Option<&str> {
+    node.and_then(|n| n.as_str()).filter(|s| !s.contains("${{"))
+}

@@ -1,0 +1,939 @@
+//! The deploy model: what every job does for a release, which environment it really
+//! targets, what can start it, and the evidence for each of those (`step "Deploy" line 58:
+//! aws ecs update-service --cluster prod-api`).
+//!
+//! Computed once per file (with the repository's composite actions and reusable workflows,
+//! see [`repository`]) and shared by every rule, so the rules agree on what "a deploy job"
+//! is, and `ship deploys` shows exactly what the rules see.
+//!
+//! A job's roles come from what its steps run, not from its name: the deploy tools a script
+//! runs ([`tools`]), the actions it uses ([`actions`]), the local composite actions and
+//! reusable workflows it calls, followed into their files. Names only decide between
+//! readings of the same evidence: a `docker compose up` on a self-hosted runner in a job
+//! named `deploy` is that server's deploy, elsewhere a test stack; `aws ecs run-task` is
+//! migrations when its names say so. What runs against the runner itself (service
+//! containers, `localhost`, LocalStack, a compose database) is CI.
+
+pub mod actions;
+pub mod environment;
+pub mod repository;
+pub mod shell;
+pub mod tools;
+pub mod triggers;
+
+pub use actions::is_ship_action;
+use actions::recognise_action;
+pub use environment::{EnvironmentBinding, Target};
+use regex::{Regex, RegexSet};
+pub use repository::Repository;
+use ship_policy::CompiledPolicy;
+use ship_workflow::{ActionRef, Job, Node, Source, Span, Step, Workflow};
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+use tools::{recognise, Activity, ToolUse};
+
+/// What a step does for a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StepRole {
+    /// Updates what an environment serves (ECS rollout, terraform apply, helm upgrade…).
+    Rollout,
+    /// Applies database migrations to a deployed database.
+    Migrations,
+    /// Returns an environment to an earlier version.
+    Rollback,
+    /// Checks a deployed environment (smoke test, health check, e2e against its URL).
+    SmokeTest,
+    /// Pushes a container image to a registry.
+    ImagePush,
+}
+
+/// A job's role in a release, most telling first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum JobRole {
+    Rollback,
+    Deploy,
+    Migrations,
+    SmokeTest,
+    ImagePush,
+    Ci,
+    Other,
+}
+
+impl JobRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobRole::Rollback => "rollback",
+            JobRole::Deploy => "deploy",
+            JobRole::Migrations => "migrations",
+            JobRole::SmokeTest => "smoke-test",
+            JobRole::ImagePush => "image-push",
+            JobRole::Ci => "ci",
+            JobRole::Other => "other",
+        }
+    }
+
+    fn of_step(role: StepRole) -> JobRole {
+        match role {
+            StepRole::Rollout => JobRole::Deploy,
+            StepRole::Migrations => JobRole::Migrations,
+            StepRole::Rollback => JobRole::Rollback,
+            StepRole::SmokeTest => JobRole::SmokeTest,
+            StepRole::ImagePush => JobRole::ImagePush,
+        }
+    }
+}
+
+/// Where a release activity was seen: the file (this workflow, a composite action, a
+/// called workflow), line, step and what runs there.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Evidence {
+    pub path: String,
+    pub line: u32,
+    pub step: Option<String>,
+    /// The command or action, shortened (`aws ecs update-service --cluster prod-api …`).
+    pub what: String,
+}
+
+impl Evidence {
+    /// `step "Deploy" line 58: aws ecs update-service …`, naming the file when it is not
+    /// `here`.
+    pub fn describe(&self, here: &str) -> String {
+        let step = self
+            .step
+            .as_deref()
+            .map(|s| format!("step \"{}\" ", shorten(s, 60)))
+            .unwrap_or_default();
+        let file = if self.path == here || self.path.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", self.path)
+        };
+        format!("{step}line {}{file}: {}", self.line, self.what)
+    }
+}
+
+/// A step with a release role, and the evidence for it.
+#[derive(Debug, Clone)]
+pub struct RoleStep {
+    pub role: StepRole,
+    /// The step's position in its job (0 for a job that calls a reusable workflow).
+    pub step: usize,
+    /// Where the step is in this file: its `uses:` or `run:` (the job's `uses:` for a call).
+    pub span: Span,
+    pub evidence: Evidence,
+    /// Names it acts on (cluster, service, stack, what a caller passes): environment hints.
+    pub targets: Vec<String>,
+}
+
+/// Release facts about one job.
+#[derive(Debug, Clone)]
+pub struct JobFacts {
+    pub roles: Vec<RoleStep>,
+    /// The job's role (the most telling of its roles, else CI or other).
+    pub role: JobRole,
+    /// Its further roles.
+    pub also: Vec<JobRole>,
+    /// The GitHub Environment the job runs in, as written.
+    pub environment: EnvironmentBinding,
+    /// The environment the job really targets, and how that is known.
+    pub target: Target,
+    /// The job calls this repository's reusable workflow (path as in `uses:`); its roles are
+    /// the callee's, all pointing at the `uses:` line, so step-order rules leave it to the
+    /// callee.
+    pub called: Option<String>,
+    /// The called workflow's deploy jobs have their own `concurrency:` group.
+    pub called_has_concurrency: bool,
+    /// The called workflow (or this job) runs a smoke test after its rollout.
+    pub called_checks_after_rollout: bool,
+}
+
+impl JobFacts {
+    /// A deploy job rolls out, migrates or rolls back.
+    pub fn is_deploy(&self) -> bool {
+        self.roles.iter().any(|r| {
+            matches!(
+                r.role,
+                StepRole::Rollout | StepRole::Migrations | StepRole::Rollback
+            )
+        })
+    }
+
+    pub fn has(&self, role: StepRole) -> bool {
+        self.roles.iter().any(|r| r.role == role)
+    }
+
+    pub fn steps_with(&self, role: StepRole) -> impl Iterator<Item = &RoleStep> {
+        self.roles.iter().filter(move |r| r.role == role)
+    }
+
+    /// The step that makes this job a deploy (rollout first, then migrations, rollback).
+    pub fn deploy_evidence(&self) -> Option<&RoleStep> {
+        [StepRole::Rollout, StepRole::Migrations, StepRole::Rollback]
+            .iter()
+            .find_map(|role| self.steps_with(*role).next())
+    }
+
+    /// `(deploys at step "Deploy" line 58: aws ecs update-service …)`, for messages.
+    pub fn because(&self, here: &str) -> String {
+        match self.deploy_evidence() {
+            Some(r) => format!(" (deploys at {})", r.evidence.describe(here)),
+            None => String::new(),
+        }
+    }
+
+    /// The policy environment the job targets, when known before the run.
+    pub fn target_environment(&self) -> Option<&str> {
+        self.target.environment()
+    }
+}
+
+/// Release facts about one workflow; `jobs[i]` describes `workflow.jobs[i]`.
+pub struct WorkflowFacts {
+    pub jobs: Vec<JobFacts>,
+}
+
+/// What a job's names say, for choosing between readings of the same evidence.
+struct JobNames<'a> {
+    /// Job id and display name.
+    job: [&'a str; 2],
+    workflow: &'a str,
+    file_stem: &'a str,
+}
+
+impl JobNames<'_> {
+    fn any(&self, re: &Regex) -> bool {
+        self.job.iter().any(|n| re.is_match(n))
+            || re.is_match(self.workflow)
+            || re.is_match(self.file_stem)
+    }
+
+    fn job_matches(&self, re: &Regex) -> bool {
+        self.job.iter().any(|n| re.is_match(n))
+    }
+}
+
+static DEPLOY_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(\b|_)(re)?deploy|\brelease\b|\bship\b|\bpublish").unwrap());
+static ROLLBACK_WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)roll[-_ ]?back|\brevert\b").unwrap());
+static MIGRATION_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)migrat|flyway|alembic|liquibase|\bschema\b|db[-_ ]?(upgrade|update)").unwrap()
+});
+static DOCS_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bdocs?\b|documentation|\bguide\b|\bbook\b|mkdocs|sphinx|javadoc|doxygen|storybook|target/site|\bsite \(")
+        .unwrap()
+});
+static SMOKE_NAMES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(smoke|health[- ]?check|healthcheck|verify (the )?(deploy|release|rollout)|verify \w+ works|check (the )?(deploy|site|service) )")
+        .unwrap()
+});
+
+impl WorkflowFacts {
+    pub fn new(
+        path: &str,
+        source: &Source<'_>,
+        wf: &Workflow<'_>,
+        policy: &CompiledPolicy,
+        repo: &Repository,
+    ) -> Self {
+        let file_stem = file_stem(path);
+        let wf_name = wf.name.and_then(|n| n.as_str()).unwrap_or("");
+        let mut jobs: Vec<JobFacts> = wf
+            .jobs
+            .iter()
+            .map(|job| {
+                let names = JobNames {
+                    job: [job.id, job.display_name()],
+                    workflow: wf_name,
+                    file_stem,
+                };
+                job_facts(path, source, wf, job, &names, policy, repo)
+            })
+            .collect();
+        environment::resolve(path, wf, &mut jobs, policy, repo);
+        WorkflowFacts { jobs }
+    }
+}
+
+/// `deploy` for `.github/workflows/deploy.yml`.
+pub fn file_stem(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.strip_suffix(".yml")
+        .or_else(|| name.strip_suffix(".yaml"))
+        .unwrap_or(name)
+}
+
+fn job_facts(
+    path: &str,
+    source: &Source<'_>,
+    wf: &Workflow<'_>,
+    job: &Job<'_>,
+    names: &JobNames<'_>,
+    policy: &CompiledPolicy,
+    repo: &Repository,
+) -> JobFacts {
+    if let Some(uses) = job.uses {
+        return called_job_facts(path, job, uses, names, policy, repo);
+    }
+    let context = JobContext::of(wf, job, names);
+    let mut roles = Vec::new();
+    for step in &job.steps {
+        let span = step.uses.or(step.run).unwrap_or(step.node).span;
+        for (activity, evidence) in step_activities(step, path, source, policy, repo) {
+            if let Some(role) = context.role_of(&activity, step, &evidence) {
+                roles.push(RoleStep {
+                    role,
+                    step: step.index,
+                    span,
+                    evidence,
+                    targets: activity.targets,
+                });
+            }
+        }
+        // A check named so ("Smoke test", "Verify deploy") that runs something.
+        let named_check = step.name_str().is_some_and(|n| SMOKE_NAMES.is_match(n))
+            && (step.run.is_some() || step.uses.is_some())
+            && !roles.iter().any(|r: &RoleStep| r.step == step.index)
+            && !context.local
+            && !step.run_str().is_some_and(tools::is_local_reference);
+        if named_check {
+            roles.push(RoleStep {
+                role: StepRole::SmokeTest,
+                step: step.index,
+                span,
+                evidence: Evidence {
+                    path: path.to_string(),
+                    line: span.start.line,
+                    step: step.name_str().map(str::to_string),
+                    what: "a check named so".to_string(),
+                },
+                targets: Vec::new(),
+            });
+        }
+    }
+    // A job named for a rollback that redeploys is the rollback.
+    if names.job_matches(&ROLLBACK_WORD)
+        || (ROLLBACK_WORD.is_match(names.workflow) || ROLLBACK_WORD.is_match(names.file_stem))
+            && !names.job_matches(&DEPLOY_WORD)
+    {
+        for r in roles.iter_mut() {
+            if r.role == StepRole::Rollout
+                || r.role == StepRole::Migrations && names.job_matches(&ROLLBACK_WORD)
+            {
+                r.role = StepRole::Rollback;
+            }
+        }
+        if !roles.iter().any(|r| r.role == StepRole::Rollback)
+            && names.job_matches(&ROLLBACK_WORD)
+            && job
+                .steps
+                .iter()
+                .any(|s| s.uses_str().is_some_and(|u| ROLLBACK_WORD.is_match(u)))
+        {
+            if let Some(s) = job
+                .steps
+                .iter()
+                .find(|s| s.uses_str().is_some_and(|u| ROLLBACK_WORD.is_match(u)))
+            {
+                let span = s.uses.unwrap_or(s.node).span;
+                roles.push(RoleStep {
+                    role: StepRole::Rollback,
+                    step: s.index,
+                    span,
+                    evidence: Evidence {
+                        path: path.to_string(),
+                        line: span.start.line,
+                        step: s.name_str().map(str::to_string),
+                        what: s.uses_str().unwrap_or("").to_string(),
+                    },
+                    targets: actions::with_targets(s.with),
+                });
+            }
+        }
+    }
+    let (role, also) = job_role(&roles, || ci_or_other(job, wf, policy));
+    JobFacts {
+        roles,
+        role,
+        also,
+        environment: EnvironmentBinding::of_job(job),
+        target: Target::None,
+        called: None,
+        called_has_concurrency: false,
+        called_checks_after_rollout: false,
+    }
+}
+
+/// The primary role and the others, most telling first.
+fn job_role(roles: &[RoleStep], otherwise: impl FnOnce() -> JobRole) -> (JobRole, Vec<JobRole>) {
+    let mut set: Vec<JobRole> = roles.iter().map(|r| JobRole::of_step(r.role)).collect();
+    set.sort();
+    set.dedup();
+    match set.split_first() {
+        Some((first, rest)) => (*first, rest.to_vec()),
+        None => (otherwise(), Vec::new()),
+    }
+}
+
+/// What the job's surroundings say about its steps.
+struct JobContext<'n> {
+    names: &'n JobNames<'n>,
+    /// The job tests against things on the runner: service containers, a compose stack,
+    /// LocalStack.
+    local: bool,
+    /// A self-hosted runner (a server that may be the deploy target itself).
+    self_hosted: bool,
+    /// Started by pull requests only (never a deploy of the real thing by compose).
+    pull_request_only: bool,
+}
+
+impl<'n> JobContext<'n> {
+    fn of(wf: &Workflow<'_>, job: &Job<'_>, names: &'n JobNames<'n>) -> Self {
+        let services = job.node.get("services").is_some();
+        let mut compose_without_deploy = false;
+        let mut local_env = false;
+        for step in &job.steps {
+            if let Some(run) = step.run_str() {
+                let lower = run.to_ascii_lowercase();
+                if lower.contains("localstack") {
+                    local_env = true;
+                }
+                if (lower.contains("docker compose") || lower.contains("docker-compose"))
+                    && !DEPLOY_WORD.is_match(names.job[0])
+                    && !DEPLOY_WORD.is_match(names.job[1])
+                    && !DEPLOY_WORD.is_match(names.workflow)
+                {
+                    compose_without_deploy = true;
+                }
+            }
+        }
+        for env in [job.env, wf.env].into_iter().flatten() {
+            for e in env.as_map().unwrap_or_default() {
+                let k = e.key.as_str().unwrap_or("").to_ascii_uppercase();
+                if (k.contains("DATABASE")
+                    || k.contains("DB_")
+                    || k.ends_with("_URL")
+                    || k.contains("ENDPOINT"))
+                    && e.value.as_str().is_some_and(tools::is_local_reference)
+                {
+                    local_env = true;
+                }
+            }
+        }
+        let runs_on = job.node.get("runs-on");
+        let self_hosted = runs_on.is_some_and(|r| {
+            let labels: Vec<&str> = match r.as_map() {
+                Some(_) => r
+                    .get("labels")
+                    .map(|l| l.str_items())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|n| n.as_str())
+                    .collect(),
+                None => r.str_items().iter().filter_map(|n| n.as_str()).collect(),
+            };
+            labels.iter().any(|l| {
+                let l = l.to_ascii_lowercase();
+                l == "self-hosted"
+                    || !(l.starts_with("ubuntu")
+                        || l.starts_with("windows")
+                        || l.starts_with("macos")
+                        || l.contains("${{"))
+            })
+        });
+        let pull_request_only = !wf.triggers.is_empty()
+            && wf
+                .triggers
+                .iter()
+                .all(|t| matches!(t.event, "pull_request" | "pull_request_target"));
+        JobContext {
+            names,
+            local: services || compose_without_deploy || local_env,
+            self_hosted,
+            pull_request_only,
+        }
+    }
+
+    /// The role an activity gives the step, in this job.
+    fn role_of(&self, u: &ToolUse, step: &Step<'_>, evidence: &Evidence) -> Option<StepRole> {
+        if u.local {
+            return None;
+        }
+        let step_name = step.name_str().unwrap_or("");
+        match u.activity {
+            Activity::Rollout => Some(StepRole::Rollout),
+            Activity::Rollback => Some(StepRole::Rollback),
+            Activity::ImagePush => Some(StepRole::ImagePush),
+            // Against a compose database, service container or LocalStack: CI.
+            Activity::Migrations => (!self.local).then_some(StepRole::Migrations),
+            Activity::SmokeTest => (!self.local).then_some(StepRole::SmokeTest),
+            Activity::OneOffTask => {
+                let named = MIGRATION_WORD.is_match(step_name)
+                    || self.names.job_matches(&MIGRATION_WORD)
+                    || MIGRATION_WORD.is_match(&evidence.what)
+                    || u.targets.iter().any(|t| MIGRATION_WORD.is_match(t));
+                named.then_some(StepRole::Migrations)
+            }
+            Activity::Wait => None,
+            Activity::PagesPublish => {
+                let docs = self.names.any(&DOCS_WORD)
+                    || DOCS_WORD.is_match(step_name)
+                    || step.with.is_some_and(|w| {
+                        w.as_map()
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|e| e.value.as_str().is_some_and(|v| DOCS_WORD.is_match(v)))
+                    });
+                (!docs).then_some(StepRole::Rollout)
+            }
+            Activity::ComposeUp => (self.self_hosted
+                && !self.pull_request_only
+                && (self.names.any(&DEPLOY_WORD) || DEPLOY_WORD.is_match(step_name)))
+            .then_some(StepRole::Rollout),
+            Activity::DeployScript => (DEPLOY_WORD.is_match(step_name)
+                || self.names.job_matches(&DEPLOY_WORD))
+            .then_some(StepRole::Rollout),
+        }
+    }
+}
+
+/// CI (build, lint, test, scans) or something else (releases, publishing, bots, plans).
+fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> JobRole {
+    static OTHER_USES: LazyLock<RegexSet> = LazyLock::new(|| {
+        RegexSet::new([
+            r"(?i)^softprops/action-gh-release",
+            r"(?i)^ncipollo/release-action",
+            r"(?i)^pypa/gh-action-pypi-publish",
+            r"(?i)^actions/(stale|labeler|add-to-project|deploy-pages|upload-pages-artifact|first-interaction)",
+            r"(?i)^peter-evans/(create-pull-request|create-or-update-comment|find-comment)",
+            r"(?i)^dessant/",
+            r"(?i)^anthropics/",
+            r"(?i)slack",
+            r"(?i)^(peaceiris/actions-gh-pages|jamesives/github-pages-deploy-action)",
+            r"(?i)^(cycjimmy/semantic-release-action|python-semantic-release/|go-semantic-release/)",
+            r"(?i)^(tiangolo/issue-manager|actions-r-us/actions-tagger)",
+            r"(?i)^(rust-lang/crates-io-auth-action)",
+            r"(?i)^(dependabot/fetch-metadata)",
+            r"(?i)^(marocchino/sticky-pull-request-comment|thollander/actions-comment-pull-request)",
+            r"(?i)^(trippss/conventional-changelog-action|release-drafter/)",
+            r"(?i)^(actions/create-release|marvinpinto/action-automatic-releases)",
+        ])
+        .unwrap()
+    });
+    static OTHER_COMMANDS: LazyLock<RegexSet> = LazyLock::new(|| {
+        RegexSet::new([
+            r"\bgh\s+(release|pr|issue|label|api|workflow)\b",
+            r"\b(cargo|npm|pnpm|yarn)\s+publish\b",
+            r"\btwine\s+upload\b",
+            r"\bsemantic-release\b",
+            r"\bmkdocs\s+gh-deploy\b",
+            r"\b(terraform|tofu|terragrunt)\b[^\n]*\b(plan|destroy)\b",
+            r"\bcdk\s+(diff|destroy|synth)\b",
+            r"\bgit\s+push\b",
+            r"\bgit\s+tag\b",
+        ])
+        .unwrap()
+    });
+    let mut stage = vec![false; policy.stages.len()];
+    policy.stage_names.mark(job.id, &mut stage);
+    if let Some(name) = job.name.and_then(|n| n.as_str()) {
+        policy.stage_names.mark(name, &mut stage);
+    }
+    let mut other = false;
+    for s in &job.steps {
+        if let Some(name) = s.name_str() {
+            policy.stage_names.mark(name, &mut stage);
+        }
+        if let Some(run) = s.run_str() {
+            let script = strip_shell_comments(run);
+            policy.stage_commands.mark(&script, &mut stage);
+            if OTHER_COMMANDS.is_match(&script) {
+                other = true;
+            }
+        }
+        if let Some(action) = s.action() {
+            let name = action.name_without_ref().to_ascii_lowercase();
+            if OTHER_USES.is_match(&name) {
+                other = true;
+            }
+            for (i, st) in policy.stages.iter().enumerate() {
+                if !stage[i] && st.uses.iter().any(|g| g.is_match(&name)) {
+                    stage[i] = true;
+                }
+            }
+        }
+    }
+    if other || !stage.iter().any(|s| *s) {
+        JobRole::Other
+    } else {
+        JobRole::Ci
+    }
+}
+
+/// Everything a step does for a release, with the evidence, following local composite
+/// actions into their files.
+pub fn step_activities(
+    step: &Step<'_>,
+    path: &str,
+    source: &Source<'_>,
+    policy: &CompiledPolicy,
+    repo: &Repository,
+) -> Vec<(ToolUse, Evidence)> {
+    let mut out = Vec::new();
+    let step_name = step.name_str().map(str::to_string);
+    if let Some(run) = step.run {
+        if let Some(script) = run.as_str() {
+            for cmd in shell::commands(script) {
+                let uses = recognise(&cmd);
+                if uses.is_empty() {
+                    continue;
+                }
+                let line = source
+                    .find_in_span(run.span, &cmd.text)
+                    .map(|s| s.start.line)
+                    .unwrap_or(run.span.start.line);
+                for u in uses {
+                    out.push((
+                        u,
+                        Evidence {
+                            path: path.to_string(),
+                            line,
+                            step: step_name.clone(),
+                            what: shorten(&cmd.text, 100),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    if let (Some(uses_node), Some(action)) = (step.uses, step.action()) {
+        match action {
+            ActionRef::Local(local) => {
+                if let Some(summary) = repo.action(local) {
+                    for (u, e) in &summary.activities {
+                        let mut u = u.clone();
+                        // What the caller passes names the target (`cluster: docs-rs-staging`).
+                        u.targets.extend(actions::with_targets(step.with));
+                        out.push((u, e.clone()));
+                    }
+                }
+            }
+            other => {
+                for u in recognise_action(&other, step.with, policy) {
+                    out.push((
+                        u,
+                        Evidence {
+                            path: path.to_string(),
+                            line: uses_node.span.start.line,
+                            step: step_name.clone(),
+                            what: uses_node.as_str().unwrap_or("").to_string(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A job that calls a reusable workflow: this repository's (the callee's roles, environment
+/// and checks), or another repository's (what its name and inputs say).
+fn called_job_facts(
+    path: &str,
+    job: &Job<'_>,
+    uses: &Node,
+    names: &JobNames<'_>,
+    policy: &CompiledPolicy,
+    repo: &Repository,
+) -> JobFacts {
+    let uses_str = uses.as_str().unwrap_or("");
+    let evidence = |what: String| Evidence {
+        path: path.to_string(),
+        line: uses.span.start.line,
+        step: None,
+        what,
+    };
+    let mut facts = JobFacts {
+        roles: Vec::new(),
+        role: JobRole::Other,
+        also: Vec::new(),
+        environment: EnvironmentBinding::of_job(job),
+        target: Target::None,
+        called: None,
+        called_has_concurrency: false,
+        called_checks_after_rollout: false,
+    };
+    if let Some(callee) = repo.callee(uses_str) {
+        facts.roles = callee
+            .roles
+            .iter()
+            .map(|(role, e)| RoleStep {
+                role: *role,
+                step: 0,
+                span: uses.span,
+                evidence: Evidence {
+                    what: format!("calls {} ({})", callee.path, e.describe(&callee.path)),
+                    ..evidence(String::new())
+                },
+                targets: actions::with_targets(job.with),
+            })
+            .collect();
+        let (role, also) = job_role(&facts.roles, || callee.role);
+        facts.role = role;
+        facts.also = also;
+        facts.called = Some(uses_str.to_string());
+        facts.called_has_concurrency = callee.has_concurrency;
+        facts.called_checks_after_rollout = callee.checks_after_rollout;
+        return facts;
+    }
+    // Another repository's reusable workflow: its file name says what it does.
+    let action = ActionRef::parse(uses_str);
+    let stem = file_stem(uses_str.split('@').next().unwrap_or(uses_str)).to_ascii_lowercase();
+    let with_targets = actions::with_targets(job.with);
+    let mut activities: Vec<Activity> = recognise_action(&action, job.with, policy)
+        .into_iter()
+        .map(|u| u.activity)
+        .collect();
+    if activities.is_empty() {
+        if stem.contains("deploy") || stem.contains("apply") || stem.contains("release-app") {
+            activities.push(Activity::Rollout);
+        } else if stem.contains("image")
+            || stem.contains("docker")
+            || stem.contains("build") && !stem.contains("test")
+        {
+            activities.push(Activity::ImagePush);
+        }
+    }
+    for a in activities {
+        let role = match a {
+            Activity::Rollout => Some(StepRole::Rollout),
+            Activity::Rollback => Some(StepRole::Rollback),
+            Activity::Migrations => Some(StepRole::Migrations),
+            Activity::SmokeTest => Some(StepRole::SmokeTest),
+            Activity::ImagePush => Some(StepRole::ImagePush),
+            _ => None,
+        };
+        if let Some(role) = role {
+            if ROLLBACK_WORD.is_match(&stem) && role == StepRole::Rollout {
+                continue;
+            }
+            facts.roles.push(RoleStep {
+                role,
+                step: 0,
+                span: uses.span,
+                evidence: evidence(format!("calls {uses_str}")),
+                targets: with_targets.clone(),
+            });
+        }
+    }
+    let _ = names;
+    let (role, also) = job_role(&facts.roles, || JobRole::Other);
+    facts.role = role;
+    facts.also = also;
+    facts
+}
+
+/// A script without its `#` comment lines, so a commented-out deploy is not a deploy.
+pub fn strip_shell_comments(script: &str) -> String {
+    script
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `text` cut to `max` characters with an ellipsis.
+pub fn shorten(text: &str, max: usize) -> String {
+    let t = text.trim();
+    if t.chars().count() <= max {
+        t.to_string()
+    } else {
+        let mut s: String = t.chars().take(max).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Which of the policy's CI stages each job runs (`result[i]` for `wf.jobs[i]`).
+pub fn job_stages(wf: &Workflow<'_>, policy: &CompiledPolicy) -> Vec<BTreeSet<String>> {
+    let stages = &policy.stages;
+    wf.jobs
+        .iter()
+        .map(|job| {
+            let mut found = vec![false; stages.len()];
+            policy.stage_names.mark(job.id, &mut found);
+            if let Some(name) = job.name.and_then(|n| n.as_str()) {
+                policy.stage_names.mark(name, &mut found);
+            }
+            for s in &job.steps {
+                if let Some(name) = s.name_str() {
+                    policy.stage_names.mark(name, &mut found);
+                }
+                if let Some(run) = s.run_str() {
+                    policy
+                        .stage_commands
+                        .mark(&strip_shell_comments(run), &mut found);
+                }
+                if let Some(action) = s.action() {
+                    let name = action.name_without_ref().to_ascii_lowercase();
+                    for (i, stage) in stages.iter().enumerate() {
+                        if !found[i] && stage.uses.iter().any(|g| g.is_match(&name)) {
+                            found[i] = true;
+                        }
+                    }
+                }
+            }
+            stages
+                .iter()
+                .zip(found)
+                .filter(|(_, hit)| *hit)
+                .map(|(s, _)| s.name.clone())
+                .collect()
+        })
+        .collect()
+}
+
+/// Does a `push`/`pull_request` branch filter cover `branch`? No filter covers every branch.
+pub fn branch_filter_covers(trigger_config: Option<&Node>, branch: &str) -> bool {
+    let Some(config) = trigger_config else {
+        return true;
+    };
+    if let Some(branches) = config.get("branches") {
+        let patterns: Vec<&str> = branches
+            .str_items()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .collect();
+        // GitHub applies patterns in order; a later `!pattern` excludes.
+        let mut covered = false;
+        for p in patterns {
+            if let Some(neg) = p.strip_prefix('!') {
+                if ship_policy::glob_matches(neg, branch) {
+                    covered = false;
+                }
+            } else if ship_policy::glob_matches(p, branch) {
+                covered = true;
+            }
+        }
+        return covered;
+    }
+    if let Some(ignore) = config.get("branches-ignore") {
+        return !ignore
+            .str_items()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .any(|p| ship_policy::glob_matches(p, branch));
+    }
+    // Only tag filters: a branch push does not run it.
+    !(config.get("tags").is_some() || config.get("tags-ignore").is_some())
+        || config.get("branches").is_some()
+}
+
+/// Is `target` reachable from `job` through `needs` (directly or transitively)?
+pub fn job_needs(wf: &Workflow<'_>, job: &Job<'_>, target: &str) -> bool {
+    wf.needs_closure(job).contains(&target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ship_workflow::yaml::{parse, Limits};
+
+    fn facts_of(src: &str) -> Vec<JobFacts> {
+        let root = parse(src, Limits::default()).unwrap().unwrap();
+        let wf = Workflow::from_root(&root);
+        let source = Source::new(src);
+        WorkflowFacts::new(
+            ".github/workflows/x.yml",
+            &source,
+            &wf,
+            &CompiledPolicy::builtin(),
+            &Repository::default(),
+        )
+        .jobs
+    }
+
+    fn roles_of(src: &str) -> Vec<Vec<StepRole>> {
+        let facts = facts_of(src);
+        let root = parse(src, Limits::default()).unwrap().unwrap();
+        let wf = Workflow::from_root(&root);
+        wf.jobs[0]
+            .steps
+            .iter()
+            .map(|s| {
+                facts[0]
+                    .roles
+                    .iter()
+                    .filter(|r| r.step == s.index)
+                    .map(|r| r.role)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn classifies_steps() {
+        let roles = roles_of(
+            "on: push\njobs:\n  d:\n    steps:\n      - uses: org/ship/actions/run-migrations@v1\n      - uses: org/ship/ecs-rollout@v1\n      - run: aws ecs update-service --cluster c --service s\n      - name: Smoke test\n        run: curl -fsS https://x/health\n      - run: |\n          # aws ecs update-service is commented out\n          echo hi\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n",
+        );
+        assert_eq!(
+            roles,
+            vec![
+                vec![StepRole::Migrations],
+                vec![StepRole::Rollout],
+                vec![StepRole::Rollout],
+                vec![StepRole::SmokeTest],
+                vec![],
+                vec![StepRole::ImagePush],
+            ]
+        );
+    }
+
+    #[test]
+    fn ship_binaries_are_matched_as_whole_names() {
+        let roles = roles_of(
+            "on: push\njobs:\n  d:\n    steps:\n      - run: cargo build -p ship-run-migrations-cli -p ship-ecs-cli -p ship-smoke-test-cli\n      - run: exec \"$BIN/ship-run-migrations\" up --dir db\n      - run: ship-ecs-rollout --cluster c --service s --image i\n      - run: ship-smoke-test --url \"$URL\"\n      - run: ship-rollback --cluster c --service s\n",
+        );
+        assert_eq!(
+            roles,
+            vec![
+                vec![],
+                vec![StepRole::Migrations],
+                vec![StepRole::Rollout],
+                vec![StepRole::SmokeTest],
+                vec![StepRole::Rollback],
+            ]
+        );
+    }
+
+    #[test]
+    fn ship_actions_come_from_the_policy_repositories() {
+        let src = "on: push\njobs:\n  d:\n    steps:\n      - uses: acme/deploy-kit/actions/ecs-rollout@v1\n      - uses: acme/ship/rollback@v1\n      - uses: acme/shipyard/actions/rollback@v1\n";
+        let roles = roles_of(src);
+        assert_eq!(roles[1], vec![StepRole::Rollback]);
+    }
+
+    #[test]
+    fn ci_jobs_against_local_services_are_not_deploys() {
+        let facts = facts_of(
+            "on: pull_request\njobs:\n  test:\n    services:\n      db: {image: postgres}\n    steps:\n      - run: bin/rails db:migrate\n      - run: bundle exec rspec\n",
+        );
+        assert_eq!(facts[0].role, JobRole::Ci);
+        assert!(!facts[0].is_deploy());
+    }
+
+    #[test]
+    fn branch_filters() {
+        let root = parse(
+            "a: {branches: [main]}\nb: {branches-ignore: [main]}\nc: {tags: ['v*']}\nd: {branches: ['**', '!main']}\n",
+            Limits::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(branch_filter_covers(root.get("a"), "main"));
+        assert!(!branch_filter_covers(root.get("b"), "main"));
+        assert!(!branch_filter_covers(root.get("c"), "main"));
+        assert!(!branch_filter_covers(root.get("d"), "main"));
+        assert!(branch_filter_covers(None, "main"));
+    }
+}
