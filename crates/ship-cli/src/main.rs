@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Lint a repository's workflows against the release policy.
     Lint(LintArgs),
+    /// Show the deploy model: each job's role, target environment, triggers and evidence.
+    Deploys(DeploysArgs),
     /// List every rule.
     Rules {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
@@ -143,6 +145,21 @@ struct LintArgs {
 }
 
 #[derive(clap::Args)]
+struct DeploysArgs {
+    /// Repository root; its `.github/workflows/*.yml|*.yaml` are read.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Policy file (default: DIR/.github/ship-policy.yml, else the built-in policy).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    format: ListFormat,
+    /// Show every job (by default CI and other jobs are listed without their evidence).
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(clap::Args)]
 struct InitArgs {
     /// Repository to write `.github/workflows/*.yml` and `.github/ship-policy.yml` into.
     #[arg(default_value = ".")]
@@ -252,6 +269,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Lint(args) => lint(args),
+        Command::Deploys(args) => deploys(args),
         Command::Rules { format } => rules(format),
         Command::Policy { command } => policy(command),
         Command::Settings { command } => settings(command),
@@ -264,6 +282,30 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn deploys(args: DeploysArgs) -> anyhow::Result<ExitCode> {
+    let resolved = ship_lint::resolve_policy(&args.dir, args.policy.as_deref())?;
+    let jobs = ship_lint::deploys::deploys(&args.dir, &resolved.policy)?;
+    let mut out = ship_actions_runtime::stdout();
+    match args.format {
+        ListFormat::Human => {
+            let shown: Vec<_> = jobs
+                .into_iter()
+                .filter(|j| args.all || !matches!(j.role.as_str(), "ci" | "other"))
+                .collect();
+            if shown.is_empty() {
+                writeln!(out, "no job deploys, migrates, pushes images, checks or rolls back (`--all` lists every job)")?;
+            } else {
+                write!(out, "{}", ship_lint::deploys::render_human(&shown))?;
+            }
+        }
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &ship_lint::deploys::render_json(&jobs))?;
+            writeln!(out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rules(format: ListFormat) -> anyhow::Result<ExitCode> {

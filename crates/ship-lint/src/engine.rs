@@ -246,7 +246,7 @@ fn display_path(p: &Path) -> String {
 
 /// `DIR/.github/workflows/*.yml|*.yaml`, sorted. A missing workflows folder is no error:
 /// the repository rules then report what is missing.
-fn discover(dir: &Path) -> Result<Vec<(PathBuf, String)>, LintError> {
+pub(crate) fn discover(dir: &Path) -> Result<Vec<(PathBuf, String)>, LintError> {
     let meta = std::fs::metadata(dir).map_err(|e| LintError::Unreadable {
         path: display_path(dir),
         reason: format!("{e}; pass the repository's root directory"),

@@ -10,6 +10,7 @@
 //! ```
 
 mod context;
+pub mod deploys;
 mod engine;
 mod images;
 pub mod model;
