@@ -104,6 +104,7 @@ pub fn recognise_action(
             tool: tool.to_string(),
             targets,
             local: false,
+            when_input: None,
         })
     }
     macro_rules! add {

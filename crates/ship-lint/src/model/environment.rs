@@ -112,8 +112,35 @@ struct Reading {
     explicit: Option<String>,
     /// An expression nothing resolves.
     dynamic: Option<String>,
+    /// The job's own names (id, display name, the caller job's).
+    names: Vec<Hint>,
+    /// What it deploys to: cluster, service, stack, `with:`/`env:` values.
     strong: Vec<Hint>,
+    /// How it is started: only by releases (production), only by pull requests (preview).
+    started: Vec<Hint>,
     weak: Vec<Hint>,
+}
+
+/// Started only by releases: pushed tags, published releases, manual dispatch.
+pub fn release_only(wf: &Workflow<'_>) -> bool {
+    let tag_push = |t: &ship_workflow::Trigger<'_>| {
+        t.event == "push" && t.filter("tags").is_some() && t.filter("branches").is_none()
+    };
+    !wf.triggers.is_empty()
+        && wf.triggers.iter().any(|t| t.event == "release" || tag_push(t))
+        && wf
+            .triggers
+            .iter()
+            .all(|t| matches!(t.event, "release" | "workflow_dispatch") || tag_push(t))
+}
+
+/// Started only by pull requests.
+pub fn pull_request_only(wf: &Workflow<'_>) -> bool {
+    !wf.triggers.is_empty()
+        && wf
+            .triggers
+            .iter()
+            .all(|t| matches!(t.event, "pull_request" | "pull_request_target"))
 }
 
 fn hint(policy: &CompiledPolicy, value: &str, how: impl FnOnce() -> String) -> Option<Hint> {
@@ -151,17 +178,10 @@ pub fn resolve(
         ) {
             facts.environment = callee.binding_for(job, uses);
         }
-        let tiers = match facts.role {
-            JobRole::Ci => {
-                facts.target = Target::None;
-                continue;
-            }
-            JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest => {
-                (true, true)
-            }
-            JobRole::ImagePush => (true, deploys),
-            JobRole::Other => (false, false),
-        };
+        if facts.role == JobRole::Ci {
+            facts.target = Target::None;
+            continue;
+        }
         let contexts: Vec<Option<&CallerJob>> = if callers.is_empty() || !only_called {
             vec![None]
         } else {
@@ -171,7 +191,7 @@ pub fn resolve(
             .iter()
             .map(|caller| {
                 let reading = read(path, wf, job, facts, *caller, policy);
-                decide(&reading, facts.role, tiers, policy)
+                decide(&reading, facts.role, deploys, policy)
             })
             .collect();
         results.dedup();
@@ -186,34 +206,31 @@ pub fn resolve(
     }
 }
 
-fn decide(
-    r: &Reading,
-    role: JobRole,
-    (use_strong, use_weak): (bool, bool),
-    policy: &CompiledPolicy,
-) -> Target {
+fn decide(r: &Reading, role: JobRole, deploys: bool, policy: &CompiledPolicy) -> Target {
     let deploy_like = matches!(
         role,
         JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest
     );
-    let strong = r
-        .strong
-        .first()
-        .filter(|_| use_strong || role == JobRole::Other);
-    let weak = r.weak.first().filter(|_| use_weak);
+    // Which evidence places which kind of job: a deploy by anything it says; an image push
+    // by where it runs and what starts it (a job named `retag-dev` pushes to one registry
+    // for all); a bot or a guard only by its `environment:`, unless its own name corrects it.
+    let (names, strong, started, weak) = match role {
+        JobRole::Ci => return Target::None,
+        JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest => {
+            (r.names.first(), r.strong.first(), r.started.first(), r.weak.first())
+        }
+        JobRole::ImagePush => (None, None, r.started.first().filter(|_| deploys), None),
+        JobRole::Other => (None, None, None, None),
+    };
+    let named = names.or(strong);
     if let Some(name) = &r.explicit {
         match policy.environment_named(name) {
             Some(env) => {
                 // The names say another environment: the job deploys there, in the wrong
                 // GitHub Environment (deploy-environment reports the mismatch).
-                if let Some(h) =
-                    strong.filter(|h| h.environment != env.name && role != JobRole::Other)
-                {
-                    return Target::Known {
-                        environment: h.environment.clone(),
-                        how: h.how.clone(),
-                        inferred: true,
-                    };
+                let correction = if role == JobRole::Other { r.names.first() } else { named };
+                if let Some(h) = correction.filter(|h| h.environment != env.name) {
+                    return known(h);
                 }
                 return Target::Known {
                     environment: env.name.clone(),
@@ -221,22 +238,17 @@ fn decide(
                     inferred: false,
                 };
             }
-            None if role == JobRole::Other || role == JobRole::ImagePush => {
-                if let Some(h) = strong {
-                    return known(h);
-                }
-                return Target::None;
-            }
+            None if !deploy_like => return named.or(started).map(known).unwrap_or(Target::None),
             None => {
-                if let Some(h) = strong.or(weak) {
-                    return known(h);
+                return match named.or(started).or(weak) {
+                    Some(h) => known(h),
+                    None => Target::Unlisted { name: name.clone() },
                 }
-                return Target::Unlisted { name: name.clone() };
             }
         }
     }
     if let Some(expr) = &r.dynamic {
-        if let Some(h) = strong {
+        if let Some(h) = named {
             return known(h);
         }
         return if deploy_like || role == JobRole::ImagePush {
@@ -247,15 +259,20 @@ fn decide(
             Target::None
         };
     }
-    if let Some(h) = strong.or(weak) {
+    if let Some(h) = named.or(started).or(weak) {
         return known(h);
     }
-    if deploy_like {
-        Target::Unknown {
+    match role {
+        // A deploy that names no environment at all deploys the one live service.
+        JobRole::Deploy | JobRole::Migrations | JobRole::Rollback => Target::Known {
+            environment: policy.policy.production_environment.clone(),
+            how: "no environment is named anywhere: the one live service".to_string(),
+            inferred: true,
+        },
+        JobRole::SmokeTest => Target::Unknown {
             how: "no environment and no name says which".to_string(),
-        }
-    } else {
-        Target::None
+        },
+        _ => Target::None,
     }
 }
 
@@ -358,10 +375,10 @@ fn read(
         }
         EnvironmentBinding::Absent => {}
     }
-    // Strong: the job's own names, the caller's, and what it deploys to.
+    // Names: the job's own, and its caller's.
     for name in [job.id, job.display_name()] {
         if let Some(h) = hint(policy, name, || format!("job `{name}`")) {
-            r.strong.push(h);
+            r.names.push(h);
         }
     }
     if let Some(c) = caller {
@@ -369,7 +386,20 @@ fn read(
             if let Some(h) = hint(policy, name, || {
                 format!("called by job `{}` of {}", c.job, c.path)
             }) {
-                r.strong.push(h);
+                r.names.push(h);
+            }
+        }
+        if c.release_only {
+            r.started.push(Hint {
+                environment: policy.policy.production_environment.clone(),
+                how: format!("called from {}, which runs for releases", c.path),
+            });
+        }
+        if c.pull_request_only {
+            if let Some(h) = preview(policy, || {
+                format!("called from {}, which runs for pull requests", c.path)
+            }) {
+                r.started.push(h);
             }
         }
         for (k, v) in &c.with {
@@ -390,6 +420,20 @@ fn read(
             if is_env_key(k) {
                 if let Some(h) = hint(policy, v, || format!("`{k}: {v}`")) {
                     r.strong.push(h);
+                }
+            }
+        }
+    }
+    // What its steps are told: `env: {ECR_REPOSITORY: api-dev, CLUSTER: prod}`.
+    for step in &job.steps {
+        for e in step.env.and_then(|n| n.as_map()).unwrap_or_default() {
+            let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else { continue };
+            if is_env_key(k) || k.to_ascii_lowercase().contains("repository") {
+                let v = through_caller(v, caller).unwrap_or_default();
+                for part in v.split(['/', ' ', ':']) {
+                    if let Some(h) = hint(policy, part, || format!("`{k}: {v}`")) {
+                        r.strong.push(h);
+                    }
                 }
             }
         }
@@ -474,6 +518,18 @@ fn read(
         r.weak.push(h);
     }
     r
+}
+
+/// The environment per-pull-request deploys go to (the first that allows pull requests).
+fn preview(policy: &CompiledPolicy, how: impl FnOnce() -> String) -> Option<Hint> {
+    policy
+        .environments
+        .iter()
+        .find(|e| e.policy.triggers.contains(&ship_policy::TriggerKind::PullRequest))
+        .map(|e| Hint {
+            environment: e.name.clone(),
+            how: how(),
+        })
 }
 
 /// `with:` keys whose value names where a deploy goes.

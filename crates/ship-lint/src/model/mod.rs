@@ -123,6 +123,45 @@ pub struct RoleStep {
     pub evidence: Evidence,
     /// Names it acts on (cluster, service, stack, what a caller passes): environment hints.
     pub targets: Vec<String>,
+    /// It happens only when workflow inputs have these values (from `if:` conditions and
+    /// commands chosen by an input): a caller passing other values does not get this role.
+    pub when: Vec<InputCondition>,
+}
+
+/// `inputs.NAME == 'value'` (or `!=`): a condition on a reusable workflow's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputCondition {
+    pub input: String,
+    pub value: String,
+    pub equal: bool,
+}
+
+impl InputCondition {
+    /// Every `inputs.X == 'v'` / `inputs.X != 'v'` comparison in an `if:` that must hold
+    /// (only conditions joined by `&&`, or alone; anything with `||` is not trusted).
+    pub fn parse_all(cond: &str) -> Vec<InputCondition> {
+        static CMP: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r#"inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'"#).unwrap()
+        });
+        if cond.contains("||") {
+            return Vec::new();
+        }
+        CMP.captures_iter(cond)
+            .map(|c| InputCondition {
+                input: c[1].to_string(),
+                value: c[3].to_string(),
+                equal: &c[2] == "==",
+            })
+            .collect()
+    }
+
+    /// Does `given` satisfy it? `None` for a value not known before the run.
+    pub fn holds(&self, given: &str) -> Option<bool> {
+        if given.contains("${{") {
+            return None;
+        }
+        Some((given == self.value) == self.equal)
+    }
 }
 
 /// Release facts about one job.
@@ -228,6 +267,10 @@ static SMOKE_NAMES: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 
+static NOT_A_CHECK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(zip|package|upload|artifact|build|install|set ?up|image|code)\b").unwrap()
+});
+
 impl WorkflowFacts {
     pub fn new(
         path: &str,
@@ -276,23 +319,65 @@ fn job_facts(
         return called_job_facts(path, job, uses, names, policy, repo);
     }
     let context = JobContext::of(wf, job, names);
+    let job_when = job
+        .node
+        .get("if")
+        .and_then(|n| n.as_str())
+        .map(InputCondition::parse_all)
+        .unwrap_or_default();
     let mut roles = Vec::new();
     for step in &job.steps {
         let span = step.uses.or(step.run).unwrap_or(step.node).span;
+        let mut step_when = job_when.clone();
+        if let Some(cond) = step.node.get("if").and_then(|n| n.as_str()) {
+            step_when.extend(InputCondition::parse_all(cond));
+        }
         for (activity, evidence) in step_activities(step, path, source, policy, repo) {
             if let Some(role) = context.role_of(&activity, step, &evidence) {
+                let mut when = step_when.clone();
+                if let Some((input, value)) = &activity.when_input {
+                    when.push(InputCondition {
+                        input: input.clone(),
+                        value: value.clone(),
+                        equal: true,
+                    });
+                }
                 roles.push(RoleStep {
                     role,
                     step: step.index,
                     span,
                     evidence,
                     targets: activity.targets,
+                    when,
                 });
             }
         }
-        // A check named so ("Smoke test", "Verify deploy") that runs something.
-        let named_check = step.name_str().is_some_and(|n| SMOKE_NAMES.is_match(n))
+        // A check named so ("Smoke test", "Verify deploy") that requests something: a URL
+        // in the step, or a rollout earlier in the job. Packaging the smoke-test code or a
+        // `--help` run of a fresh image is not a check of a deployed service.
+        let requests_url = step
+            .run_str()
+            .is_some_and(|r| r.contains("://") || r.contains("URL"))
+            || step.with.is_some_and(|w| {
+                w.as_map().unwrap_or_default().iter().any(|e| {
+                    e.value
+                        .as_str()
+                        .is_some_and(|v| v.contains("://") || v.contains("url"))
+                })
+            })
+            || step.env.is_some_and(|w| {
+                w.as_map().unwrap_or_default().iter().any(|e| {
+                    e.key
+                        .as_str()
+                        .is_some_and(|k| k.to_ascii_uppercase().contains("URL"))
+                })
+            });
+        let after_rollout = roles.iter().any(|r: &RoleStep| r.role == StepRole::Rollout);
+        let named_check = step
+            .name_str()
+            .is_some_and(|n| SMOKE_NAMES.is_match(n) && !NOT_A_CHECK.is_match(n))
             && (step.run.is_some() || step.uses.is_some())
+            && (requests_url || after_rollout)
             && !roles.iter().any(|r: &RoleStep| r.step == step.index)
             && !context.local
             && !step.run_str().is_some_and(tools::is_local_reference);
@@ -308,6 +393,7 @@ fn job_facts(
                     what: "a check named so".to_string(),
                 },
                 targets: Vec::new(),
+                when: job_when.clone(),
             });
         }
     }
@@ -347,6 +433,7 @@ fn job_facts(
                         what: s.uses_str().unwrap_or("").to_string(),
                     },
                     targets: actions::with_targets(s.with),
+                    when: job_when.clone(),
                 });
             }
         }
@@ -395,7 +482,13 @@ impl<'n> JobContext<'n> {
         for step in &job.steps {
             if let Some(run) = step.run_str() {
                 let lower = run.to_ascii_lowercase();
-                if lower.contains("localstack") {
+                if lower.contains("localstack")
+                    || lower.contains("kind create cluster")
+                    || lower.contains("minikube start")
+                    || lower.contains("k3d cluster create")
+                    || lower.contains("get.k3s.io")
+                    || lower.contains("k3s ")
+                {
                     local_env = true;
                 }
                 if (lower.contains("docker compose") || lower.contains("docker-compose"))
@@ -499,6 +592,9 @@ impl<'n> JobContext<'n> {
 
 /// CI (build, lint, test, scans) or something else (releases, publishing, bots, plans).
 fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> JobRole {
+    if job.uses.is_some() {
+        return JobRole::Other;
+    }
     static OTHER_USES: LazyLock<RegexSet> = LazyLock::new(|| {
         RegexSet::new([
             r"(?i)^softprops/action-gh-release",
@@ -563,10 +659,18 @@ fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> Jo
             }
         }
     }
-    if other || !stage.iter().any(|s| *s) {
+    // In a pull-request or merge-queue workflow a job that is not a bot or a release step is
+    // part of CI (gates, path filters, type checks), whatever its commands are called.
+    let checks_changes = _wf
+        .triggers
+        .iter()
+        .any(|t| matches!(t.event, "pull_request" | "merge_group"));
+    if other {
         JobRole::Other
-    } else {
+    } else if stage.iter().any(|s| *s) || checks_changes {
         JobRole::Ci
+    } else {
+        JobRole::Other
     }
 }
 
@@ -664,10 +768,45 @@ fn called_job_facts(
         called_checks_after_rollout: false,
     };
     if let Some(callee) = repo.callee(uses_str) {
-        facts.roles = callee
-            .roles
-            .iter()
-            .map(|(role, e)| RoleStep {
+        let given = |input: &str| -> Option<String> {
+            job.with
+                .and_then(|w| w.get(input))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    callee
+                        .input_defaults
+                        .iter()
+                        .find(|(k, _)| k == input)
+                        .map(|(_, v)| v.clone())
+                })
+        };
+        for (role, e, when) in &callee.roles {
+            // What this caller passes decides whether the callee does it.
+            let mut kept = Vec::new();
+            let mut holds = true;
+            for c in when {
+                match given(&c.input) {
+                    Some(v) => match c.holds(&v) {
+                        Some(false) => holds = false,
+                        Some(true) => {}
+                        // Passed on from this workflow's own input: the condition moves up.
+                        None => {
+                            if let Some(outer) = environment_input(&v) {
+                                kept.push(InputCondition {
+                                    input: outer.to_string(),
+                                    ..c.clone()
+                                });
+                            }
+                        }
+                    },
+                    None => {}
+                }
+            }
+            if !holds {
+                continue;
+            }
+            let step = RoleStep {
                 role: *role,
                 step: 0,
                 span: uses.span,
@@ -676,8 +815,12 @@ fn called_job_facts(
                     ..evidence(String::new())
                 },
                 targets: actions::with_targets(job.with),
-            })
-            .collect();
+                when: kept,
+            };
+            if !facts.roles.iter().any(|r| r.role == step.role && r.when == step.when) {
+                facts.roles.push(step);
+            }
+        }
         let (role, also) = job_role(&facts.roles, || callee.role);
         facts.role = role;
         facts.also = also;
@@ -690,19 +833,35 @@ fn called_job_facts(
     let action = ActionRef::parse(uses_str);
     let stem = file_stem(uses_str.split('@').next().unwrap_or(uses_str)).to_ascii_lowercase();
     let with_targets = actions::with_targets(job.with);
-    let mut activities: Vec<Activity> = recognise_action(&action, job.with, policy)
-        .into_iter()
-        .map(|u| u.activity)
-        .collect();
-    if activities.is_empty() {
-        if stem.contains("deploy") || stem.contains("apply") || stem.contains("release-app") {
-            activities.push(Activity::Rollout);
-        } else if stem.contains("image")
-            || stem.contains("docker")
-            || stem.contains("build") && !stem.contains("test")
-        {
-            activities.push(Activity::ImagePush);
-        }
+    let mut activities: Vec<Activity> = Vec::new();
+    let mut fallback = JobRole::Other;
+    let words: Vec<&str> = stem.split(['-', '_', '.']).collect();
+    if static_docs(&stem) {
+        // Documentation builds and sites.
+    } else if stem.contains("deploy") || stem.contains("apply") {
+        activities.push(Activity::Rollout);
+    } else if ROLLBACK_WORD.is_match(&stem) {
+        activities.push(Activity::Rollback);
+    } else if ["image", "docker", "container", "ecr", "ghcr"]
+        .iter()
+        .any(|w| stem.contains(w))
+        && ["build", "push", "publish"].iter().any(|w| stem.contains(w))
+        || stem.ends_with("_build") && stem.contains("ecs")
+    {
+        activities.push(Activity::ImagePush);
+    } else if words.iter().any(|w| {
+        ["test", "tests", "lint", "check", "checks", "ci", "precommit", "scan", "codeql", "sonar"]
+            .contains(w)
+    }) || stem.contains("pre-commit")
+        || stem.contains("analys")
+    {
+        fallback = JobRole::Ci;
+    } else {
+        activities.extend(
+            recognise_action(&action, job.with, policy)
+                .into_iter()
+                .map(|u| u.activity),
+        );
     }
     for a in activities {
         let role = match a {
@@ -723,14 +882,27 @@ fn called_job_facts(
                 span: uses.span,
                 evidence: evidence(format!("calls {uses_str}")),
                 targets: with_targets.clone(),
+                when: Vec::new(),
             });
         }
     }
     let _ = names;
-    let (role, also) = job_role(&facts.roles, || JobRole::Other);
+    let (role, also) = job_role(&facts.roles, || fallback);
     facts.role = role;
     facts.also = also;
     facts
+}
+
+/// Documentation builds: `mkdocs_build`, `doxygen_build`, `openapi_build`, `docs`.
+fn static_docs(stem: &str) -> bool {
+    ["doc", "mkdocs", "doxygen", "openapi", "sphinx", "pages", "storybook"]
+        .iter()
+        .any(|w| stem.contains(w))
+}
+
+/// `${{ inputs.NAME }}` → `NAME`.
+fn environment_input(value: &str) -> Option<&str> {
+    repository::input_reference(value)
 }
 
 /// A script without its `#` comment lines, so a commented-out deploy is not a deploy.

@@ -15,7 +15,7 @@
 
 use super::environment::EnvironmentBinding;
 use super::tools::ToolUse;
-use super::{step_activities, Evidence, JobRole, StepRole, WorkflowFacts};
+use super::{step_activities, Evidence, InputCondition, JobRole, StepRole, WorkflowFacts};
 use ship_policy::CompiledPolicy;
 use ship_workflow::yaml::{self, Limits};
 use ship_workflow::{Job, Node, Source, Workflow};
@@ -45,6 +45,10 @@ pub struct CallerJob {
     pub defaults: Vec<(String, String)>,
     /// What starts the caller (`push: branches main`, …).
     pub triggers: Vec<String>,
+    /// The caller's workflow runs only for releases (tags, published releases, dispatch).
+    pub release_only: bool,
+    /// The caller's workflow runs only for pull requests.
+    pub pull_request_only: bool,
 }
 
 /// How a called workflow's deploy job picks its environment.
@@ -62,8 +66,9 @@ pub enum CalleeEnvironment {
 #[derive(Debug, Clone)]
 pub struct CalleeSummary {
     pub path: String,
-    /// The release roles of its jobs, each once, with the first evidence.
-    pub roles: Vec<(StepRole, Evidence)>,
+    /// The release roles of its jobs, each once per set of input conditions, with the
+    /// first evidence.
+    pub roles: Vec<(StepRole, Evidence, Vec<InputCondition>)>,
     /// Its role when it has no release role: CI if any job is, else other.
     pub role: JobRole,
     pub environment: CalleeEnvironment,
@@ -86,6 +91,7 @@ impl CalleeSummary {
             CalleeEnvironment::Input(input) => {
                 let given = job.with.and_then(|w| w.get(input));
                 match given.and_then(|n| n.as_str()) {
+                    Some(v) if v.trim().is_empty() => EnvironmentBinding::Absent,
                     Some(v) if v.contains("${{") => EnvironmentBinding::Dynamic {
                         expression: v.to_string(),
                         span: given.map_or(uses.span, |n| n.span),
@@ -95,14 +101,16 @@ impl CalleeSummary {
                         span: given.map_or(uses.span, |n| n.span),
                     },
                     None => match self.input_defaults.iter().find(|(k, _)| k == input) {
+                        Some((_, d)) if d.trim().is_empty() => EnvironmentBinding::Absent,
                         Some((_, d)) if !d.contains("${{") => EnvironmentBinding::Explicit {
                             name: d.clone(),
                             span: uses.span,
                         },
-                        _ => EnvironmentBinding::Dynamic {
+                        Some(_) => EnvironmentBinding::Dynamic {
                             expression: format!("${{{{ inputs.{input} }}}}"),
                             span: uses.span,
                         },
+                        None => EnvironmentBinding::Absent,
                     },
                 }
             }
@@ -289,6 +297,8 @@ impl Repository {
         for (shown, _, root) in &parsed {
             let wf = Workflow::from_root(root);
             let triggers = super::triggers::describe(&wf);
+            let release_only = super::environment::release_only(&wf);
+            let pull_request_only = super::environment::pull_request_only(&wf);
             for job in &wf.jobs {
                 let Some(callee) = job.uses.and_then(|u| u.as_str()).and_then(local_path) else {
                     continue;
@@ -318,6 +328,8 @@ impl Repository {
                         with,
                         defaults: defaults.get(callee).cloned().unwrap_or_default(),
                         triggers: job_triggers,
+                        release_only,
+                        pull_request_only,
                     });
             }
         }
@@ -363,10 +375,10 @@ impl Repository {
 }
 
 fn summarise(path: &str, wf: &Workflow<'_>, facts: &WorkflowFacts) -> CalleeSummary {
-    let mut roles: Vec<(StepRole, Evidence)> = Vec::new();
+    let mut roles: Vec<(StepRole, Evidence, Vec<InputCondition>)> = Vec::new();
     for r in facts.jobs.iter().flat_map(|f| f.roles.iter()) {
-        if !roles.iter().any(|(role, _)| *role == r.role) {
-            roles.push((r.role, r.evidence.clone()));
+        if !roles.iter().any(|(role, _, when)| *role == r.role && *when == r.when) {
+            roles.push((r.role, r.evidence.clone(), r.when.clone()));
         }
     }
     let deploy_jobs: Vec<(&Job<'_>, &super::JobFacts)> = wf

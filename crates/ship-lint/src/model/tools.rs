@@ -46,6 +46,9 @@ pub struct ToolUse {
     pub targets: Vec<String>,
     /// It talks to the runner itself or a test double (LocalStack, localhost, compose).
     pub local: bool,
+    /// It does this only when a workflow input has a value (`terragrunt run-all ${{
+    /// inputs.command }}` deploys only when `command` is `apply`): `(input, value)`.
+    pub when_input: Option<(String, String)>,
 }
 
 fn use_of(
@@ -59,6 +62,7 @@ fn use_of(
         tool: tool.into(),
         targets,
         local: is_local(cmd),
+        when_input: None,
     }
 }
 
@@ -228,8 +232,20 @@ pub fn recognise(cmd: &Command) -> Vec<ToolUse> {
             if let Some(dir) = cmd.option("--terragrunt-working-dir") {
                 targets.push(dir.to_string());
             }
-            if verb == "apply" || (verb.starts_with("${{") && !verb.contains("plan")) {
+            if verb == "apply" {
                 add(Activity::Rollout, &format!("{program} apply"), targets);
+            } else if verb.starts_with("${{") && !verb.contains("plan") {
+                // The command comes from an input: a deploy when it is `apply`.
+                add(Activity::Rollout, &format!("{program} {verb}"), targets);
+                let input = verb
+                    .trim_start_matches("${{")
+                    .trim_end_matches("}}")
+                    .trim()
+                    .strip_prefix("inputs.")
+                    .map(str::to_string);
+                if let (Some(input), Some(last)) = (input, out.last_mut()) {
+                    last.when_input = Some((input, "apply".to_string()));
+                }
             } else if verb == "workspace" && sub(1) == "select" {
                 // The workspace names the environment of a later apply.
             }
@@ -578,33 +594,26 @@ fn migrations(cmd: &Command, program: &str, pos: &[&str]) -> Option<ToolUse> {
     Some(use_of(Activity::Migrations, tool, cmd, Vec::new()))
 }
 
+static PROBE_PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)(/|\b)(health|healthz|healthcheck|health-check|readyz|livez|ready|ping|status|version|smoke)(\b|$)").unwrap()
+});
+
 /// Checks of a running service: HTTP probes, Hurl, k6, Playwright, Postman collections.
 fn smoke_test(cmd: &Command, program: &str, pos: &[&str]) -> Option<ToolUse> {
     let sub = |i: usize| pos.get(i).copied().unwrap_or("");
     let tool = match program {
         "curl" | "wget" | "http" | "https" | "xh" => {
-            let probes = cmd.args().iter().any(|a| {
-                let a = a.to_ascii_lowercase();
-                [
-                    "health", "healthz", "readyz", "livez", "/ping", "/status", "/version",
-                    "smoke", "ready",
-                ]
-                .iter()
-                .any(|w| a.contains(w))
-            }) || cmd.args().iter().any(|a| {
-                a == "--fail"
-                    || a == "--spider"
-                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('f'))
-            });
-            // A POST to a deploy hook is a deploy, not a probe.
+            // A probe requests a health, readiness or version endpoint (not an installer
+            // piped to a shell, not a download to a file, not an API call that writes).
+            let probes = cmd.args().iter().any(|a| PROBE_PATH.is_match(a));
             let posts = cmd
                 .option("-X")
                 .or(cmd.option("--request"))
-                .is_some_and(|m| m.eq_ignore_ascii_case("POST"))
-                || cmd
-                    .args()
-                    .iter()
-                    .any(|a| a == "-d" || a.starts_with("--data"));
+                .is_some_and(|m| !m.eq_ignore_ascii_case("GET"))
+                || cmd.args().iter().any(|a| {
+                    a == "-d" || a.starts_with("--data") || a == "-F" || a.starts_with("--form")
+                });
+            // A POST to a deploy hook is a deploy, not a probe.
             let hook = cmd.args().iter().any(|a| {
                 let l = a.to_ascii_lowercase();
                 (l.contains("deploy") || l.contains("hook"))
@@ -618,7 +627,8 @@ fn smoke_test(cmd: &Command, program: &str, pos: &[&str]) -> Option<ToolUse> {
                     Vec::new(),
                 ));
             }
-            if !probes {
+            let downloads = cmd.has_flag("-o") || cmd.has_flag("-O") || cmd.has_flag("--output");
+            if !probes || posts || downloads {
                 return None;
             }
             "curl"
