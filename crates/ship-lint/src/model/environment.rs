@@ -145,6 +145,10 @@ pub fn pull_request_only(wf: &Workflow<'_>) -> bool {
 
 fn hint(policy: &CompiledPolicy, value: &str, how: impl FnOnce() -> String) -> Option<Hint> {
     let value = value.trim();
+    // A stack named after the pull request is that pull request's preview.
+    if value.contains("github.event.number") || value.contains("pull_request.number") {
+        return preview(policy, how);
+    }
     if value.is_empty() || value.contains("${{") {
         return None;
     }
@@ -191,7 +195,7 @@ pub fn resolve(
             .iter()
             .map(|caller| {
                 let reading = read(path, wf, job, facts, *caller, policy);
-                decide(&reading, facts.role, deploys, policy)
+                decide(&reading, facts.role, deploys, caller.is_some(), policy)
             })
             .collect();
         results.dedup();
@@ -206,7 +210,13 @@ pub fn resolve(
     }
 }
 
-fn decide(r: &Reading, role: JobRole, deploys: bool, policy: &CompiledPolicy) -> Target {
+fn decide(
+    r: &Reading,
+    role: JobRole,
+    deploys: bool,
+    called: bool,
+    policy: &CompiledPolicy,
+) -> Target {
     let deploy_like = matches!(
         role,
         JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest
@@ -219,7 +229,7 @@ fn decide(r: &Reading, role: JobRole, deploys: bool, policy: &CompiledPolicy) ->
         JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest => {
             (r.names.first(), r.strong.first(), r.started.first(), r.weak.first())
         }
-        JobRole::ImagePush => (None, None, r.started.first().filter(|_| deploys), None),
+        JobRole::ImagePush => (None, None, r.started.first().filter(|_| deploys || called), None),
         JobRole::Other => (None, None, None, None),
     };
     let named = names.or(strong);
@@ -251,7 +261,7 @@ fn decide(r: &Reading, role: JobRole, deploys: bool, policy: &CompiledPolicy) ->
         if let Some(h) = named {
             return known(h);
         }
-        return if deploy_like || role == JobRole::ImagePush {
+        return if deploy_like || role == JobRole::ImagePush || role == JobRole::Other {
             Target::Unknown {
                 how: format!("environment `{expr}` is decided at run time"),
             }
@@ -375,6 +385,28 @@ fn read(
         }
         EnvironmentBinding::Absent => {}
     }
+    // A target chosen by an input (`environment: ${{ inputs.environment }}` passed to an
+    // action or a called workflow) is decided at run time.
+    if r.explicit.is_none() && r.dynamic.is_none() {
+        let maps: Vec<&Node> = job
+            .with
+            .into_iter()
+            .chain(job.steps.iter().filter_map(|s| s.with))
+            .chain(job.steps.iter().filter_map(|s| s.env))
+            .collect();
+        let values = maps.iter().flat_map(|m| m.as_map().unwrap_or_default().iter());
+        for e in values {
+            let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else { continue };
+            let names_environment = {
+                let k = k.to_ascii_lowercase();
+                k.contains("env") && !k.contains("file") && !k.contains("var") || k.contains("stage")
+            };
+            if names_environment && v.contains("${{") && through_caller(v, caller).is_none() && !v.contains("github.event.number") {
+                r.dynamic = Some(v.to_string());
+                break;
+            }
+        }
+    }
     // Names: the job's own, and its caller's.
     for name in [job.id, job.display_name()] {
         if let Some(h) = hint(policy, name, || format!("job `{name}`")) {
@@ -494,20 +526,16 @@ fn read(
             }
         }
     }
-    let release_only = !wf.triggers.is_empty()
-        && wf.triggers.iter().any(|t| {
-            t.event == "release"
-                || t.event == "push" && t.filter("tags").is_some() && t.filter("branches").is_none()
-        })
-        && wf.triggers.iter().all(|t| {
-            matches!(t.event, "release" | "workflow_dispatch")
-                || t.event == "push" && t.filter("tags").is_some() && t.filter("branches").is_none()
-        });
-    if release_only {
-        r.weak.push(Hint {
+    if release_only(wf) {
+        r.started.push(Hint {
             environment: policy.policy.production_environment.clone(),
             how: "started by releases".to_string(),
         });
+    }
+    if pull_request_only(wf) {
+        if let Some(h) = preview(policy, || "started by pull requests".to_string()) {
+            r.started.push(h);
+        }
     }
     let wf_name = wf.name.and_then(|n| n.as_str()).unwrap_or("");
     if let Some(h) = hint(policy, wf_name, || format!("workflow \"{wf_name}\"")) {

@@ -293,6 +293,7 @@ impl WorkflowFacts {
                 job_facts(path, source, wf, job, &names, policy, repo)
             })
             .collect();
+        classify_plain(wf, &mut jobs, policy);
         environment::resolve(path, wf, &mut jobs, policy, repo);
         WorkflowFacts { jobs }
     }
@@ -438,7 +439,7 @@ fn job_facts(
             }
         }
     }
-    let (role, also) = job_role(&roles, || ci_or_other(job, wf, policy));
+    let (role, also) = job_role(&roles, || JobRole::Other);
     JobFacts {
         roles,
         role,
@@ -590,11 +591,15 @@ impl<'n> JobContext<'n> {
     }
 }
 
-/// CI (build, lint, test, scans) or something else (releases, publishing, bots, plans).
-fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> JobRole {
-    if job.uses.is_some() {
-        return JobRole::Other;
-    }
+/// What a job without a release role looks like: CI (build, lint, test, scans) and/or a
+/// bot, release or publishing step.
+#[derive(Debug, Clone, Copy, Default)]
+struct PlainSignals {
+    ci: bool,
+    other: bool,
+}
+
+fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
     static OTHER_USES: LazyLock<RegexSet> = LazyLock::new(|| {
         RegexSet::new([
             r"(?i)^softprops/action-gh-release",
@@ -603,7 +608,7 @@ fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> Jo
             r"(?i)^actions/(stale|labeler|add-to-project|deploy-pages|upload-pages-artifact|first-interaction)",
             r"(?i)^peter-evans/(create-pull-request|create-or-update-comment|find-comment)",
             r"(?i)^dessant/",
-            r"(?i)^anthropics/",
+            r"(?i)^anthropics/|claude|openai|llm",
             r"(?i)slack",
             r"(?i)^(peaceiris/actions-gh-pages|jamesives/github-pages-deploy-action)",
             r"(?i)^(cycjimmy/semantic-release-action|python-semantic-release/|go-semantic-release/)",
@@ -613,6 +618,7 @@ fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> Jo
             r"(?i)^(marocchino/sticky-pull-request-comment|thollander/actions-comment-pull-request)",
             r"(?i)^(trippss/conventional-changelog-action|release-drafter/)",
             r"(?i)^(actions/create-release|marvinpinto/action-automatic-releases)",
+            r"(?i)report-lcov|coverage-comment",
         ])
         .unwrap()
     });
@@ -627,15 +633,38 @@ fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> Jo
             r"\bcdk\s+(diff|destroy|synth)\b",
             r"\bgit\s+push\b",
             r"\bgit\s+tag\b",
+            r"(^|/)publish(\.sh)?(\s|$)",
         ])
         .unwrap()
     });
+    // CI beyond the policy's required stages: type checks, spelling, hooks, manifests.
+    static CI_COMMANDS: LazyLock<RegexSet> = LazyLock::new(|| {
+        RegexSet::new([
+            r"\b(pre-commit|prek|tox|nox|mypy|pyright|tsc|typos|yamllint|tflint|hadolint|markdownlint|codespell|credo|dialyzer|shfmt|stylelint|vale)\b",
+            r"\bmix\s+(test|format|compile|credo|dialyzer)\b",
+            r"\bmake\s+(test|check|lint|ci|typecheck)",
+            r"\bcargo\s+(doc|udeps|machete|hack|msrv|miri|semver-checks)\b",
+            r"\b(helm|kube)\s*(lint|conform)|\bhelm\s+template\b",
+            r"\bterraform\s+(fmt|validate)\b",
+            r"\bmdbook\s+(build|test)\b",
+            r"\b(npm|pnpm|yarn)\s+(run\s+)?(typecheck|types|check|format|styles|unused)",
+        ])
+        .unwrap()
+    });
+    static CI_USES: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)pre-commit|test|lint|check|analy|typos|spell|dialyzer|credo|sonar|paths-filter|alls-green").unwrap()
+    });
+    static OTHER_NAMES: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^(publish|release)\b").unwrap());
     let mut stage = vec![false; policy.stages.len()];
     policy.stage_names.mark(job.id, &mut stage);
     if let Some(name) = job.name.and_then(|n| n.as_str()) {
         policy.stage_names.mark(name, &mut stage);
     }
-    let mut other = false;
+    let mut signals = PlainSignals {
+        other: OTHER_NAMES.is_match(job.id),
+        ..PlainSignals::default()
+    };
     for s in &job.steps {
         if let Some(name) = s.name_str() {
             policy.stage_names.mark(name, &mut stage);
@@ -643,15 +672,13 @@ fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> Jo
         if let Some(run) = s.run_str() {
             let script = strip_shell_comments(run);
             policy.stage_commands.mark(&script, &mut stage);
-            if OTHER_COMMANDS.is_match(&script) {
-                other = true;
-            }
+            signals.other |= OTHER_COMMANDS.is_match(&script);
+            signals.ci |= CI_COMMANDS.is_match(&script);
         }
         if let Some(action) = s.action() {
             let name = action.name_without_ref().to_ascii_lowercase();
-            if OTHER_USES.is_match(&name) {
-                other = true;
-            }
+            signals.other |= OTHER_USES.is_match(&name);
+            signals.ci |= CI_USES.is_match(&name) && !name.starts_with("actions/");
             for (i, st) in policy.stages.iter().enumerate() {
                 if !stage[i] && st.uses.iter().any(|g| g.is_match(&name)) {
                     stage[i] = true;
@@ -659,18 +686,32 @@ fn ci_or_other(job: &Job<'_>, _wf: &Workflow<'_>, policy: &CompiledPolicy) -> Jo
             }
         }
     }
-    // In a pull-request or merge-queue workflow a job that is not a bot or a release step is
-    // part of CI (gates, path filters, type checks), whatever its commands are called.
-    let checks_changes = _wf
+    signals.ci |= stage.iter().any(|s| *s);
+    signals
+}
+
+/// CI or other, for every job without a release role. In a pull-request or merge-queue
+/// workflow that runs CI and deploys nothing, the jobs around the checks (gates, path
+/// filters) are CI too.
+fn classify_plain(wf: &Workflow<'_>, jobs: &mut [JobFacts], policy: &CompiledPolicy) {
+    let signals: Vec<PlainSignals> = wf.jobs.iter().map(|j| plain_signals(j, policy)).collect();
+    let checks_changes = wf
         .triggers
         .iter()
-        .any(|t| matches!(t.event, "pull_request" | "merge_group"));
-    if other {
-        JobRole::Other
-    } else if stage.iter().any(|s| *s) || checks_changes {
-        JobRole::Ci
-    } else {
-        JobRole::Other
+        .any(|t| matches!(t.event, "pull_request" | "merge_group"))
+        && signals.iter().any(|s| s.ci && !s.other)
+        && !jobs.iter().any(|f| f.is_deploy());
+    for ((job, facts), sig) in wf.jobs.iter().zip(jobs.iter_mut()).zip(signals) {
+        if !facts.roles.is_empty() || job.uses.is_some() {
+            continue;
+        }
+        facts.role = if sig.other {
+            JobRole::Other
+        } else if sig.ci || checks_changes {
+            JobRole::Ci
+        } else {
+            JobRole::Other
+        };
     }
 }
 
