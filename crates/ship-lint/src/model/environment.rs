@@ -118,6 +118,8 @@ struct Reading {
     strong: Vec<Hint>,
     /// How it is started: only by releases (production), only by pull requests (preview).
     started: Vec<Hint>,
+    /// Environment names the job's `if:` compares with (`environment == 'prod'`).
+    condition: Vec<Hint>,
     weak: Vec<Hint>,
 }
 
@@ -127,7 +129,10 @@ pub fn release_only(wf: &Workflow<'_>) -> bool {
         t.event == "push" && t.filter("tags").is_some() && t.filter("branches").is_none()
     };
     !wf.triggers.is_empty()
-        && wf.triggers.iter().any(|t| t.event == "release" || tag_push(t))
+        && wf
+            .triggers
+            .iter()
+            .any(|t| t.event == "release" || tag_push(t))
         && wf
             .triggers
             .iter()
@@ -226,11 +231,19 @@ fn decide(
     // for all); a bot or a guard only by its `environment:`, unless its own name corrects it.
     let (names, strong, started, weak) = match role {
         JobRole::Ci => return Target::None,
-        JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest => {
-            (r.names.first(), r.strong.first(), r.started.first(), r.weak.first())
-        }
-        JobRole::ImagePush => (None, None, r.started.first().filter(|_| deploys || called), None),
-        JobRole::Other => (None, None, None, None),
+        JobRole::Deploy | JobRole::Migrations | JobRole::Rollback | JobRole::SmokeTest => (
+            r.names.first(),
+            r.strong.first(),
+            r.started.first(),
+            r.condition.first().or(r.weak.first()),
+        ),
+        JobRole::ImagePush => (
+            None,
+            None,
+            r.started.first().filter(|_| deploys || called),
+            None,
+        ),
+        JobRole::Other => (None, None, None, r.condition.first()),
     };
     let named = names.or(strong);
     if let Some(name) = &r.explicit {
@@ -238,7 +251,11 @@ fn decide(
             Some(env) => {
                 // The names say another environment: the job deploys there, in the wrong
                 // GitHub Environment (deploy-environment reports the mismatch).
-                let correction = if role == JobRole::Other { r.names.first() } else { named };
+                let correction = if role == JobRole::Other {
+                    r.names.first()
+                } else {
+                    named
+                };
                 if let Some(h) = correction.filter(|h| h.environment != env.name) {
                     return known(h);
                 }
@@ -327,6 +344,58 @@ fn through_caller(value: &str, caller: Option<&CallerJob>) -> Option<String> {
     Some(out)
 }
 
+/// The values an expression can take, when the workflow lists them all: a matrix, or a
+/// dispatch input's choices with a `|| 'default'` for other events.
+fn possible_values(expression: &str, wf: &Workflow<'_>, job: &Job<'_>) -> Option<Vec<String>> {
+    if let Some(v) = matrix_values(job, expression) {
+        return Some(v);
+    }
+    let exprs = expressions(expression);
+    let e = exprs.first()?;
+    if exprs.len() != 1 || expression.trim() != e.raw {
+        return None;
+    }
+    let mut values = Vec::new();
+    for part in e.inner.split("||").map(str::trim) {
+        if let Some(lit) = part.strip_prefix('\'').and_then(|p| p.strip_suffix('\'')) {
+            values.push(lit.to_string());
+            continue;
+        }
+        let name = part
+            .strip_prefix("github.event.inputs.")
+            .or_else(|| part.strip_prefix("inputs."))?;
+        let dispatch = wf.trigger("workflow_dispatch")?;
+        let inputs = dispatch.inputs();
+        let input = inputs.iter().find(|i| i.name == name)?;
+        let options: Vec<String> = input
+            .node
+            .get("options")
+            .map(|o| o.str_items())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_str())
+            .map(str::to_string)
+            .collect();
+        if options.is_empty() {
+            return None;
+        }
+        values.extend(options);
+    }
+    (!values.is_empty()).then_some(values)
+}
+
+/// The one policy environment all `values` name, if they agree.
+fn same_environment(values: &[String], policy: &CompiledPolicy) -> Option<String> {
+    let envs: Vec<Option<&str>> = values
+        .iter()
+        .map(|v| policy.environment_named(v).map(|e| e.name.as_str()))
+        .collect();
+    match envs.first() {
+        Some(Some(first)) if envs.iter().all(|e| e == &Some(*first)) => Some(first.to_string()),
+        _ => None,
+    }
+}
+
 /// Literal values a `${{ matrix.X }}` expression takes.
 fn matrix_values(job: &Job<'_>, expression: &str) -> Option<Vec<String>> {
     let inner = expressions(expression).first()?.inner.to_string();
@@ -366,19 +435,11 @@ fn read(
         EnvironmentBinding::Dynamic { expression, .. } => {
             match through_caller(expression, caller) {
                 Some(v) => r.explicit = Some(v),
-                None => match matrix_values(job, expression) {
-                    Some(values) => {
-                        let envs: Vec<Option<String>> = values
-                            .iter()
-                            .map(|v| policy.environment_named(v).map(|e| e.name.clone()))
-                            .collect();
-                        match envs.first() {
-                            Some(Some(first)) if envs.iter().all(|e| e.as_ref() == Some(first)) => {
-                                r.explicit = Some(first.clone())
-                            }
-                            _ => r.dynamic = Some(format!("{expression} ({})", values.join(", "))),
-                        }
-                    }
+                None => match possible_values(expression, wf, job) {
+                    Some(values) => match same_environment(&values, policy) {
+                        Some(env) => r.explicit = Some(env),
+                        None => r.dynamic = Some(format!("{expression} ({})", values.join(", "))),
+                    },
                     None => r.dynamic = Some(expression.clone()),
                 },
             }
@@ -394,15 +455,30 @@ fn read(
             .chain(job.steps.iter().filter_map(|s| s.with))
             .chain(job.steps.iter().filter_map(|s| s.env))
             .collect();
-        let values = maps.iter().flat_map(|m| m.as_map().unwrap_or_default().iter());
+        let values = maps
+            .iter()
+            .flat_map(|m| m.as_map().unwrap_or_default().iter());
         for e in values {
-            let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else { continue };
+            let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else {
+                continue;
+            };
             let names_environment = {
                 let k = k.to_ascii_lowercase();
-                k.contains("env") && !k.contains("file") && !k.contains("var") || k.contains("stage")
+                k.contains("env") && !k.contains("file") && !k.contains("var")
+                    || k.contains("stage")
             };
-            if names_environment && v.contains("${{") && through_caller(v, caller).is_none() && !v.contains("github.event.number") {
-                r.dynamic = Some(v.to_string());
+            if names_environment
+                && v.contains("${{")
+                && through_caller(v, caller).is_none()
+                && !v.contains("github.event.number")
+            {
+                match possible_values(v, wf, job).and_then(|vals| same_environment(&vals, policy)) {
+                    Some(env) => r.strong.push(Hint {
+                        environment: env.clone(),
+                        how: format!("`{k}: {v}` is always `{env}`"),
+                    }),
+                    None => r.dynamic = Some(v.to_string()),
+                }
                 break;
             }
         }
@@ -435,7 +511,7 @@ fn read(
             }
         }
         for (k, v) in &c.with {
-            if is_env_key(k) {
+            if is_env_key(k) && r.explicit.as_deref() != Some(v.as_str()) {
                 if let Some(h) = hint(policy, v, || {
                     format!("`{k}: {v}` from {} job `{}`", c.path, c.job)
                 }) {
@@ -449,7 +525,7 @@ fn read(
             let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else {
                 continue;
             };
-            if is_env_key(k) {
+            if is_env_key(k) && r.explicit.as_deref() != Some(v) {
                 if let Some(h) = hint(policy, v, || format!("`{k}: {v}`")) {
                     r.strong.push(h);
                 }
@@ -459,7 +535,9 @@ fn read(
     // What its steps are told: `env: {ECR_REPOSITORY: api-dev, CLUSTER: prod}`.
     for step in &job.steps {
         for e in step.env.and_then(|n| n.as_map()).unwrap_or_default() {
-            let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else { continue };
+            let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else {
+                continue;
+            };
             if is_env_key(k) || k.to_ascii_lowercase().contains("repository") {
                 let v = through_caller(v, caller).unwrap_or_default();
                 for part in v.split(['/', ' ', ':']) {
@@ -495,6 +573,18 @@ fn read(
         if let Some(step) = &role.evidence.step {
             if let Some(h) = hint(policy, step, || format!("step \"{step}\"")) {
                 r.weak.push(h);
+            }
+        }
+    }
+    if let Some(cond) = job.node.get("if").and_then(|n| n.as_str()) {
+        for lit in cond.split('\'').skip(1).step_by(2) {
+            if lit.starts_with("refs/") {
+                continue;
+            }
+            if let Some(h) = hint(policy, lit, || {
+                format!("runs if `{}`", super::shorten(cond, 60))
+            }) {
+                r.condition.push(h);
             }
         }
     }
@@ -553,7 +643,11 @@ fn preview(policy: &CompiledPolicy, how: impl FnOnce() -> String) -> Option<Hint
     policy
         .environments
         .iter()
-        .find(|e| e.policy.triggers.contains(&ship_policy::TriggerKind::PullRequest))
+        .find(|e| {
+            e.policy
+                .triggers
+                .contains(&ship_policy::TriggerKind::PullRequest)
+        })
         .map(|e| Hint {
             environment: e.name.clone(),
             how: how(),

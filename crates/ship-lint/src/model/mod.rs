@@ -477,7 +477,22 @@ struct JobContext<'n> {
 
 impl<'n> JobContext<'n> {
     fn of(wf: &Workflow<'_>, job: &Job<'_>, names: &'n JobNames<'n>) -> Self {
-        let services = job.node.get("services").is_some();
+        let services = job.node.get("services").is_some()
+            || job.steps.iter().any(|s| {
+                s.uses_str().is_some_and(|u| {
+                    let u = u.to_ascii_lowercase();
+                    [
+                        "k3s",
+                        "kind-action",
+                        "setup-kind",
+                        "minikube",
+                        "localstack",
+                        "k3d",
+                    ]
+                    .iter()
+                    .any(|w| u.contains(w))
+                })
+            });
         let mut compose_without_deploy = false;
         let mut local_env = false;
         for step in &job.steps {
@@ -605,7 +620,7 @@ fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
             r"(?i)^softprops/action-gh-release",
             r"(?i)^ncipollo/release-action",
             r"(?i)^pypa/gh-action-pypi-publish",
-            r"(?i)^actions/(stale|labeler|add-to-project|deploy-pages|upload-pages-artifact|first-interaction)",
+            r"(?i)^actions/(stale|labeler|add-to-project|deploy-pages|first-interaction)",
             r"(?i)^peter-evans/(create-pull-request|create-or-update-comment|find-comment)",
             r"(?i)^dessant/",
             r"(?i)^anthropics/|claude|openai|llm",
@@ -631,8 +646,6 @@ fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
             r"\bmkdocs\s+gh-deploy\b",
             r"\b(terraform|tofu|terragrunt)\b[^\n]*\b(plan|destroy)\b",
             r"\bcdk\s+(diff|destroy|synth)\b",
-            r"\bgit\s+push\b",
-            r"\bgit\s+tag\b",
             r"(^|/)publish(\.sh)?(\s|$)",
         ])
         .unwrap()
@@ -687,8 +700,39 @@ fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
         }
     }
     signals.ci |= stage.iter().any(|s| *s);
+    // A gate over other jobs' results (`alls-green`, `needs.*.result`) is a CI check.
+    let text_of_job = job
+        .node
+        .get("if")
+        .and_then(|n| n.as_str())
+        .into_iter()
+        .chain(job.steps.iter().filter_map(|s| s.run_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !job.needs.is_empty()
+        && (text_of_job.contains("needs.") && text_of_job.contains("result")
+            || text_of_job.contains("toJson(needs)")
+            || text_of_job.contains("contains(needs"))
+    {
+        signals.ci = true;
+    }
+    // Pushing a formatting fix or a pages artifact from a CI job keeps it CI.
+    if !signals.ci {
+        for s in &job.steps {
+            if let Some(run) = s.run_str() {
+                signals.other |= WEAK_OTHER.is_match(run);
+            }
+            if s.uses_str()
+                .is_some_and(|u| u.starts_with("actions/upload-pages-artifact"))
+            {
+                signals.other = true;
+            }
+        }
+    }
     signals
 }
+
+static WEAK_OTHER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bgit\s+(push|tag)\b").unwrap());
 
 /// CI or other, for every job without a release role. In a pull-request or merge-queue
 /// workflow that runs CI and deploys nothing, the jobs around the checks (gates, path
@@ -757,6 +801,22 @@ pub fn step_activities(
                 if let Some(summary) = repo.action(local) {
                     for (u, e) in &summary.activities {
                         let mut u = u.clone();
+                        // A command the caller chooses (`terragrunt-command: run-all destroy`).
+                        if let Some((input, value)) = &u.when_input {
+                            let given = step
+                                .with
+                                .and_then(|w| w.get(input))
+                                .and_then(|v| v.as_str());
+                            match given {
+                                Some(g) if !g.contains("${{") => {
+                                    if !g.split_whitespace().any(|w| w == value) {
+                                        continue;
+                                    }
+                                    u.when_input = None;
+                                }
+                                _ => {}
+                            }
+                        }
                         // What the caller passes names the target (`cluster: docs-rs-staging`).
                         u.targets.extend(actions::with_targets(step.with));
                         out.push((u, e.clone()));
@@ -858,7 +918,11 @@ fn called_job_facts(
                 targets: actions::with_targets(job.with),
                 when: kept,
             };
-            if !facts.roles.iter().any(|r| r.role == step.role && r.when == step.when) {
+            if !facts
+                .roles
+                .iter()
+                .any(|r| r.role == step.role && r.when == step.when)
+            {
                 facts.roles.push(step);
             }
         }
@@ -886,13 +950,26 @@ fn called_job_facts(
     } else if ["image", "docker", "container", "ecr", "ghcr"]
         .iter()
         .any(|w| stem.contains(w))
-        && ["build", "push", "publish"].iter().any(|w| stem.contains(w))
+        && ["build", "push", "publish"]
+            .iter()
+            .any(|w| stem.contains(w))
         || stem.ends_with("_build") && stem.contains("ecs")
     {
         activities.push(Activity::ImagePush);
     } else if words.iter().any(|w| {
-        ["test", "tests", "lint", "check", "checks", "ci", "precommit", "scan", "codeql", "sonar"]
-            .contains(w)
+        [
+            "test",
+            "tests",
+            "lint",
+            "check",
+            "checks",
+            "ci",
+            "precommit",
+            "scan",
+            "codeql",
+            "sonar",
+        ]
+        .contains(w)
     }) || stem.contains("pre-commit")
         || stem.contains("analys")
     {
@@ -936,9 +1013,17 @@ fn called_job_facts(
 
 /// Documentation builds: `mkdocs_build`, `doxygen_build`, `openapi_build`, `docs`.
 fn static_docs(stem: &str) -> bool {
-    ["doc", "mkdocs", "doxygen", "openapi", "sphinx", "pages", "storybook"]
-        .iter()
-        .any(|w| stem.contains(w))
+    [
+        "doc",
+        "mkdocs",
+        "doxygen",
+        "openapi",
+        "sphinx",
+        "pages",
+        "storybook",
+    ]
+    .iter()
+    .any(|w| stem.contains(w))
 }
 
 /// `${{ inputs.NAME }}` → `NAME`.

@@ -377,7 +377,10 @@ impl Repository {
 fn summarise(path: &str, wf: &Workflow<'_>, facts: &WorkflowFacts) -> CalleeSummary {
     let mut roles: Vec<(StepRole, Evidence, Vec<InputCondition>)> = Vec::new();
     for r in facts.jobs.iter().flat_map(|f| f.roles.iter()) {
-        if !roles.iter().any(|(role, _, when)| *role == r.role && *when == r.when) {
+        if !roles
+            .iter()
+            .any(|(role, _, when)| *role == r.role && *when == r.when)
+        {
             roles.push((r.role, r.evidence.clone(), r.when.clone()));
         }
     }

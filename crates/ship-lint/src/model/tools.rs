@@ -536,6 +536,17 @@ pub fn recognise(cmd: &Command) -> Vec<ToolUse> {
         _ => {}
     }
     if out.is_empty() {
+        // `./scripts/e2e-test.sh`, `smoke.sh`: a check script (of a deployed service unless
+        // the job runs it against a local stack).
+        let stem = program.split('.').next().unwrap_or("").to_ascii_lowercase();
+        if ["e2e", "smoke", "health-check", "healthcheck"]
+            .iter()
+            .any(|w| stem.contains(w))
+            && program.contains('.')
+        {
+            out.push(use_of(Activity::SmokeTest, program, cmd, Vec::new()));
+            return out;
+        }
         if let Some(u) = migrations(cmd, program, &pos) {
             out.push(u);
         } else if let Some(u) = smoke_test(cmd, program, &pos) {
