@@ -779,7 +779,12 @@ fn keys(findings: &[&Finding], scope: &Scope<'_>) -> Vec<Keyed> {
                 path: (!reads_settings(&f.rule)).then(|| entry_path.clone()),
                 job,
                 step,
-                fingerprint: fingerprint(text.as_deref().unwrap_or(&f.message)),
+                // Salted with the rule (and the file, for text), so that a short secret's
+                // hash cannot be looked up in a table made for every repository.
+                fingerprint: match &text {
+                    Some(text) => fingerprint(&format!("{}\0{entry_path}\0{text}", f.rule)),
+                    None => fingerprint(&format!("{}\0{}", f.rule, f.message)),
+                },
             };
             out[i] = Some(Keyed {
                 key,
