@@ -114,17 +114,21 @@ fn bad_example_fails_with_many_rules() {
         "examples/bad triggers only {} rules: {ids:?}",
         ids.len()
     );
-    // Its README's table says which rules it breaks, and where: exactly those are found.
+    // Its README's table says which rules it breaks, and where: all of them are found. (A new
+    // rule that also fires here needs no change to the example: adding a rule touches only
+    // its file, its registry line and its fixtures.)
     let documented = bad_example_documented_rules();
+    assert!(documented.len() >= 12, "{documented:?}");
     for id in &documented {
         assert!(
             ship_lint::rule_by_id(id).is_some(),
             "examples/bad/README.md lists `{id}`, which is not a rule"
         );
     }
-    assert_eq!(
-        ids, documented,
-        "the rules examples/bad triggers differ from the table in examples/bad/README.md"
+    let missing: Vec<&String> = documented.difference(&ids).collect();
+    assert!(
+        missing.is_empty(),
+        "examples/bad no longer triggers {missing:?} (listed in examples/bad/README.md)"
     );
 }
 
