@@ -491,14 +491,14 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
             .ok()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
     });
-    let settings = load_settings(&args, &resolved.policy.policy.production_branch)?;
-    // Read before linting: a bad baseline file is a usage error, not something to find out
-    // after the work.
+    // Read before the settings and the linting: a bad baseline file is a usage error, not
+    // something to find out after the work (or after the GitHub API calls).
     let baseline = if args.no_baseline || args.write_baseline.is_some() {
         None
     } else {
         ship_lint::baseline::resolve(&args.dir, args.baseline.as_deref())?
     };
+    let settings = load_settings(&args, &resolved.policy.policy.production_branch)?;
     let mut opts = ship_lint::LintOptions::new(args.dir.clone(), resolved.policy);
     opts.workflows = args.workflows.clone();
     opts.policy_path = policy_path;

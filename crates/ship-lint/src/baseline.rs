@@ -218,7 +218,9 @@ pub struct Baseline {
     pub entries: Vec<Entry>,
     /// The file as findings name it (`baseline-stale` notes point there).
     shown: String,
-    /// Each entry's line in that file, when read from one.
+    /// Each entry's line in that file, when read from one, by index: entries appended or
+    /// edited in place keep the others' lines right; removing or reordering entries of a
+    /// baseline read from a file does not (nothing in ship does).
     lines: Vec<Option<EntryLine>>,
 }
 
