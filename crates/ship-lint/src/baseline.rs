@@ -843,10 +843,22 @@ fn within(start: Pos, end: Pos, pos: Pos) -> bool {
     start <= pos && (pos < end || start == pos)
 }
 
-/// The id of the job at `pos` and the label of its step there.
+/// The id of the job at `pos` and the label of its step there. A composite action
+/// (`runs.steps`, no `jobs:`) has steps but no job.
 fn locate(root: &Node, pos: Pos, secrets: &[Secret]) -> (Option<String>, Option<String>) {
+    let step_at = |steps: Option<&Node>| {
+        steps
+            .and_then(Node::as_seq)
+            .and_then(|steps| {
+                steps
+                    .iter()
+                    .enumerate()
+                    .find(|(_, s)| within(s.span.start, s.span.end, pos))
+            })
+            .map(|(index, step)| step_label(step, index, secrets))
+    };
     let Some(jobs) = root.get("jobs").and_then(Node::as_map) else {
-        return (None, None);
+        return (None, step_at(root.get("runs").and_then(|r| r.get("steps"))));
     };
     let Some(job) = jobs.iter().find(|j| {
         let end = j.value.span.end.max(j.key.span.end);
@@ -855,18 +867,7 @@ fn locate(root: &Node, pos: Pos, secrets: &[Secret]) -> (Option<String>, Option<
         return (None, None);
     };
     let id = job.key.as_str().map(str::to_string);
-    let step = job
-        .value
-        .get("steps")
-        .and_then(Node::as_seq)
-        .and_then(|steps| {
-            steps
-                .iter()
-                .enumerate()
-                .find(|(_, s)| within(s.span.start, s.span.end, pos))
-        })
-        .map(|(index, step)| step_label(step, index, secrets));
-    (id, step)
+    (id, step_at(job.value.get("steps")))
 }
 
 /// The step's `id`, else its `name`, else its `uses`, else the first line of its `run`, else
@@ -1011,6 +1012,20 @@ mod tests {
             labels,
             ["id: a", "name: B", "uses: x/y@v1", "run: first", "#5"]
         );
+    }
+
+    #[test]
+    fn composite_action_steps_have_labels_but_no_job() {
+        let root = yaml::parse(
+            "name: setup\nruns:\n  using: composite\n  steps:\n    - uses: org/setup@v1\n    - run: make\n      shell: bash\n",
+            Limits::default(),
+        )
+        .unwrap()
+        .unwrap();
+        let at = |line| locate(&root, Pos { line, column: 7 }, &[]);
+        assert_eq!(at(5), (None, Some("uses: org/setup@v1".to_string())));
+        assert_eq!(at(7), (None, Some("run: make".to_string())));
+        assert_eq!(at(1), (None, None));
     }
 
     #[test]
