@@ -139,6 +139,24 @@ struct LintArgs {
     /// Also check repository settings saved by `ship settings export` (offline).
     #[arg(long, value_name = "FILE")]
     settings: Option<PathBuf>,
+    /// Accept the findings recorded in this baseline file: they are not shown and do not
+    /// fail the run, and entries that no longer match a finding become `baseline-stale`
+    /// notes (default: DIR/.github/ship-baseline.json when it exists).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_baseline")]
+    baseline: Option<PathBuf>,
+    /// Ignore DIR/.github/ship-baseline.json: report every finding.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Record every current finding in FILE (usually .github/ship-baseline.json) and exit 0;
+    /// commit it, and later runs fail only on findings not in it. Findings are matched by
+    /// rule, file, job, step and a hash of the offending text, so moving lines does not
+    /// break the match.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["baseline", "no_baseline", "workflows"]
+    )]
+    write_baseline: Option<PathBuf>,
     /// Print a rule's documentation and exit.
     #[arg(long, value_name = "RULE")]
     explain: Option<String>,
@@ -473,6 +491,13 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
             .ok()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
     });
+    // Read before the settings and the linting: a bad baseline file is a usage error, not
+    // something to find out after the work (or after the GitHub API calls).
+    let baseline = if args.no_baseline || args.write_baseline.is_some() {
+        None
+    } else {
+        ship_lint::baseline::resolve(&args.dir, args.baseline.as_deref())?
+    };
     let settings = load_settings(&args, &resolved.policy.policy.production_branch)?;
     let mut opts = ship_lint::LintOptions::new(args.dir.clone(), resolved.policy);
     opts.workflows = args.workflows.clone();
@@ -480,7 +505,24 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     opts.policy_file = resolved.file.clone();
     opts.settings = settings;
     let report = ship_lint::lint(&opts)?;
-    let summary = Summary::new(report.files, &report.findings);
+    let scope = ship_lint::baseline::Scope {
+        dir: &opts.dir,
+        policy: &opts.policy,
+        workflows_only: !opts.workflows.is_empty(),
+        settings_checked: opts.settings.is_some(),
+    };
+    if let Some(path) = &args.write_baseline {
+        return write_baseline(path, &report.findings, &scope);
+    }
+    let (findings, baselined) = match &baseline {
+        Some(baseline) => {
+            let applied = baseline.apply(report.findings, &scope);
+            (applied.findings, Some(applied.baselined))
+        }
+        None => (report.findings, None),
+    };
+    let mut summary = Summary::new(report.files, &findings);
+    summary.baselined = baselined;
 
     let rule_infos: Vec<_> = ship_lint::registry().iter().map(|r| *r.info()).collect();
     let format = match args.format {
@@ -501,23 +543,18 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     };
     {
         let mut out = std::io::BufWriter::new(ship_actions_runtime::stdout());
-        render(&mut out, &report.findings, &summary, &render_opts(format))?;
+        render(&mut out, &findings, &summary, &render_opts(format))?;
         out.flush()?;
     }
     if let Some(path) = &args.sarif_file {
         let mut file = std::fs::File::create(path)
             .with_context(|| format!("cannot write SARIF to `{}`", path.display()))?;
-        render(
-            &mut file,
-            &report.findings,
-            &summary,
-            &render_opts(Format::Sarif),
-        )?;
+        render(&mut file, &findings, &summary, &render_opts(Format::Sarif))?;
     }
     if format == Format::Github {
         ship_actions_runtime::append_step_summary(&render_step_summary(
             "ship lint",
-            &report.findings,
+            &findings,
             &summary,
         ))?;
     }
@@ -531,6 +568,42 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `ship lint --write-baseline FILE`: record the findings, keeping the entries of a previous
+/// FILE that this run could not check (settings rules without --github/--settings).
+fn write_baseline(
+    path: &std::path::Path,
+    findings: &[ship_findings::Finding],
+    scope: &ship_lint::baseline::Scope<'_>,
+) -> anyhow::Result<ExitCode> {
+    use ship_lint::baseline::{self, Baseline};
+    let shown = path.to_string_lossy().replace('\\', "/");
+    let mut written = Baseline::from_findings(findings, scope, &shown);
+    // A previous file that cannot be read is being replaced anyway.
+    let previous = path
+        .is_file()
+        .then(|| baseline::resolve(scope.dir, Some(path)).ok().flatten())
+        .flatten();
+    let kept = previous.map_or(0, |p| written.keep_unjudged(&p, scope));
+    written.write(path)?;
+    let n = written.findings_accepted();
+    let mut note =
+        format!(
+        "ship lint: wrote {shown} with {n} finding{} ({} entr{}); `ship lint` now fails only on \
+         findings not in it",
+        if n == 1 { "" } else { "s" },
+        written.entries.len(),
+        if written.entries.len() == 1 { "y" } else { "ies" },
+    );
+    if kept > 0 {
+        note.push_str(&format!(
+            "; kept {kept} finding(s) of settings rules from the previous file, which this run \
+             did not check (pass --github or --settings to check them)"
+        ));
+    }
+    eprintln!("{note}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(args: InitArgs) -> anyhow::Result<ExitCode> {

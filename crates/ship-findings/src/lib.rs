@@ -177,6 +177,10 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub notes: usize,
+    /// Findings a baseline accepted (not in `findings`, not counted above); `None` when no
+    /// baseline was applied, so the field is absent rather than a misleading `0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baselined: Option<usize>,
 }
 
 impl Summary {

@@ -58,7 +58,7 @@ pub fn render(
             writeln!(out)
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut *out, &sarif(findings, opts))?;
+            serde_json::to_writer_pretty(&mut *out, &sarif(findings, summary, opts))?;
             writeln!(out)
         }
         Format::Github => render_github(out, findings),
@@ -156,18 +156,28 @@ fn render_human(
         writeln!(out)?;
     }
     let files = plural(summary.files, "file", "files");
+    let baselined = baselined_suffix(summary);
     if findings.is_empty() {
-        writeln!(out, "no findings in {files}")
+        let new = if baselined.is_empty() { "" } else { "new " };
+        writeln!(out, "no {new}findings in {files}{baselined}")
     } else {
         writeln!(
             out,
-            "{}{}, {}, {} in {files}{}",
+            "{}{}, {}, {} in {files}{baselined}{}",
             p.bold,
             plural(summary.errors, "error", "errors"),
             plural(summary.warnings, "warning", "warnings"),
             plural(summary.notes, "note", "notes"),
             p.reset
         )
+    }
+}
+
+/// ` (N baselined)` when a baseline accepted findings, else nothing.
+fn baselined_suffix(summary: &Summary) -> String {
+    match summary.baselined {
+        Some(n) if n > 0 => format!(" ({n} baselined)"),
+        _ => String::new(),
     }
 }
 
@@ -217,15 +227,17 @@ fn render_github(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
 /// A Markdown report for `$GITHUB_STEP_SUMMARY`: the counts, then a table of findings.
 pub fn render_step_summary(title: &str, findings: &[Finding], summary: &Summary) -> String {
     let mut md = format!("### {title}\n\n");
+    let baselined = baselined_suffix(summary);
     if findings.is_empty() {
+        let new = if baselined.is_empty() { "" } else { "new " };
         md.push_str(&format!(
-            "No findings in {}.\n",
+            "No {new}findings in {}{baselined}.\n",
             plural(summary.files, "file", "files")
         ));
         return md;
     }
     md.push_str(&format!(
-        "{} · {} · {} in {}\n\n",
+        "{} · {} · {} in {}{baselined}\n\n",
         plural(summary.errors, "error", "errors"),
         plural(summary.warnings, "warning", "warnings"),
         plural(summary.notes, "note", "notes"),
@@ -257,7 +269,7 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-fn sarif(findings: &[Finding], opts: &RenderOptions<'_>) -> Value {
+fn sarif(findings: &[Finding], summary: &Summary, opts: &RenderOptions<'_>) -> Value {
     let rules: Vec<Value> = opts
         .rules
         .iter()
@@ -301,20 +313,26 @@ fn sarif(findings: &[Finding], opts: &RenderOptions<'_>) -> Value {
             result
         })
         .collect();
+    let mut run = json!({
+        "tool": { "driver": {
+            "name": opts.tool_name,
+            "version": opts.tool_version,
+            "semanticVersion": opts.tool_version,
+            "informationUri": opts.information_uri,
+            "rules": rules
+        }},
+        "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
+        "results": results
+    });
+    // Baselined findings are not results (code scanning would show them as open alerts);
+    // the run's property bag says how many there were.
+    if let Some(n) = summary.baselined {
+        run["properties"] = json!({ "baselined": n });
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": opts.tool_name,
-                "version": opts.tool_version,
-                "semanticVersion": opts.tool_version,
-                "informationUri": opts.information_uri,
-                "rules": rules
-            }},
-            "originalUriBaseIds": { "%SRCROOT%": { "uri": "file:///" } },
-            "results": results
-        }]
+        "runs": [run]
     })
 }
 
@@ -409,6 +427,34 @@ mod tests {
         assert_eq!(v["summary"]["errors"], 1);
         assert_eq!(v["findings"][0]["line"], 12);
         assert!(v["findings"][0].get("source_line").is_none());
+        // No baseline applied: no `baselined` field (not a misleading 0).
+        assert!(v["summary"].get("baselined").is_none(), "{v}");
+    }
+
+    #[test]
+    fn every_summary_says_how_many_were_baselined() {
+        let render_with = |format, findings: &[Finding], baselined| {
+            let mut summary = Summary::new(1, findings);
+            summary.baselined = Some(baselined);
+            let mut buf = Vec::new();
+            render(&mut buf, findings, &summary, &opts(format)).unwrap();
+            (String::from_utf8(buf).unwrap(), summary)
+        };
+        let (human, _) = render_with(Format::Human, &[], 40);
+        assert_eq!(human, "no new findings in 1 file (40 baselined)\n");
+        let (human, summary) = render_with(Format::Human, &[finding(3)], 40);
+        assert!(
+            human.ends_with("1 error, 0 warnings, 0 notes in 1 file (40 baselined)\n"),
+            "{human}"
+        );
+        let md = render_step_summary("ship lint", &[finding(3)], &summary);
+        assert!(md.contains("in 1 file (40 baselined)"), "{md}");
+        let (json, _) = render_with(Format::Json, &[], 0);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["summary"]["baselined"], 0);
+        let (sarif, _) = render_with(Format::Sarif, &[], 7);
+        let v: Value = serde_json::from_str(&sarif).unwrap();
+        assert_eq!(v["runs"][0]["properties"]["baselined"], 7);
     }
 
     #[test]
@@ -418,6 +464,7 @@ mod tests {
             errors: 0,
             warnings: 1,
             notes: 0,
+            baselined: None,
         };
         assert!(!s.fails(Severity::Error));
         assert!(s.fails(Severity::Warning));

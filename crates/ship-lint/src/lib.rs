@@ -9,6 +9,7 @@
 //! println!("{} findings in {} files", report.findings.len(), report.files);
 //! ```
 
+pub mod baseline;
 mod context;
 pub mod deploys;
 mod engine;

@@ -2,13 +2,20 @@
 //!
 //! `tests/fixtures/<rule-id>/` holds small repositories: `bad*/` ones must trigger the rule,
 //! `ok*/` ones show the compliant form and must not. Each rule is linted with only itself
-//! enabled (plus, for `unused-ignore`, the rules its comments name), and the findings for its
-//! `bad*/` repositories are snapshotted in the human format.
+//! enabled, plus the rules listed in `tests/fixtures/<rule-id>/also-enabled` (one id a line:
+//! the rules an `unused-ignore` comment or a baseline entry names). A fixture repository is
+//! linted as `ship lint DIR` would: with its `.github/ship-baseline.json` when it has one. The
+//! findings of the `bad*/` repositories are snapshotted in the human format
+//! (`snapshots/rules__<rule-id>.snap`).
+//!
+//! The rules come from the registry: a new rule needs its fixture folder and snapshot, no
+//! line here. `SHIP_TEST_RULE=<rule-id> cargo test -p ship-lint --test rules` runs one rule.
 
 mod common;
 
 use ship_findings::Finding;
-use ship_lint::{lint, registry, rule_ids, settings_rule_ids, LintOptions};
+use ship_lint::baseline::{self, Scope};
+use ship_lint::{lint, registry, rule_ids, LintOptions};
 use ship_policy::CompiledPolicy;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -34,13 +41,19 @@ struct Linted {
 }
 
 fn lint_dir(dir: &Path, enabled: &[&str]) -> Linted {
-    let report = lint(&LintOptions::new(
-        dir.to_path_buf(),
-        policy_enabling(enabled),
-    ))
-    .unwrap_or_else(|e| panic!("linting {}: {e}", dir.display()));
+    let opts = LintOptions::new(dir.to_path_buf(), policy_enabling(enabled));
+    let report = lint(&opts).unwrap_or_else(|e| panic!("linting {}: {e}", dir.display()));
+    let findings = match baseline::resolve(dir, None)
+        .unwrap_or_else(|e| panic!("the baseline of {}: {e}", dir.display()))
+    {
+        Some(b) => {
+            b.apply(report.findings, &Scope::repository(&opts.dir, &opts.policy))
+                .findings
+        }
+        None => report.findings,
+    };
     Linted {
-        findings: report.findings,
+        findings,
         files: report.files,
     }
 }
@@ -75,9 +88,12 @@ fn cases(rule: &str) -> (Vec<PathBuf>, Vec<PathBuf>) {
 }
 
 /// Findings without a position: repository-level findings about a directory or a file
-/// that is not a workflow.
+/// that is not a workflow (a missing workflows folder, a committed `.env`). A finding in a
+/// workflow file always has one.
 fn may_be_unpositioned(f: &Finding) -> bool {
-    (f.rule == "ci-trigger" && f.path == ".github/workflows") || f.rule == "env-file-committed"
+    let workflow = f.path.starts_with(".github/workflows/")
+        && (f.path.ends_with(".yml") || f.path.ends_with(".yaml"));
+    !workflow
 }
 
 fn check_positions(case: &str, findings: &[Finding]) {
@@ -101,10 +117,34 @@ fn check_positions(case: &str, findings: &[Finding]) {
     }
 }
 
-/// Lint every fixture of `rule` with `rule` (and `also`) enabled; return the snapshot text.
-fn run_rule(rule: &str, also: &[&str]) -> String {
+/// The rules `tests/fixtures/<rule>/also-enabled` lists (none when there is no such file).
+fn also_enabled(rule: &str) -> Vec<String> {
+    let path = fixtures().join(rule).join("also-enabled");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    let ids: Vec<String> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    for id in &ids {
+        assert!(
+            rule_ids().contains(&id.as_str()),
+            "{}: `{id}` is not a rule id",
+            path.display()
+        );
+    }
+    ids
+}
+
+/// Lint every fixture of `rule` with `rule` (and its also-enabled rules) on; return the
+/// snapshot text.
+fn run_rule(rule: &str) -> String {
+    let also = also_enabled(rule);
     let mut enabled = vec![rule];
-    enabled.extend_from_slice(also);
+    enabled.extend(also.iter().map(String::as_str));
     let (bad, ok) = cases(rule);
     let root = fixtures();
     let mut snapshot = String::new();
@@ -146,61 +186,59 @@ fn run_rule(rule: &str, also: &[&str]) -> String {
     snapshot
 }
 
-macro_rules! rule_tests {
-    ($($test:ident: $rule:literal $(+ [$($also:literal),*])?;)*) => {
-        $(
-            #[test]
-            fn $test() {
-                let snapshot = run_rule($rule, &[$($($also),*)?]);
-                insta::assert_snapshot!($rule, snapshot);
-            }
-        )*
-
-        /// Every workflow and repository rule has a test above, and every fixture folder is
-        /// such a rule.
-        #[test]
-        fn every_rule_has_fixtures_and_a_test() {
-            let tested: BTreeSet<&str> = [$($rule),*].into_iter().collect();
-            // Settings rules never run on a directory: their fixtures are in settings_rules.rs.
-            let settings: BTreeSet<&str> = settings_rule_ids().into_iter().collect();
-            assert!(tested.is_disjoint(&settings), "a rule is listed twice");
-            let registered: BTreeSet<&str> = rule_ids().into_iter().collect();
-            let file_rules: BTreeSet<&str> = registered.difference(&settings).copied().collect();
-            assert_eq!(tested, file_rules, "rules without a fixture test (or tests of no rule)");
-            let folders: BTreeSet<String> = std::fs::read_dir(fixtures())
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            let file_rules: BTreeSet<String> =
-                file_rules.into_iter().map(str::to_string).collect();
-            assert_eq!(folders, file_rules, "fixture folders and rule ids differ");
-        }
-    };
+/// The workflow and repository rules. Settings rules never run on a directory: their
+/// fixtures are in settings_rules.rs.
+fn file_rules() -> Vec<&'static str> {
+    registry()
+        .iter()
+        .filter(|r| !r.reads_settings())
+        .map(|r| r.info().id)
+        .collect()
 }
 
-rule_tests! {
-    workflow_syntax: "workflow-syntax";
-    ci_trigger: "ci-trigger";
-    ci_stages: "ci-stages";
-    deploy_trigger: "deploy-trigger";
-    deploy_environment: "deploy-environment";
-    deploy_concurrency: "deploy-concurrency";
-    deploy_version_input: "deploy-version-input";
-    migrations_order: "migrations-order";
-    post_deploy_check: "post-deploy-check";
-    mutable_image_tag: "mutable-image-tag";
-    image_tags: "image-tags";
-    rollback_path: "rollback-path";
-    secret_scope: "secret-scope";
-    hardcoded_secret: "hardcoded-secret";
-    template_injection: "template-injection";
-    permissions: "permissions";
-    unpinned_action: "unpinned-action";
-    static_credentials: "static-credentials";
-    dangerous_trigger: "dangerous-trigger";
-    env_file_committed: "env-file-committed";
-    // Its comments name these rules; with them off, every comment would be unused.
-    unused_ignore: "unused-ignore" + ["unpinned-action", "permissions"];
+/// Every workflow and repository rule against its fixtures. One test for all, so that the
+/// registry is the list; every failing rule is named at the end (its panic is printed above).
+#[test]
+fn every_rule_against_its_fixtures() {
+    let only = std::env::var("SHIP_TEST_RULE").ok();
+    let rules: Vec<&str> = file_rules()
+        .into_iter()
+        .filter(|id| only.as_deref().is_none_or(|o| o == *id))
+        .collect();
+    if only.is_some() && rules.is_empty() {
+        return; // SHIP_TEST_RULE names a settings rule: tests/settings_rules.rs runs it.
+    }
+    let failed: Vec<&str> = rules
+        .into_iter()
+        .filter(|rule| {
+            std::panic::catch_unwind(|| {
+                let snapshot = run_rule(rule);
+                insta::assert_snapshot!(*rule, snapshot);
+            })
+            .is_err()
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "the fixtures of {failed:?} failed (see above); SHIP_TEST_RULE=<rule-id> runs one"
+    );
+}
+
+/// Every fixture folder is a workflow or repository rule, and every such rule has one.
+#[test]
+fn every_rule_has_fixtures() {
+    let folders: BTreeSet<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let rules: BTreeSet<String> = file_rules().into_iter().map(str::to_string).collect();
+    let missing: Vec<&String> = rules.difference(&folders).collect();
+    let unknown: Vec<&String> = folders.difference(&rules).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "rules without tests/fixtures/<rule-id>/bad and ok: {missing:?}; fixture folders \
+         that are no workflow or repository rule: {unknown:?}"
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Fixture tests for the 11 settings rules (`ship lint --github` / `--settings`).
+//! Fixture tests for the settings rules (`ship lint --github` / `--settings`).
 //!
 //! `tests/settings-fixtures/<rule-id>/` holds settings documents (what `ship settings export`
 //! writes: GitHub's own responses with their status), `bad*.json` ones must trigger the rule,
@@ -6,7 +6,9 @@
 //! `tests/settings-fixtures/repo` (pull-request CI with build, lint, test, coverage and
 //! security-scan jobs; production deploys on `workflow_dispatch` and `v*` tags; staging; a
 //! rollback), with only the rule under test enabled. The findings of the `bad*` documents are
-//! snapshotted in the human format.
+//! snapshotted in the human format. The rules come from the registry
+//! ([`settings_rule_ids`]): a new settings rule needs its fixture folder and snapshot, no line
+//! here. `SHIP_TEST_RULE=<rule-id> cargo test -p ship-lint --test settings_rules` runs one.
 //!
 //! `compliant.json` and `scenarios/*.json` cover what the rules share: classic protection
 //! only, rulesets only, both (the stricter setting wins), and settings the token could not
@@ -167,47 +169,56 @@ fn run_rule(rule: &str) -> String {
     snapshot
 }
 
-macro_rules! settings_rule_tests {
-    ($($test:ident: $rule:literal;)*) => {
-        $(
-            #[test]
-            fn $test() {
-                let snapshot = run_rule($rule);
-                insta::assert_snapshot!($rule, snapshot);
-            }
-        )*
-
-        /// Every settings rule has a test above and a fixture folder, and nothing else does.
-        #[test]
-        fn every_settings_rule_has_fixtures_and_a_test() {
-            let tested: BTreeSet<&str> = [$($rule),*].into_iter().collect();
-            let listed: BTreeSet<&str> = settings_rule_ids().into_iter().collect();
-            assert_eq!(tested, listed);
-            let folders: BTreeSet<String> = std::fs::read_dir(fixtures())
-                .unwrap()
-                .map(|e| e.unwrap())
-                .filter(|e| e.path().is_dir())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n != "repo" && n != "scenarios")
-                .collect();
-            let expected: BTreeSet<String> = listed.iter().map(|s| s.to_string()).collect();
-            assert_eq!(folders, expected, "fixture folders and settings rule ids differ");
-        }
-    };
+/// Every settings rule against its documents. One test for all, so that the registry is the
+/// list; every failing rule is named at the end (its panic is printed above).
+#[test]
+fn every_settings_rule_against_its_fixtures() {
+    let only = std::env::var("SHIP_TEST_RULE").ok();
+    let rules: Vec<&str> = settings_rule_ids()
+        .into_iter()
+        .filter(|id| only.as_deref().is_none_or(|o| o == *id))
+        .collect();
+    if only.is_some() && rules.is_empty() {
+        return; // SHIP_TEST_RULE names a file rule: tests/rules.rs runs it.
+    }
+    let failed: Vec<&str> = rules
+        .into_iter()
+        .filter(|rule| {
+            std::panic::catch_unwind(|| {
+                let snapshot = run_rule(rule);
+                insta::assert_snapshot!(*rule, snapshot);
+            })
+            .is_err()
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "the settings fixtures of {failed:?} failed (see above); SHIP_TEST_RULE=<rule-id> runs one"
+    );
 }
 
-settings_rule_tests! {
-    branch_protection: "branch-protection";
-    required_reviews: "required-reviews";
-    stale_reviews: "stale-reviews";
-    required_checks: "required-checks";
-    strict_checks: "strict-checks";
-    admin_bypass: "admin-bypass";
-    force_push: "force-push";
-    branch_deletion: "branch-deletion";
-    environment_protection: "environment-protection";
-    tag_protection: "tag-protection";
-    settings_access: "settings-access";
+/// Every settings rule has a fixture folder, and every folder (but the shared `repo` and
+/// `scenarios`) is a settings rule.
+#[test]
+fn every_settings_rule_has_fixtures() {
+    let folders: BTreeSet<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "repo" && n != "scenarios")
+        .collect();
+    let rules: BTreeSet<String> = settings_rule_ids()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let missing: Vec<&String> = rules.difference(&folders).collect();
+    let unknown: Vec<&String> = folders.difference(&rules).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "settings rules without tests/settings-fixtures/<rule-id>/bad*.json and ok*.json: \
+         {missing:?}; fixture folders that are no settings rule: {unknown:?}"
+    );
 }
 
 /// The shared repository is itself compliant: its workflows raise no finding at all.

@@ -14,6 +14,7 @@ macro_rules! declare_rule {
 }
 
 pub mod admin_bypass;
+pub mod baseline_stale;
 pub mod branch_deletion;
 pub mod branch_protection;
 pub mod ci_stages;
@@ -94,6 +95,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &dangerous_trigger::DangerousTrigger,
         &env_file_committed::EnvFileCommitted,
         &unused_ignore::UnusedIgnore,
+        &baseline_stale::BaselineStale,
         &branch_protection::BranchProtection,
         &required_reviews::RequiredReviews,
         &stale_reviews::StaleReviews,

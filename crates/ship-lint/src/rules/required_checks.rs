@@ -22,7 +22,7 @@ declare_rule! {
     pub struct RequiredChecks {
         id: "required-checks",
         severity: Error,
-        summary: "required status checks and CI jobs do not match",
+        summary: "required status checks and CI jobs do not match (both directions)",
     }
 }
 rule_impl!(RequiredChecks, settings);
