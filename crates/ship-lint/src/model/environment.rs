@@ -293,7 +293,7 @@ fn decide(
         // A deploy that names no environment at all deploys the one live service.
         JobRole::Deploy | JobRole::Migrations | JobRole::Rollback => Target::Known {
             environment: policy.policy.production_environment.clone(),
-            how: "no environment is named anywhere: the one live service".to_string(),
+            how: "no environment is named, so the one live service".to_string(),
             inferred: true,
         },
         JobRole::SmokeTest => Target::Unknown {

@@ -887,8 +887,8 @@ fn called_job_facts(
             let mut kept = Vec::new();
             let mut holds = true;
             for c in when {
-                match given(&c.input) {
-                    Some(v) => match c.holds(&v) {
+                if let Some(v) = given(&c.input) {
+                    match c.holds(&v) {
                         Some(false) => holds = false,
                         Some(true) => {}
                         // Passed on from this workflow's own input: the condition moves up.
@@ -900,8 +900,7 @@ fn called_job_facts(
                                 });
                             }
                         }
-                    },
-                    None => {}
+                    }
                 }
             }
             if !holds {

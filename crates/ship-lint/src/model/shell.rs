@@ -315,9 +315,7 @@ fn balanced(chars: &[char], start: usize) -> (String, usize) {
 /// Drop keywords, assignments and wrappers in front of the program.
 fn command_of(mut words: Vec<String>, line: usize, first_line: &str) -> Option<Command> {
     loop {
-        let Some(first) = words.first() else {
-            return None;
-        };
+        let first = words.first()?;
         let is_assignment = first.split_once('=').is_some_and(|(name, _)| {
             !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
