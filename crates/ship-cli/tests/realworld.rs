@@ -297,6 +297,13 @@ fn ship_lint_on_real_repositories() {
         }
     }
     let reportable: Vec<&Label> = violations.iter().filter(|v| v.rule != "none").collect();
+    if std::env::var_os("SHIP_REALWORLD_VERBOSE").is_some() {
+        for v in &violations {
+            if v.rule != "none" && !found_labels.contains(&v.key()) {
+                eprintln!("missed\t{}", v.key());
+            }
+        }
+    }
     let found = reportable
         .iter()
         .filter(|v| found_labels.contains(&v.key()))

@@ -77,6 +77,8 @@ pub struct CalleeSummary {
     pub has_concurrency: bool,
     /// Every rollout in it is followed by a smoke test inside it.
     pub checks_after_rollout: bool,
+    /// It sets `permissions:` at its top, which caps the caller's token.
+    pub declares_permissions: bool,
 }
 
 impl CalleeSummary {
@@ -438,6 +440,7 @@ fn summarise(path: &str, wf: &Workflow<'_>, facts: &WorkflowFacts) -> CalleeSumm
         input_defaults,
         has_concurrency,
         checks_after_rollout,
+        declares_permissions: wf.permissions.is_some(),
     }
 }
 
