@@ -116,7 +116,9 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
         .collect();
     let results: Vec<FileResult> = units
         .par_iter()
-        .map(|(path, shown, kind)| lint_file(path, shown, *kind, &rules, &opts.policy, &repo))
+        .map(|(path, shown, kind)| {
+            lint_file(path, shown, *kind, &opts.dir, &rules, &opts.policy, &repo)
+        })
         .collect();
 
     let mut findings = Vec::new();
@@ -364,6 +366,7 @@ fn lint_file(
     path: &Path,
     shown: &str,
     kind: FileKind,
+    dir: &Path,
     rules: &[&dyn Rule],
     policy: &CompiledPolicy,
     repo: &Repository,
@@ -510,6 +513,8 @@ fn lint_file(
     };
 
     let mut findings = Vec::new();
+    let mut other_sources: std::collections::HashMap<String, Option<String>> =
+        std::collections::HashMap::new();
     for rule in rules {
         if kind == FileKind::Action && !rule.reads_actions() {
             continue;
@@ -518,7 +523,22 @@ fn lint_file(
         rule.check_workflow(&cx, &mut out);
         for d in out {
             let path = d.path.clone().unwrap_or_else(|| shown.to_string());
-            findings.push(to_finding(rule.info(), policy, &path, Some(&source), d));
+            if path == shown {
+                findings.push(to_finding(rule.info(), policy, &path, Some(&source), d));
+            } else {
+                // About another file (the composite action a step uses): show its line.
+                let other = other_sources
+                    .entry(path.clone())
+                    .or_insert_with(|| std::fs::read_to_string(dir.join(&path)).ok());
+                let other_source = other.as_deref().map(Source::new);
+                findings.push(to_finding(
+                    rule.info(),
+                    policy,
+                    &path,
+                    other_source.as_ref(),
+                    d,
+                ));
+            }
         }
     }
 

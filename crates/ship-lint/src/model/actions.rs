@@ -189,6 +189,11 @@ pub fn recognise_action(
             return out;
         }
     }
+    // Actions that report a deploy elsewhere (an error tracker, a chat, GitHub's deployment
+    // statuses) do not deploy.
+    if NOTIFIES.is_match(&name) {
+        return out;
+    }
     // Named for what it does (`mbta/actions/deploy-ecs`, `.../build-push-ecr`).
     let words = &name;
     let deploy_input = with.and_then(|w| w.as_map()).is_some_and(|entries| {
@@ -242,6 +247,13 @@ pub fn recognise_action(
     }
     out
 }
+
+static NOTIFIES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)rollbar|sentry|newrelic|new-relic|datadog|honeybadger|bugsnag|notif|slack|discord|teams|deployment-status|/deployments|deployment-action|github-deploy|deploy-status|grafana|annotat",
+    )
+    .unwrap()
+});
 
 /// A server-side script that updates what the server runs.
 fn looks_like_server_deploy(script: &str) -> bool {

@@ -89,6 +89,8 @@ impl JobRole {
 pub struct Evidence {
     pub path: String,
     pub line: u32,
+    /// Where in `path`: the command's line, or the `uses:` value.
+    pub span: Span,
     pub step: Option<String>,
     /// The command or action, shortened (`aws ecs update-service --cluster prod-api …`).
     pub what: String,
@@ -160,7 +162,9 @@ impl InputCondition {
         if given.contains("${{") {
             return None;
         }
-        Some((given == self.value) == self.equal)
+        // `run-all apply` is an `apply` (commands chosen by an input are compared by word).
+        let same = given == self.value || given.split_whitespace().any(|w| w == self.value);
+        Some(same == self.equal)
     }
 }
 
@@ -263,8 +267,12 @@ static DOCS_WORD: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 static SMOKE_NAMES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(smoke|health[- ]?check|healthcheck|verify (the )?(deploy|release|rollout)|verify \w+ works|check (the )?(deploy|site|service) )")
+    Regex::new(r"(?i)\b(smoke|health[- ]?check|healthcheck|verify (the )?(deploy|release|rollout)|verify\b.{1,60}\bworks|check (the )?(deploy|site|service) )")
         .unwrap()
+});
+
+static TEST_RUNNER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(pytest|newman|playwright|cypress|jest|go test|(npm|yarn|pnpm) (run )?test|rspec|mvn\b[^\n]*\btest)\b").unwrap()
 });
 
 static NOT_A_CHECK: LazyLock<Regex> = LazyLock::new(|| {
@@ -300,6 +308,10 @@ impl WorkflowFacts {
 }
 
 /// `deploy` for `.github/workflows/deploy.yml`.
+fn pull_request_only(wf: &Workflow<'_>) -> bool {
+    environment::pull_request_only(wf)
+}
+
 pub fn file_stem(path: &str) -> &str {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.strip_suffix(".yml")
@@ -336,6 +348,9 @@ fn job_facts(
         for (activity, evidence) in step_activities(step, path, source, policy, repo) {
             if let Some(role) = context.role_of(&activity, step, &evidence) {
                 let mut when = step_when.clone();
+                if matches!(role, StepRole::Migrations | StepRole::SmokeTest) {
+                    when.extend(context.local_unless.iter().cloned());
+                }
                 if let Some((input, value)) = &activity.when_input {
                     when.push(InputCondition {
                         input: input.clone(),
@@ -373,12 +388,22 @@ fn job_facts(
                         .is_some_and(|k| k.to_ascii_uppercase().contains("URL"))
                 })
             });
-        let after_rollout = roles.iter().any(|r: &RoleStep| r.role == StepRole::Rollout);
+        // "Verify staging works: pytest tests/" after a rollout in the same job.
+        let runs_tests_after_rollout = roles.iter().any(|r: &RoleStep| r.role == StepRole::Rollout)
+            && [
+                step.run_str(),
+                step.with
+                    .and_then(|w| w.get("command"))
+                    .and_then(|c| c.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|t| TEST_RUNNER.is_match(t));
         let named_check = step
             .name_str()
             .is_some_and(|n| SMOKE_NAMES.is_match(n) && !NOT_A_CHECK.is_match(n))
             && (step.run.is_some() || step.uses.is_some())
-            && (requests_url || after_rollout)
+            && (requests_url || runs_tests_after_rollout)
             && !roles.iter().any(|r: &RoleStep| r.step == step.index)
             && !context.local
             && !step.run_str().is_some_and(tools::is_local_reference);
@@ -390,6 +415,7 @@ fn job_facts(
                 evidence: Evidence {
                     path: path.to_string(),
                     line: span.start.line,
+                    span,
                     step: step.name_str().map(str::to_string),
                     what: "a check named so".to_string(),
                 },
@@ -430,6 +456,7 @@ fn job_facts(
                     evidence: Evidence {
                         path: path.to_string(),
                         line: span.start.line,
+                        span,
                         step: s.name_str().map(str::to_string),
                         what: s.uses_str().unwrap_or("").to_string(),
                     },
@@ -467,8 +494,14 @@ fn job_role(roles: &[RoleStep], otherwise: impl FnOnce() -> JobRole) -> (JobRole
 struct JobContext<'n> {
     names: &'n JobNames<'n>,
     /// The job tests against things on the runner: service containers, a compose stack,
-    /// LocalStack.
+    /// LocalStack, a cluster started on the runner.
     local: bool,
+    /// It deploys into something started on the runner (kind, k3s, minikube, LocalStack):
+    /// its rollouts are tests.
+    local_target: bool,
+    /// The job is local only when these input conditions hold (a compose stack started
+    /// only for `frontend_url == 'http://localhost:3000'`): its checks count otherwise.
+    local_unless: Vec<InputCondition>,
     /// A self-hosted runner (a server that may be the deploy target itself).
     self_hosted: bool,
     /// Started by pull requests only (never a deploy of the real thing by compose).
@@ -477,24 +510,28 @@ struct JobContext<'n> {
 
 impl<'n> JobContext<'n> {
     fn of(wf: &Workflow<'_>, job: &Job<'_>, names: &'n JobNames<'n>) -> Self {
-        let services = job.node.get("services").is_some()
-            || job.steps.iter().any(|s| {
-                s.uses_str().is_some_and(|u| {
-                    let u = u.to_ascii_lowercase();
-                    [
-                        "k3s",
-                        "kind-action",
-                        "setup-kind",
-                        "minikube",
-                        "localstack",
-                        "k3d",
-                    ]
-                    .iter()
-                    .any(|w| u.contains(w))
-                })
-            });
-        let mut compose_without_deploy = false;
+        let services = job.node.get("services").is_some();
+        let mut local_target = job.steps.iter().any(|s| {
+            s.uses_str().is_some_and(|u| {
+                let u = u.to_ascii_lowercase();
+                [
+                    "k3s",
+                    "kind-action",
+                    "setup-kind",
+                    "minikube",
+                    "localstack",
+                    "k3d",
+                ]
+                .iter()
+                .any(|w| u.contains(w))
+            })
+        });
+        let mut compose = false;
+        let mut conditional_compose: Vec<InputCondition> = Vec::new();
         let mut local_env = false;
+        let deploy_named = DEPLOY_WORD.is_match(names.job[0])
+            || DEPLOY_WORD.is_match(names.job[1])
+            || DEPLOY_WORD.is_match(names.workflow);
         for step in &job.steps {
             if let Some(run) = step.run_str() {
                 let lower = run.to_ascii_lowercase();
@@ -505,14 +542,22 @@ impl<'n> JobContext<'n> {
                     || lower.contains("get.k3s.io")
                     || lower.contains("k3s ")
                 {
-                    local_env = true;
+                    local_target = true;
                 }
                 if (lower.contains("docker compose") || lower.contains("docker-compose"))
-                    && !DEPLOY_WORD.is_match(names.job[0])
-                    && !DEPLOY_WORD.is_match(names.job[1])
-                    && !DEPLOY_WORD.is_match(names.workflow)
+                    && !deploy_named
                 {
-                    compose_without_deploy = true;
+                    let when = step
+                        .node
+                        .get("if")
+                        .and_then(|n| n.as_str())
+                        .map(InputCondition::parse_all)
+                        .unwrap_or_default();
+                    if when.is_empty() {
+                        compose = true;
+                    } else {
+                        conditional_compose.extend(when);
+                    }
                 }
             }
         }
@@ -529,6 +574,19 @@ impl<'n> JobContext<'n> {
                 }
             }
         }
+        let local = services || compose || local_env || local_target;
+        // Only a conditional compose stack: local exactly when its conditions hold.
+        let local_unless = if local {
+            Vec::new()
+        } else {
+            conditional_compose
+                .into_iter()
+                .map(|c| InputCondition {
+                    equal: !c.equal,
+                    ..c
+                })
+                .collect()
+        };
         let runs_on = job.node.get("runs-on");
         let self_hosted = runs_on.is_some_and(|r| {
             let labels: Vec<&str> = match r.as_map() {
@@ -550,16 +608,13 @@ impl<'n> JobContext<'n> {
                         || l.contains("${{"))
             })
         });
-        let pull_request_only = !wf.triggers.is_empty()
-            && wf
-                .triggers
-                .iter()
-                .all(|t| matches!(t.event, "pull_request" | "pull_request_target"));
         JobContext {
             names,
-            local: services || compose_without_deploy || local_env,
+            local,
+            local_target,
+            local_unless,
             self_hosted,
-            pull_request_only,
+            pull_request_only: pull_request_only(wf),
         }
     }
 
@@ -570,6 +625,8 @@ impl<'n> JobContext<'n> {
         }
         let step_name = step.name_str().unwrap_or("");
         match u.activity {
+            // Into a cluster or LocalStack on the runner: a test of the deploy, not a deploy.
+            Activity::Rollout if self.local_target => None,
             Activity::Rollout => Some(StepRole::Rollout),
             Activity::Rollback => Some(StepRole::Rollback),
             Activity::ImagePush => Some(StepRole::ImagePush),
@@ -777,16 +834,14 @@ pub fn step_activities(
                 if uses.is_empty() {
                     continue;
                 }
-                let line = source
-                    .find_in_span(run.span, &cmd.text)
-                    .map(|s| s.start.line)
-                    .unwrap_or(run.span.start.line);
+                let span = source.find_in_span(run.span, &cmd.text).unwrap_or(run.span);
                 for u in uses {
                     out.push((
                         u,
                         Evidence {
                             path: path.to_string(),
-                            line,
+                            line: span.start.line,
+                            span,
                             step: step_name.clone(),
                             what: shorten(&cmd.text, 100),
                         },
@@ -830,6 +885,7 @@ pub fn step_activities(
                         Evidence {
                             path: path.to_string(),
                             line: uses_node.span.start.line,
+                            span: uses_node.span,
                             step: step_name.clone(),
                             what: uses_node.as_str().unwrap_or("").to_string(),
                         },
@@ -855,6 +911,7 @@ fn called_job_facts(
     let evidence = |what: String| Evidence {
         path: path.to_string(),
         line: uses.span.start.line,
+        span: uses.span,
         step: None,
         what,
     };

@@ -49,6 +49,10 @@ pub struct CallerJob {
     pub release_only: bool,
     /// The caller's workflow runs only for pull requests.
     pub pull_request_only: bool,
+    /// A job of the caller's workflow that `needs:` this one runs a smoke test.
+    pub checked_after: bool,
+    /// The caller is itself a reusable workflow (started only by `workflow_call`).
+    pub in_reusable: bool,
 }
 
 /// How a called workflow's deploy job picks its environment.
@@ -301,6 +305,8 @@ impl Repository {
             let triggers = super::triggers::describe(&wf);
             let release_only = super::environment::release_only(&wf);
             let pull_request_only = super::environment::pull_request_only(&wf);
+            let in_reusable =
+                !wf.triggers.is_empty() && wf.triggers.iter().all(|t| t.event == "workflow_call");
             for job in &wf.jobs {
                 let Some(callee) = job.uses.and_then(|u| u.as_str()).and_then(local_path) else {
                     continue;
@@ -332,6 +338,8 @@ impl Repository {
                         triggers: job_triggers,
                         release_only,
                         pull_request_only,
+                        checked_after: false,
+                        in_reusable,
                     });
             }
         }
@@ -341,8 +349,42 @@ impl Repository {
             .collect();
         let mut keys: Vec<&str> = by_path.keys().copied().collect();
         keys.sort();
-        for key in keys {
+        for key in keys.iter() {
             self.summarise_callee(key, &by_path, &mut HashSet::new(), policy);
+        }
+        // Which callers are followed by a check in their own workflow.
+        for key in keys {
+            let Some((text, root)) = by_path.get(key) else {
+                continue;
+            };
+            let wf = Workflow::from_root(root);
+            if !wf.jobs.iter().any(|j| {
+                j.uses
+                    .and_then(|u| u.as_str())
+                    .is_some_and(|u| local_path(u).is_some())
+            }) {
+                continue;
+            }
+            let source = Source::new(text);
+            let facts = WorkflowFacts::new(key, &source, &wf, policy, self);
+            for job in &wf.jobs {
+                let Some(callee) = job.uses.and_then(|u| u.as_str()).and_then(local_path) else {
+                    continue;
+                };
+                let checked = wf.jobs.iter().zip(&facts.jobs).any(|(other, of)| {
+                    other.id != job.id
+                        && of.has(StepRole::SmokeTest)
+                        && super::job_needs(&wf, other, job.id)
+                });
+                if let Some(list) = self.callers.get_mut(callee) {
+                    for c in list
+                        .iter_mut()
+                        .filter(|c| c.path == *key && c.job == job.id)
+                    {
+                        c.checked_after = checked;
+                    }
+                }
+            }
         }
     }
 

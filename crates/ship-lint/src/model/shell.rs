@@ -19,6 +19,11 @@ pub struct Command {
     pub line: usize,
     /// The command's first source line, trimmed: what a message quotes.
     pub text: String,
+    /// Shell keywords in front of it (`if`, `then`, `fi`…), read to follow `if` blocks.
+    pub keywords: Vec<String>,
+    /// The conditions of the `if` blocks it runs in (`[ "${{ inputs.command }}" == "apply" ]`),
+    /// innermost last; an `else` branch's condition is not known and left out.
+    pub guards: Vec<String>,
 }
 
 impl Command {
@@ -115,7 +120,7 @@ pub fn commands(script: &str) -> Vec<Command> {
         let first_line = lines[start].trim().to_string();
         split_line(&logical, start, &first_line, &mut out, &mut heredocs, 0);
     }
-    out
+    attach_guards(out)
 }
 
 fn ends_in_comment(line: &str) -> bool {
@@ -235,6 +240,17 @@ fn split_line(
                 in_word = true;
                 i = j + 1;
             }
+            // `(( … ))`: an arithmetic test, one word (the condition of an `if`).
+            '(' if chars.get(i + 1) == Some(&'(') => {
+                let mut j = i + 2;
+                while j + 1 < chars.len() && !(chars[j] == ')' && chars[j + 1] == ')') {
+                    j += 1;
+                }
+                let end = (j + 2).min(chars.len());
+                word.extend(&chars[i..end]);
+                in_word = true;
+                i = end;
+            }
             ';' | '&' | '|' | '(' | ')' | '\n' => {
                 flush_word(&mut word, &mut in_word, &mut words);
                 finish(&mut words, out);
@@ -265,10 +281,6 @@ fn split_line(
             }
             c if c.is_whitespace() => {
                 flush_word(&mut word, &mut in_word, &mut words);
-                // A keyword ends the command before it (`then aws …`, `do helm …`).
-                if words.len() == 1 && KEYWORDS.contains(&words[0].as_str()) {
-                    words.clear();
-                }
                 i += 1;
             }
             _ => {
@@ -314,12 +326,19 @@ fn balanced(chars: &[char], start: usize) -> (String, usize) {
 
 /// Drop keywords, assignments and wrappers in front of the program.
 fn command_of(mut words: Vec<String>, line: usize, first_line: &str) -> Option<Command> {
+    let mut keywords = Vec::new();
     loop {
-        let first = words.first()?;
+        let Some(first) = words.first() else {
+            break;
+        };
         let is_assignment = first.split_once('=').is_some_and(|(name, _)| {
             !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
-        if KEYWORDS.contains(&first.as_str()) || is_assignment {
+        if KEYWORDS.contains(&first.as_str()) {
+            keywords.push(words.remove(0));
+            continue;
+        }
+        if is_assignment {
             words.remove(0);
             continue;
         }
@@ -354,11 +373,58 @@ fn command_of(mut words: Vec<String>, line: usize, first_line: &str) -> Option<C
         }
         break;
     }
+    if words.is_empty() && keywords.is_empty() {
+        return None;
+    }
     Some(Command {
         words,
         line,
         text: first_line.to_string(),
+        keywords,
+        guards: Vec::new(),
     })
+}
+
+/// Follow `if … then … elif … else … fi` through the commands: each command learns the
+/// conditions it runs under; the keyword-only commands (`fi`, `else`) are dropped.
+fn attach_guards(commands: Vec<Command>) -> Vec<Command> {
+    let mut stack: Vec<Option<String>> = Vec::new();
+    let mut out = Vec::with_capacity(commands.len());
+    for mut cmd in commands {
+        cmd.guards = stack.iter().flatten().cloned().collect();
+        let condition = cmd.words.join(" ");
+        for kw in &cmd.keywords {
+            match kw.as_str() {
+                "if" => stack.push(Some(condition.clone())),
+                "elif" => {
+                    if let Some(top) = stack.last_mut() {
+                        *top = Some(condition.clone());
+                    }
+                }
+                "else" => {
+                    if let Some(top) = stack.last_mut() {
+                        *top = None;
+                    }
+                }
+                "fi" => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        if cmd.keywords.iter().any(|k| k == "if" || k == "elif") {
+            // The condition runs under the enclosing guards only.
+            cmd.guards = stack[..stack.len().saturating_sub(1)]
+                .iter()
+                .flatten()
+                .cloned()
+                .collect();
+        }
+        if !cmd.words.is_empty() {
+            out.push(cmd);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -538,6 +538,14 @@ pub fn recognise(cmd: &Command) -> Vec<ToolUse> {
         "ship-tag-image" => add(Activity::ImagePush, "ship-tag-image", Vec::new()),
         _ => {}
     }
+    // A command inside `if [ "${{ inputs.command }}" == "apply" ]` runs only for that value.
+    for u in out.iter_mut().filter(|u| u.when_input.is_none()) {
+        u.when_input = cmd.guards.iter().rev().find_map(|g| {
+            GUARD_INPUT
+                .captures(g)
+                .map(|c| (c[1].to_string(), c[2].to_string()))
+        });
+    }
     if out.is_empty() {
         // `./scripts/e2e-test.sh`, `smoke.sh`: a check script (of a deployed service unless
         // the job runs it against a local stack).
@@ -607,6 +615,11 @@ fn migrations(cmd: &Command, program: &str, pos: &[&str]) -> Option<ToolUse> {
     };
     Some(use_of(Activity::Migrations, tool, cmd, Vec::new()))
 }
+
+static GUARD_INPUT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}"?\s*==?\s*"?([A-Za-z0-9_.-]+)"#)
+        .unwrap()
+});
 
 static PROBE_PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r"(?i)(/|\b)(health|healthz|healthcheck|health-check|readyz|livez|ready|ping|status|version|smoke)(\b|$)").unwrap()

@@ -51,7 +51,11 @@ impl Permissions {
             write_all(p, out, "the workflow");
             // Pull-request code gets the workflow's grants in every job: write scopes
             // belong on the one job that needs them.
-            let on_pull_requests = cx.workflow.triggers.iter().any(|t| t.event == "pull_request");
+            let on_pull_requests = cx
+                .workflow
+                .triggers
+                .iter()
+                .any(|t| t.event == "pull_request");
             let writes: Vec<&str> = p
                 .value
                 .as_map()
@@ -63,16 +67,19 @@ impl Permissions {
             // One job that calls an action or the API may need them; one that only echoes
             // does not.
             let one_job_needing_them = match cx.workflow.jobs.as_slice() {
-                [job] => job.uses.is_some()
-                    || job.steps.iter().any(|s| {
-                        // Checking out needs only `contents: read`.
-                        s.uses_str().is_some_and(|u| !u.starts_with("actions/checkout"))
-                            || s.run_str().is_some_and(|r| {
-                                ["gh ", "git ", "curl", "GITHUB_TOKEN", "github.token"]
-                                    .iter()
-                                    .any(|w| r.contains(w))
-                            })
-                    }),
+                [job] => {
+                    job.uses.is_some()
+                        || job.steps.iter().any(|s| {
+                            // Checking out needs only `contents: read`.
+                            s.uses_str()
+                                .is_some_and(|u| !u.starts_with("actions/checkout"))
+                                || s.run_str().is_some_and(|r| {
+                                    ["gh ", "git ", "curl", "GITHUB_TOKEN", "github.token"]
+                                        .iter()
+                                        .any(|w| r.contains(w))
+                                })
+                        })
+                }
                 _ => false,
             };
             if on_pull_requests && !writes.is_empty() && !one_job_needing_them {
@@ -89,7 +96,11 @@ impl Permissions {
         }
         // A reusable workflow runs with its caller's token: the caller is reported.
         let only_called = !cx.workflow.triggers.is_empty()
-            && cx.workflow.triggers.iter().all(|t| t.event == "workflow_call");
+            && cx
+                .workflow
+                .triggers
+                .iter()
+                .all(|t| t.event == "workflow_call");
         for job in &cx.workflow.jobs {
             match job.permissions {
                 Some(p) => write_all(p, out, &format!("job `{}`", job.id)),
