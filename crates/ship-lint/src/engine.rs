@@ -179,7 +179,7 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
     sort_findings(&mut findings);
     Ok(LintReport {
         findings,
-        files: files.len(),
+        files: files.len() + repo.action_files.len(),
         summaries,
     })
 }

@@ -161,12 +161,17 @@ fn diagnostic(cx: &WorkflowContext<'_>, job: &Job<'_>, rollout: &RoleStep) -> Di
             help,
         );
     }
+    // The span is the step; name the command when the step runs several.
+    let what = if e.span == rollout.span {
+        String::new()
+    } else {
+        format!(" (`{}`)", e.what)
+    };
     Diagnostic::new(
         rollout.span,
         format!(
-            "rollout in job `{}` ({}) is not followed by a smoke test or health check",
-            job.id,
-            e.describe(cx.path)
+            "rollout in job `{}`{what} is not followed by a smoke test or health check",
+            job.id
         ),
         help,
     )
