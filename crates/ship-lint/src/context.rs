@@ -81,6 +81,12 @@ impl<'a> WorkflowContext<'a> {
         self.kind == FileKind::Action
     }
 
+    /// The production branch (the policy's, or the one the workflows use; see
+    /// [`Repository::production_branch`]).
+    pub fn production_branch(&self) -> &'a str {
+        self.repo.production_branch(self.policy)
+    }
+
     /// Jobs with their facts.
     pub fn jobs(&self) -> impl Iterator<Item = (&'a Job<'a>, &'a JobFacts)> + '_ {
         self.workflow.jobs.iter().zip(self.facts.jobs.iter())
@@ -221,4 +227,6 @@ pub struct RepositoryContext<'a> {
     pub policy: &'a CompiledPolicy,
     /// The policy file in use, relative to the directory, if it is inside it.
     pub policy_path: Option<&'a str>,
+    /// The production branch (the policy's, or the one the workflows use).
+    pub production_branch: &'a str,
 }

@@ -150,6 +150,7 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
             workflows: &summaries,
             policy: &opts.policy,
             policy_path: opts.policy_path.as_deref(),
+            production_branch: repo.production_branch(&opts.policy),
         };
         for rule in &rules {
             let mut out = Vec::new();
@@ -552,7 +553,7 @@ fn lint_file(
     summary.is_workflow = workflow.on.is_some() && workflow.jobs_entry.is_some();
     summary.on_span = workflow.on.map(|e| e.key.span);
     summary.jobs_span = workflow.jobs_entry.map(|e| e.key.span);
-    let branch = &policy.policy.production_branch;
+    let branch = repo.production_branch(policy);
     summary.pull_request_to_production = workflow
         .triggers
         .iter()

@@ -234,6 +234,10 @@ pub struct CompiledPolicy {
     pub max_file_size: u64,
     /// `actions.ship-repositories`, lower-cased.
     pub ship_repositories: globset::GlobSet,
+    /// The policy file names `production-branch` itself. When it does not, a repository
+    /// whose workflows never mention the default (`main`) but use `master` (or `develop`)
+    /// for it has that branch read as its production branch.
+    pub production_branch_set: bool,
 }
 
 impl CompiledPolicy {

@@ -417,6 +417,7 @@ fn compile(
             stage_commands,
             max_file_size,
             ship_repositories,
+            production_branch_set: root.is_some_and(|r| r.get("production-branch").is_some()),
         })
     } else {
         Err(PolicyError {

@@ -120,6 +120,8 @@ struct Reading {
     started: Vec<Hint>,
     /// Environment names the job's `if:` compares with (`environment == 'prod'`).
     condition: Vec<Hint>,
+    /// The policy environments a run-time choice can pick (dispatch choices, a matrix).
+    candidates: Vec<String>,
     weak: Vec<Hint>,
 }
 
@@ -196,13 +198,29 @@ pub fn resolve(
         } else {
             callers.iter().map(Some).collect()
         };
+        let mut candidates: Vec<String> = Vec::new();
+        let mut by_branch: Vec<(String, String)> = Vec::new();
         let mut results: Vec<Target> = contexts
             .iter()
             .map(|caller| {
                 let reading = read(path, wf, job, facts, *caller, policy);
-                decide(&reading, facts.role, deploys, caller.is_some(), policy)
+                if caller.is_none() {
+                    by_branch =
+                        branch_environments(wf, facts, policy, repo.production_branch(policy));
+                }
+                let target = decide(&reading, facts.role, deploys, caller.is_some(), policy);
+                match &target {
+                    Target::Known { environment, .. } => candidates.push(environment.clone()),
+                    _ => candidates.extend(reading.candidates.iter().cloned()),
+                }
+                target
             })
             .collect();
+        candidates.extend(by_branch.iter().map(|(_, e)| e.clone()));
+        candidates.sort();
+        candidates.dedup();
+        facts.may_target = candidates;
+        facts.by_branch = by_branch;
         results.dedup();
         facts.target = if results.len() == 1 {
             results.pop().unwrap_or(Target::None)
@@ -384,6 +402,70 @@ fn possible_values(expression: &str, wf: &Workflow<'_>, job: &Job<'_>) -> Option
     (!values.is_empty()).then_some(values)
 }
 
+/// `environment: ${{ github.ref_name }}` (or a `github.ref_name == 'x' && 'y' || …` chain):
+/// the environment each pushed branch deploys to. A branch-named environment of the
+/// production branch is production.
+fn branch_environments(
+    wf: &Workflow<'_>,
+    facts: &JobFacts,
+    policy: &CompiledPolicy,
+    production_branch: &str,
+) -> Vec<(String, String)> {
+    let EnvironmentBinding::Dynamic { expression, .. } = &facts.environment else {
+        return Vec::new();
+    };
+    if !expression.contains("github.ref_name") {
+        return Vec::new();
+    }
+    let Some(push) = wf.trigger("push") else {
+        return Vec::new();
+    };
+    let inner = expressions(expression)
+        .first()
+        .map(|e| e.inner.to_string())
+        .unwrap_or_default();
+    static PAIR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"github\.ref_name\s*==\s*'([^']+)'\s*&&\s*'([^']+)'").unwrap()
+    });
+    let pairs: Vec<(String, String)> = PAIR
+        .captures_iter(&inner)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect();
+    let identity = inner.trim() == "github.ref_name";
+    if !identity && pairs.is_empty() {
+        return Vec::new();
+    }
+    push.patterns("branches")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .filter(|b| !b.contains(['*', '?', '[', '!']))
+        .filter_map(|branch| {
+            let name = if identity {
+                branch.to_string()
+            } else {
+                pairs.iter().find(|(b, _)| b == branch)?.1.clone()
+            };
+            let env = if branch == production_branch && name == branch {
+                Some(policy.policy.production_environment.clone())
+            } else {
+                policy.environment_named(&name).map(|e| e.name.clone())
+            }?;
+            Some((branch.to_string(), env))
+        })
+        .collect()
+}
+
+/// The policy environments `values` name.
+fn environments_of(values: &[String], policy: &CompiledPolicy) -> Vec<String> {
+    let mut out: Vec<String> = values
+        .iter()
+        .filter_map(|v| policy.environment_named(v).map(|e| e.name.clone()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The one policy environment all `values` name, if they agree.
 fn same_environment(values: &[String], policy: &CompiledPolicy) -> Option<String> {
     let envs: Vec<Option<&str>> = values
@@ -438,7 +520,10 @@ fn read(
                 None => match possible_values(expression, wf, job) {
                     Some(values) => match same_environment(&values, policy) {
                         Some(env) => r.explicit = Some(env),
-                        None => r.dynamic = Some(format!("{expression} ({})", values.join(", "))),
+                        None => {
+                            r.candidates = environments_of(&values, policy);
+                            r.dynamic = Some(format!("{expression} ({})", values.join(", ")))
+                        }
                     },
                     None => r.dynamic = Some(expression.clone()),
                 },
@@ -472,14 +557,41 @@ fn read(
                 && through_caller(v, caller).is_none()
                 && !v.contains("github.event.number")
             {
-                match possible_values(v, wf, job).and_then(|vals| same_environment(&vals, policy)) {
+                let values = possible_values(v, wf, job);
+                match values
+                    .as_deref()
+                    .and_then(|vals| same_environment(vals, policy))
+                {
                     Some(env) => r.strong.push(Hint {
                         environment: env.clone(),
                         how: format!("`{k}: {v}` is always `{env}`"),
                     }),
-                    None => r.dynamic = Some(v.to_string()),
+                    None => {
+                        // Choices not listed in the workflow (a free or `environment` input)
+                        // may be any environment, production included.
+                        r.candidates = match values {
+                            Some(v) => environments_of(&v, policy),
+                            None => policy.environments.iter().map(|e| e.name.clone()).collect(),
+                        };
+                        r.dynamic = Some(v.to_string());
+                    }
                 }
                 break;
+            }
+        }
+    }
+    // `if: inputs.environment != 'prod'` rules production out of a run-time choice.
+    if !r.candidates.is_empty() {
+        if let Some(cond) = job.node.get("if").and_then(|n| n.as_str()) {
+            for c in super::InputCondition::parse_all(cond) {
+                let named = policy.environment_named(&c.value).map(|e| e.name.clone());
+                if let Some(env) = named {
+                    if c.equal {
+                        r.candidates.retain(|e| *e == env);
+                    } else {
+                        r.candidates.retain(|e| *e != env);
+                    }
+                }
             }
         }
     }

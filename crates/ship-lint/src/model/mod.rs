@@ -180,6 +180,12 @@ pub struct JobFacts {
     pub environment: EnvironmentBinding,
     /// The environment the job really targets, and how that is known.
     pub target: Target,
+    /// Every policy environment it can target (several when chosen at run time from known
+    /// choices, or different per caller).
+    pub may_target: Vec<String>,
+    /// The environment each pushed branch deploys to, when the environment follows the
+    /// branch (`environment: ${{ github.ref_name }}`).
+    pub by_branch: Vec<(String, String)>,
     /// The job calls this repository's reusable workflow (path as in `uses:`); its roles are
     /// the callee's, all pointing at the `uses:` line, so step-order rules leave it to the
     /// callee.
@@ -473,6 +479,8 @@ fn job_facts(
         also,
         environment: EnvironmentBinding::of_job(job),
         target: Target::None,
+        may_target: Vec::new(),
+        by_branch: Vec::new(),
         called: None,
         called_has_concurrency: false,
         called_checks_after_rollout: false,
@@ -921,6 +929,8 @@ fn called_job_facts(
         also: Vec::new(),
         environment: EnvironmentBinding::of_job(job),
         target: Target::None,
+        may_target: Vec::new(),
+        by_branch: Vec::new(),
         called: None,
         called_has_concurrency: false,
         called_checks_after_rollout: false,

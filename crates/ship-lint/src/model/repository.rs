@@ -133,6 +133,9 @@ pub struct Repository {
     callers: HashMap<String, Vec<CallerJob>>,
     /// Action files found, for linting them (paths as shown, relative to the repository).
     pub action_files: Vec<(PathBuf, String)>,
+    /// The production branch read from the workflows when the policy does not name one
+    /// and the workflows never mention the default.
+    inferred_production_branch: Option<String>,
 }
 
 /// `./.github/actions/x/` or `$/.github/workflows/y.yml@ref` → the repository-relative path.
@@ -157,6 +160,14 @@ impl Repository {
     /// The jobs that call the reusable workflow at `path`.
     pub fn callers_of(&self, path: &str) -> &[CallerJob] {
         self.callers.get(path).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The production branch: the policy's, or the one the workflows use when the policy
+    /// leaves it at the default that no workflow mentions (`master`, `develop`).
+    pub fn production_branch<'p>(&'p self, policy: &'p CompiledPolicy) -> &'p str {
+        self.inferred_production_branch
+            .as_deref()
+            .unwrap_or(&policy.policy.production_branch)
     }
 
     /// Is `uses:` a local reusable-workflow call (`./.github/workflows/x.yml`, `$/…`)?
@@ -268,25 +279,53 @@ impl Repository {
 
     fn read_workflows(&mut self, workflows: &[(PathBuf, String)], policy: &CompiledPolicy) {
         use rayon::prelude::*;
-        // Cheap text tests first: most workflows neither call nor can be called.
-        let parsed: Vec<(String, String, Node)> = workflows
+        // One read per file: which of the usual production branch names it mentions, and
+        // (cheap text tests first: most workflows neither call nor can be called) its tree
+        // when it calls or can be called.
+        let read: Vec<([bool; 3], Option<(String, String, Node)>)> = workflows
             .par_iter()
-            .filter_map(|(path, shown)| {
-                let size = std::fs::metadata(path).ok()?.len();
+            .map(|(path, shown)| {
+                let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
                 if size > policy.max_file_size {
-                    return None;
+                    return ([false; 3], None);
                 }
-                let text = std::fs::read_to_string(path).ok()?;
+                let Ok(text) = std::fs::read_to_string(path) else {
+                    return ([false; 3], None);
+                };
+                let mentions = BRANCH_NAMES.map(|b| mentions_branch(&text, b));
                 let involved = text.contains("workflow_call")
                     || text.contains(".github/workflows/")
                         && (text.contains("./.github") || text.contains("$/.github"));
                 if !involved {
-                    return None;
+                    return (mentions, None);
                 }
-                let root = yaml::parse(&text, Limits::default()).ok()??;
-                Some((shown.clone(), text, root))
+                match yaml::parse(&text, Limits::default()) {
+                    Ok(Some(root)) => (mentions, Some((shown.clone(), text, root))),
+                    _ => (mentions, None),
+                }
             })
             .collect();
+        let mut parsed: Vec<(String, String, Node)> = Vec::new();
+        let mut mentions: Vec<[bool; 3]> = Vec::new();
+        for (m, p) in read {
+            mentions.push(m);
+            parsed.extend(p);
+        }
+        if !policy.production_branch_set {
+            let default = policy.policy.production_branch.as_str();
+            let seen = |i: usize| mentions.iter().any(|m| m[i]);
+            let default_seen = BRANCH_NAMES
+                .iter()
+                .position(|b| *b == default)
+                .is_none_or(seen);
+            if !default_seen {
+                self.inferred_production_branch = BRANCH_NAMES
+                    .iter()
+                    .enumerate()
+                    .find(|(i, b)| **b != default && seen(*i))
+                    .map(|(_, b)| b.to_string());
+            }
+        }
         let mut defaults: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for (shown, _, root) in &parsed {
             let wf = Workflow::from_root(root);
@@ -434,15 +473,14 @@ fn summarise(path: &str, wf: &Workflow<'_>, facts: &WorkflowFacts) -> CalleeSumm
         .zip(&facts.jobs)
         .filter(|(_, f)| f.is_deploy())
         .collect();
+    // The first deploy job that names an environment (a nested call names none).
     let environment = deploy_jobs
-        .first()
-        .map(|(job, _)| match &job.environment {
-            Some(env) => match input_reference(env.name) {
-                Some(input) => CalleeEnvironment::Input(input.to_string()),
-                None if env.name.contains("${{") => CalleeEnvironment::Unknown,
-                None => CalleeEnvironment::Named(env.name.to_string()),
-            },
-            None => CalleeEnvironment::Unknown,
+        .iter()
+        .find_map(|(job, _)| job.environment.as_ref())
+        .map(|env| match input_reference(env.name) {
+            Some(input) => CalleeEnvironment::Input(input.to_string()),
+            None if env.name.contains("${{") => CalleeEnvironment::Unknown,
+            None => CalleeEnvironment::Named(env.name.to_string()),
         })
         .unwrap_or(CalleeEnvironment::Unknown);
     let has_concurrency = deploy_jobs
@@ -484,6 +522,22 @@ fn summarise(path: &str, wf: &Workflow<'_>, facts: &WorkflowFacts) -> CalleeSumm
         checks_after_rollout,
         declares_permissions: wf.permissions.is_some(),
     }
+}
+
+/// Production branch names, most likely first.
+const BRANCH_NAMES: [&str; 3] = ["main", "master", "develop"];
+
+/// Does the workflow text name `branch` as a branch (a filter item, a ref, a quoted name)?
+fn mentions_branch(text: &str, branch: &str) -> bool {
+    text.match_indices(branch).any(|(i, _)| {
+        let before = text[..i].chars().next_back().unwrap_or(' ');
+        let after = text[i + branch.len()..].chars().next().unwrap_or(' ');
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        !word(before)
+            && !word(after)
+            && (matches!(before, '\'' | '"' | '[' | ' ' | '/') || text[..i].ends_with("- "))
+            && !matches!(after, '.' | '(')
+    })
 }
 
 /// `${{ inputs.NAME }}` (spaces optional) → `NAME`.

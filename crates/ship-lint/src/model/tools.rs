@@ -189,9 +189,6 @@ pub fn recognise(cmd: &Command) -> Vec<ToolUse> {
                 ("scheduler", "update-schedule") => {
                     add(Activity::Rollout, "aws scheduler update-schedule", targets)
                 }
-                ("synthetics", "update-canary") => {
-                    add(Activity::Rollout, "aws synthetics update-canary", targets)
-                }
                 ("ecr", "put-image") => add(Activity::ImagePush, "aws ecr put-image", targets),
                 _ => {}
             }

@@ -73,7 +73,7 @@ impl CiStages {
                 anchor.jobs_span,
                 format!(
                     "CI stage `{}` does not run on pull requests to `{}`{note}",
-                    stage.name, cx.policy.policy.production_branch
+                    stage.name, cx.production_branch
                 ),
                 format!(
                     "add a `{}` job to this workflow, or set `ci.stages.{}` in the policy to match how you run it",

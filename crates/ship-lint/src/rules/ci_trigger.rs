@@ -32,7 +32,7 @@ rule_impl!(CiTrigger, repository);
 
 impl CiTrigger {
     fn check(&self, cx: &RepositoryContext<'_>, out: &mut Vec<Diagnostic>) {
-        let branch = &cx.policy.policy.production_branch;
+        let branch = cx.production_branch;
         let pr_ci = cx
             .workflows
             .iter()

@@ -1,5 +1,7 @@
 use crate::context::{Diagnostic, WorkflowContext};
+use crate::model::JobRole;
 use crate::rules::rule_impl;
+use ship_policy::TriggerKind;
 use ship_workflow::Entry;
 
 declare_rule! {
@@ -38,28 +40,38 @@ impl DeployConcurrency {
         // A reusable workflow is checked through its callers (a caller job without a group is
         // fine when the callee's deploy jobs have one).
         let triggers = &cx.workflow.triggers;
-        if !triggers.is_empty() && triggers.iter().all(|t| t.event == "workflow_call") {
+        if cx.is_action()
+            || !triggers.is_empty() && triggers.iter().all(|t| t.event == "workflow_call")
+        {
             return;
         }
         let wf_conc = cx.workflow.concurrency;
         let mut reported_workflow_cancel = false;
+        let mut ungrouped: Vec<(&ship_workflow::Job<'_>, &crate::model::JobFacts)> = Vec::new();
         for (job, facts) in cx.deploy_jobs() {
+            // A rollback is started by hand when something is wrong; a per-pull-request
+            // preview has a stack of its own.
+            let rollback = facts.role == JobRole::Rollback;
+            let preview = facts
+                .target_environment()
+                .and_then(|n| cx.policy.environment(n))
+                .is_some_and(|e| e.policy.triggers.contains(&TriggerKind::PullRequest));
             let conc = job.concurrency.or(wf_conc);
             if conc.is_none() && facts.called_has_concurrency {
                 // The called workflow's deploy jobs hold their own group.
                 continue;
             }
             let Some(conc) = conc else {
-                out.push(Diagnostic::new(
-                    job.key.span,
-                    format!("deploy job `{}` has no `concurrency:` group: two deploys can run at once", job.id),
-                    "add `concurrency: { group: deploy-<environment>, cancel-in-progress: false }` to the job or the workflow",
-                ));
+                if !rollback && !preview {
+                    ungrouped.push((job, facts));
+                }
                 continue;
             };
+            // Production, or a run-time choice that includes production.
             let production = facts
                 .target_environment()
-                .is_some_and(|n| cx.policy.is_production(n));
+                .is_some_and(|n| cx.policy.is_production(n))
+                || facts.may_target.iter().any(|n| cx.policy.is_production(n));
             if !production {
                 continue;
             }
@@ -75,6 +87,24 @@ impl DeployConcurrency {
                     "set `cancel-in-progress: false`: a cancelled deploy can stop between migrations and rollout",
                 ));
             }
+        }
+        // One finding for the workflow, at its first deploy job without a group.
+        if let Some(((first, facts), rest)) = ungrouped.split_first() {
+            let others = if rest.is_empty() {
+                String::new()
+            } else {
+                let ids: Vec<&str> = rest.iter().map(|(j, _)| j.id).collect();
+                format!(" (nor have `{}`)", ids.join("`, `"))
+            };
+            out.push(Diagnostic::new(
+                first.key.span,
+                format!(
+                    "deploy job `{}` has no `concurrency:` group{others}: two runs can deploy at once{}",
+                    first.id,
+                    facts.because(cx.path)
+                ),
+                "add `concurrency: { group: deploy-<environment>, cancel-in-progress: false }` to the workflow (or to each deploy job)",
+            ));
         }
     }
 }

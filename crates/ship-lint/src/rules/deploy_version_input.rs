@@ -1,6 +1,7 @@
 use crate::context::{Diagnostic, WorkflowContext};
 use crate::model::StepRole;
 use crate::rules::rule_impl;
+use ship_workflow::{Job, WorkflowInput};
 
 declare_rule! {
     /// ## What it reports
@@ -30,16 +31,63 @@ declare_rule! {
 }
 rule_impl!(DeployVersionInput, workflow);
 
-/// Input names accepted as "the version to deploy".
-fn is_version_input(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "version"
+/// Input names accepted as "the version to deploy" (or inputs described so).
+fn is_version_input(input: &WorkflowInput<'_>) -> bool {
+    let n = input.name.to_ascii_lowercase().replace('_', "-");
+    let named = n == "version"
         || n.ends_with("-version")
-        || n.ends_with("_version")
         || n == "tag"
-        || n == "image-tag"
-        || n == "image_tag"
+        || n.ends_with("-tag")
         || n == "release"
+        || n == "to-deploy"
+        || n.ends_with("-sha");
+    let described = input
+        .node
+        .get("description")
+        .and_then(|d| d.as_str())
+        .is_some_and(|d| {
+            let d = d.to_ascii_lowercase();
+            d.contains("version") || d.contains("release tag") || d.contains("image tag")
+        });
+    named || described
+}
+
+/// The image the deploy ships is written in the workflow with a fixed tag
+/// (`ghcr.io/org/stunnel:5.72-r0`): a dispatch deploys that exact version, no input needed.
+fn pinned_image(job: &Job<'_>) -> bool {
+    job.steps.iter().any(|s| {
+        s.with
+            .and_then(|w| w.as_map())
+            .unwrap_or_default()
+            .iter()
+            .any(|e| {
+                e.value.as_str().is_some_and(|v| {
+                    let v = v.trim();
+                    !v.contains("${{")
+                        && !v.contains('$')
+                        && v.contains('/')
+                        && v.rsplit_once(':').is_some_and(|(_, tag)| {
+                            tag.chars()
+                                .next()
+                                .is_some_and(|c| c.is_ascii_digit() || c == 'v')
+                                && tag.contains('.')
+                                && !tag.contains('/')
+                        })
+                })
+            })
+    })
+}
+
+/// The job runs only when the chosen ref is a tag: the tag picked is the version.
+fn runs_on_tags_only(job: &Job<'_>) -> bool {
+    job.node
+        .get("if")
+        .and_then(|c| c.as_str())
+        .is_some_and(|c| {
+            (c.contains("startsWith(github.ref, 'refs/tags/')")
+                || c.contains("github.ref_type == 'tag'"))
+                && !c.contains("||")
+        })
 }
 
 impl DeployVersionInput {
@@ -47,18 +95,42 @@ impl DeployVersionInput {
         let Some(dispatch) = cx.workflow.trigger("workflow_dispatch") else {
             return;
         };
-        let rollout = cx.deploy_jobs().find(|(_, f)| {
+        // A dispatch that can deploy production: to production, or to an environment chosen
+        // at run time (an input, the branch) that production is one of.
+        let rollout = cx.deploy_jobs().find(|(job, f)| {
+            // An infrastructure apply deploys the code at the chosen ref: its version.
+            let infrastructure_only = f.steps_with(StepRole::Rollout).all(|r| {
+                let w = r.evidence.what.to_ascii_lowercase();
+                [
+                    "terraform",
+                    "terragrunt",
+                    "tofu ",
+                    "pulumi",
+                    "cdk ",
+                    "cloudformation",
+                ]
+                .iter()
+                .any(|t| w.contains(t))
+            });
             f.has(StepRole::Rollout)
+                && !infrastructure_only
                 && !f.has(StepRole::Rollback)
-                && f.target_environment()
+                && (f
+                    .target_environment()
                     .is_some_and(|n| cx.policy.is_production(n))
+                    || f.target_environment().is_none()
+                        && f.may_target.iter().any(|n| cx.policy.is_production(n)))
+                && !dispatch_excluded(job)
+                && !pinned_image(job)
+                && !runs_on_tags_only(job)
         });
-        let Some((job, _)) = rollout else { return };
+        let Some((job, facts)) = rollout else { return };
         let inputs = dispatch.inputs();
-        match inputs.iter().find(|i| is_version_input(i.name)) {
+        let because = facts.because(cx.path);
+        match inputs.iter().find(|i| is_version_input(i)) {
             None => out.push(Diagnostic::new(
                 dispatch.key.span,
-                format!("manual production rollout (job `{}`) has no `version` input", job.id),
+                format!("manual production rollout (job `{}`) has no `version` input{because}", job.id),
                 "add `inputs: { version: { description: \"vX.Y.Z to deploy\", required: true, type: string } }` and deploy the image tagged with it",
             )),
             Some(input) if !input.is_required() => out.push(Diagnostic::new(
@@ -69,4 +141,15 @@ impl DeployVersionInput {
             Some(_) => {}
         }
     }
+}
+
+/// The job's `if:` keeps manual runs out (`github.event_name == 'push'`).
+fn dispatch_excluded(job: &Job<'_>) -> bool {
+    job.node
+        .get("if")
+        .and_then(|c| c.as_str())
+        .is_some_and(|c| {
+            c.contains("github.event_name == 'push'") && !c.contains("||")
+                || c.contains("github.event_name != 'workflow_dispatch'")
+        })
 }
