@@ -403,22 +403,23 @@ pub const EXCLUSIVE_FILTERS: &[(&str, &str)] = &[
     ("paths", "paths-ignore"),
 ];
 
-/// The filters that select refs or paths, for messages: which events take each.
-pub const FILTER_EVENTS: &[(&str, &str)] = &[
-    (
-        "branches",
-        "merge_group, pull_request, pull_request_target, push and workflow_run",
-    ),
-    (
-        "branches-ignore",
-        "merge_group, pull_request, pull_request_target, push and workflow_run",
-    ),
-    ("tags", "push"),
-    ("tags-ignore", "push"),
-    ("paths", "pull_request, pull_request_target and push"),
-    ("paths-ignore", "pull_request, pull_request_target and push"),
-    ("workflows", "workflow_run"),
-    ("inputs", "workflow_dispatch and workflow_call"),
+/// Every key some event's configuration takes. GitHub ignores one of these on an event that
+/// does not take it (`branches` on `release`: the workflow runs for every release), so only
+/// other keys make a workflow invalid.
+pub const EVENT_KEYS: &[&str] = &[
+    "types",
+    "branches",
+    "branches-ignore",
+    "tags",
+    "tags-ignore",
+    "paths",
+    "paths-ignore",
+    "workflows",
+    "names",
+    "versions",
+    "inputs",
+    "outputs",
+    "secrets",
 ];
 
 /// The keys of one `workflow_dispatch` input.
@@ -541,6 +542,18 @@ mod tests {
         assert_eq!(names, sorted);
         assert!(event_named("workflow_dispatch").is_some());
         assert!(event_named("workflow-dispatch").is_none());
+    }
+
+    #[test]
+    fn event_keys_are_every_key_of_an_event() {
+        for e in EVENTS {
+            for k in e.keys {
+                assert!(EVENT_KEYS.contains(k), "{}: {k}", e.name);
+            }
+        }
+        for k in EVENT_KEYS {
+            assert!(EVENTS.iter().any(|e| e.keys.contains(k)), "{k}");
+        }
     }
 
     #[test]
