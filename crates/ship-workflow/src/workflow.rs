@@ -293,10 +293,12 @@ impl<'a> Step<'a> {
         node.as_map()?;
         let uses = node.get("uses");
         let run = node.get("run");
-        let control = ["wait", "wait-all", "cancel", "parallel"]
-            .iter()
-            .any(|k| node.get(k).is_some());
-        if control && uses.is_none() && run.is_none() {
+        if uses.is_none()
+            && run.is_none()
+            && ["wait", "wait-all", "cancel", "parallel"]
+                .iter()
+                .any(|k| node.get(k).is_some())
+        {
             return None;
         }
         Some(Step {

@@ -538,3 +538,39 @@ fn call_secrets(value: &Node, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::valid_cron;
+
+    #[test]
+    fn cron_expressions() {
+        for ok in [
+            "0 0 * * *",
+            "*/15 * * * *",
+            "30 5 * * 1-5",
+            "0 0 1 jan,jul *",
+            "0 12 * * MON-fri",
+            "5,35 0-23/2 1-31 1-12 0-6",
+            "  0 0 * * *  ",
+        ] {
+            assert!(valid_cron(ok), "{ok}");
+        }
+        for bad in [
+            "0 */3 * *",
+            "0 0 * * * *",
+            "60 0 * * *",
+            "0 24 * * *",
+            "0 0 0 * *",
+            "0 0 * 13 *",
+            "0 0 * * 7",
+            "5-1 * * * *",
+            "*/0 * * * *",
+            "1,,2 * * * *",
+            "@daily",
+            "$cron-weekly",
+        ] {
+            assert!(!valid_cron(bad), "{bad}");
+        }
+    }
+}

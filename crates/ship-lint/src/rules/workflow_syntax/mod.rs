@@ -228,3 +228,23 @@ fn repeated_keys(root: &Node, out: &mut Vec<Diagnostic>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::suggest;
+
+    #[test]
+    fn suggestions() {
+        let events = ["workflow_dispatch", "schedule", "push", "pull_request"];
+        assert_eq!(
+            suggest("workflow-dispatch", &events),
+            Some("workflow_dispatch")
+        );
+        assert_eq!(suggest("SCHEDULE", &events), Some("schedule"));
+        assert_eq!(suggest("pull_reqest", &events), Some("pull_request"));
+        assert_eq!(suggest("deploy", &events), None);
+        // Short names only match on case and separators.
+        assert_eq!(suggest("pus", &events), None);
+        assert_eq!(suggest("runs_on", &["runs-on", "needs"]), Some("runs-on"));
+    }
+}
