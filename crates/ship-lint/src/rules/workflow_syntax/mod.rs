@@ -25,11 +25,13 @@ declare_rule! {
     ///   mapping (GitHub compares keys ignoring case), a YAML merge key (`<<:`);
     /// - unknown or misplaced keys in the workflow, a job, a step or any section below them,
     ///   with the likely key when it is a typo (`runs_on` → `runs-on`);
-    /// - events: an unknown event (`workflow-dispatch` → `workflow_dispatch`), a filter the
-    ///   event does not have (`tags` on `pull_request`), an unknown activity type, both
-    ///   `branches` and `branches-ignore`, a `schedule` that is not a list of `cron:` entries,
-    ///   `workflow_dispatch`/`workflow_call` inputs with an unknown type, a `choice` without
-    ///   `options`, a default that does not fit its type;
+    /// - events: an unknown event (`workflow-dispatch` → `workflow_dispatch`), a key no event
+    ///   takes (`branch:` → `branches:`), an unknown activity type, both `branches` and
+    ///   `branches-ignore`, a `schedule` that is not a list of `cron:` entries or a cron
+    ///   GitHub cannot read, `workflow_dispatch`/`workflow_call` inputs with an unknown type,
+    ///   a `choice` without `options`, a default that does not fit its type. (A filter that
+    ///   only other events take, `branches` on `release`, is not reported: GitHub runs the
+    ///   workflow and ignores it.)
     /// - jobs: an invalid job id, no `runs-on`, `steps:` or `runs-on:` in a job that calls a
     ///   reusable workflow (`uses:`), `with:`/`secrets:` in one that does not, `needs:` on an
     ///   unknown job or in a cycle, values of the wrong type (`timeout-minutes: "30"`,

@@ -237,7 +237,8 @@ fn action_ref(uses: &Node, out: &mut Vec<Diagnostic>) {
     let Some(text) = uses.as_str().filter(|t| !t.trim().is_empty()) else {
         return;
     };
-    if shape::is_expr(uses) {
+    // `$/path`: an action of the workflow's own repository, at the workflow's commit.
+    if shape::is_expr(uses) || text.starts_with("$/") {
         return;
     }
     if let ActionRef::Repository {
