@@ -445,7 +445,8 @@ mod tests {
         let root = parse(src, Limits::default()).unwrap().unwrap();
         let wf = Workflow::from_root(&root);
         let steps = &wf.job("ci").unwrap().steps;
-        let seen: Vec<(usize, Option<&str>, Option<&str>, Option<usize>, bool)> = steps
+        type Seen<'a> = (usize, Option<&'a str>, Option<&'a str>, Option<usize>, bool);
+        let seen: Vec<Seen> = steps
             .iter()
             .map(|s| {
                 (

@@ -426,7 +426,7 @@ fn matrix(v: &Node, out: &mut Vec<Diagnostic>) {
                             "an item of `{key}:` must be a mapping of matrix variables, not {}",
                             shape::shown(item)
                         ),
-                        format!("write each item as `- {{ <variable>: <value>, … }}`"),
+                        "write each item as `- { <variable>: <value>, … }`",
                     ));
                 }
             }

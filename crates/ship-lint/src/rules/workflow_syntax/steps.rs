@@ -99,28 +99,24 @@ fn step<'a>(
             }
             Some("continue-on-error") => shape::boolean(v, "continue-on-error", out),
             Some("timeout-minutes") => shape::number(v, "timeout-minutes", out),
-            Some("background") if !in_group => {
-                // No expression here: GitHub must know before the step runs.
-                if v.as_bool().is_none() {
-                    out.push(Diagnostic::new(
-                        v.span,
-                        format!(
-                            "`background:` must be `true` or `false`, not {}",
-                            shape::shown(v)
-                        ),
-                        "write `background: true` without quotes",
-                    ));
-                }
+            // No expression in `background:`: GitHub must know before the step runs.
+            Some("background") if !in_group && v.as_bool().is_none() => {
+                out.push(Diagnostic::new(
+                    v.span,
+                    format!(
+                        "`background:` must be `true` or `false`, not {}",
+                        shape::shown(v)
+                    ),
+                    "write `background: true` without quotes",
+                ))
             }
             Some(k @ ("wait" | "cancel")) if !in_group => targets(k, e, item.get("id"), ids, out),
-            Some("wait-all") if !in_group => {
-                if !v.is_null() && v.as_bool() != Some(true) {
-                    out.push(Diagnostic::new(
-                        v.span,
-                        format!("`wait-all:` cannot be {}", shape::shown(v)),
-                        "write `wait-all:` alone (or `wait-all: true`): it waits for every background step started before it",
-                    ));
-                }
+            Some("wait-all") if !in_group && !v.is_null() && v.as_bool() != Some(true) => {
+                out.push(Diagnostic::new(
+                    v.span,
+                    format!("`wait-all:` cannot be {}", shape::shown(v)),
+                    "write `wait-all:` alone (or `wait-all: true`): it waits for every background step started before it",
+                ))
             }
             Some("parallel") if !in_group => match v.as_seq() {
                 Some(members) => list(members, true, ids, out),
