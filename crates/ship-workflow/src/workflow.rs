@@ -253,7 +253,7 @@ impl<'a> Job<'a> {
 }
 
 /// The steps of a job's `steps:` value, with the steps of `parallel:` groups in their place.
-fn steps_of(steps: &Node) -> Vec<Step<'_>> {
+pub(crate) fn steps_of(steps: &Node) -> Vec<Step<'_>> {
     let Some(items) = steps.as_seq() else {
         return Vec::new();
     };
