@@ -290,29 +290,40 @@ pub(crate) fn steps_of(steps: &Node) -> Vec<Step<'_>> {
 impl<'a> Step<'a> {
     /// The step `node` is, unless it is not a mapping or only controls other steps.
     fn read(index: usize, node: &'a Node, group: Option<StepGroup<'a>>) -> Option<Self> {
-        node.as_map()?;
-        let uses = node.get("uses");
-        let run = node.get("run");
-        if uses.is_none()
-            && run.is_none()
-            && ["wait", "wait-all", "cancel", "parallel"]
-                .iter()
-                .any(|k| node.get(k).is_some())
-        {
-            return None;
-        }
-        Some(Step {
+        let mut step = Step {
             index,
             node,
             group,
-            background: node.get("background").and_then(Node::as_bool) == Some(true),
-            id: node.get("id"),
-            name: node.get("name"),
-            uses,
-            run,
-            with: node.get("with"),
-            env: node.get("env"),
-        })
+            background: false,
+            id: None,
+            name: None,
+            uses: None,
+            run: None,
+            with: None,
+            env: None,
+        };
+        let mut control = false;
+        // One pass over the keys; the first of a repeated key wins, as in `Node::get`.
+        for e in node.as_map()? {
+            let value = Some(&e.value);
+            match e.key.as_str() {
+                Some("id") if step.id.is_none() => step.id = value,
+                Some("name") if step.name.is_none() => step.name = value,
+                Some("uses") if step.uses.is_none() => step.uses = value,
+                Some("run") if step.run.is_none() => step.run = value,
+                Some("with") if step.with.is_none() => step.with = value,
+                Some("env") if step.env.is_none() => step.env = value,
+                Some("background") if e.duplicate_of.is_none() => {
+                    step.background = e.value.as_bool() == Some(true)
+                }
+                Some("wait" | "wait-all" | "cancel" | "parallel") => control = true,
+                _ => {}
+            }
+        }
+        if control && step.uses.is_none() && step.run.is_none() {
+            return None;
+        }
+        Some(step)
     }
 
     pub fn uses_str(&self) -> Option<&'a str> {
