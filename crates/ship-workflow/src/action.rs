@@ -2,7 +2,7 @@
 //! action's `runs.steps`: the rules that read steps (pinning, secrets, injection, what a
 //! step deploys) then read actions the same way they read workflows.
 
-use crate::workflow::{Job, Step, Workflow};
+use crate::workflow::{steps_of, Job, Workflow};
 use crate::yaml::Node;
 
 /// The workflow view of a composite action, or `None` when the file is not one (a Docker or
@@ -14,27 +14,9 @@ pub fn workflow_of_action(root: &Node) -> Option<Workflow<'_>> {
     if !using.eq_ignore_ascii_case("composite") {
         return None;
     }
-    let steps = runs
-        .get("steps")
-        .and_then(|s| s.as_seq())
-        .map(|items| {
-            items
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| n.as_map().is_some())
-                .map(|(index, n)| Step {
-                    index,
-                    node: n,
-                    id: n.get("id"),
-                    name: n.get("name"),
-                    uses: n.get("uses"),
-                    run: n.get("run"),
-                    with: n.get("with"),
-                    env: n.get("env"),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // Composite actions take no concurrent steps (GitHub refuses `parallel:` and `background:`
+    // in an action), but reading them as a job's does no harm.
+    let steps = runs.get("steps").map(steps_of).unwrap_or_default();
     let job = Job {
         id: "runs",
         key: &runs_entry.key,

@@ -5,56 +5,8 @@
 
 use crate::yaml::{Entry, Node};
 
-/// Keys GitHub accepts at the top of a workflow.
-pub const WORKFLOW_KEYS: &[&str] = &[
-    "name",
-    "run-name",
-    "on",
-    "permissions",
-    "env",
-    "defaults",
-    "concurrency",
-    "jobs",
-];
-
-/// Keys GitHub accepts in a job (normal and reusable-workflow jobs together).
-pub const JOB_KEYS: &[&str] = &[
-    "name",
-    "permissions",
-    "needs",
-    "if",
-    "runs-on",
-    "snapshot",
-    "environment",
-    "concurrency",
-    "outputs",
-    "env",
-    "defaults",
-    "steps",
-    "timeout-minutes",
-    "strategy",
-    "continue-on-error",
-    "container",
-    "services",
-    "uses",
-    "with",
-    "secrets",
-];
-
-/// Keys GitHub accepts in a step.
-pub const STEP_KEYS: &[&str] = &[
-    "id",
-    "if",
-    "name",
-    "uses",
-    "run",
-    "working-directory",
-    "shell",
-    "with",
-    "env",
-    "continue-on-error",
-    "timeout-minutes",
-];
+/// The keys GitHub accepts in a workflow, a job and a step (more in [`crate::spec`]).
+pub use crate::spec::{JOB_KEYS, STEP_KEYS, WORKFLOW_KEYS};
 
 pub struct Workflow<'a> {
     pub root: &'a Node,
@@ -149,18 +101,39 @@ pub struct Job<'a> {
     /// A reusable-workflow call (`jobs.<id>.uses`).
     pub uses: Option<&'a Node>,
     pub with: Option<&'a Node>,
+    /// Its `run:` and `uses:` steps in document order, those of `parallel:` groups included.
     pub steps: Vec<Step<'a>>,
 }
 
+/// A step of a job: a `run:` or `uses:` step of its `steps:`, or of a `parallel:` group in
+/// them. Control steps (`wait:`, `wait-all:`, `cancel:`) and the groups themselves do nothing
+/// of their own and are not steps here.
 pub struct Step<'a> {
+    /// Where the step comes in the job, in document order, counting the steps inside
+    /// `parallel:` groups where the group stands: a step with a larger index is written later
+    /// and starts later. (Steps of one group start together: see [`Step::group`].)
     pub index: usize,
     pub node: &'a Node,
+    /// The `parallel:` group the step belongs to, if any.
+    pub group: Option<StepGroup<'a>>,
+    /// `background: true`: the job goes on to the next step without waiting for this one.
+    pub background: bool,
     pub id: Option<&'a Node>,
     pub name: Option<&'a Node>,
     pub uses: Option<&'a Node>,
     pub run: Option<&'a Node>,
     pub with: Option<&'a Node>,
     pub env: Option<&'a Node>,
+}
+
+/// A `parallel:` group of steps: GitHub starts them together and waits for all of them
+/// before the step after the group.
+#[derive(Clone, Copy)]
+pub struct StepGroup<'a> {
+    /// The group's item in the job's `steps:` (the mapping with `parallel:`).
+    pub node: &'a Node,
+    /// Its position in the job's `steps:` list.
+    pub position: usize,
 }
 
 impl<'a> Workflow<'a> {
@@ -251,27 +224,7 @@ impl<'a> Job<'a> {
                 node: name_node,
             })
         });
-        let steps = node
-            .get("steps")
-            .and_then(|s| s.as_seq())
-            .map(|items| {
-                items
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, n)| n.as_map().is_some())
-                    .map(|(index, n)| Step {
-                        index,
-                        node: n,
-                        id: n.get("id"),
-                        name: n.get("name"),
-                        uses: n.get("uses"),
-                        run: n.get("run"),
-                        with: n.get("with"),
-                        env: n.get("env"),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let steps = node.get("steps").map(steps_of).unwrap_or_default();
         Some(Job {
             id,
             key: &entry.key,
@@ -299,7 +252,80 @@ impl<'a> Job<'a> {
     }
 }
 
+/// The steps of a job's `steps:` value, with the steps of `parallel:` groups in their place.
+pub(crate) fn steps_of(steps: &Node) -> Vec<Step<'_>> {
+    let Some(items) = steps.as_seq() else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut index = 0;
+    for (position, item) in items.iter().enumerate() {
+        match item.get("parallel").and_then(Node::as_seq) {
+            Some(members) => {
+                let group = Some(StepGroup {
+                    node: item,
+                    position,
+                });
+                // GitHub refuses a group in a group; its steps are still read, as the group's.
+                let mut todo: Vec<&Node> = members.iter().rev().collect();
+                while let Some(member) = todo.pop() {
+                    match member.get("parallel").and_then(Node::as_seq) {
+                        Some(inner) => todo.extend(inner.iter().rev()),
+                        None => {
+                            out.extend(Step::read(index, member, group));
+                            index += 1;
+                        }
+                    }
+                }
+            }
+            None => {
+                out.extend(Step::read(index, item, None));
+                index += 1;
+            }
+        }
+    }
+    out
+}
+
 impl<'a> Step<'a> {
+    /// The step `node` is, unless it is not a mapping or only controls other steps.
+    fn read(index: usize, node: &'a Node, group: Option<StepGroup<'a>>) -> Option<Self> {
+        let mut step = Step {
+            index,
+            node,
+            group,
+            background: false,
+            id: None,
+            name: None,
+            uses: None,
+            run: None,
+            with: None,
+            env: None,
+        };
+        let mut control = false;
+        // One pass over the keys; the first of a repeated key wins, as in `Node::get`.
+        for e in node.as_map()? {
+            let value = Some(&e.value);
+            match e.key.as_str() {
+                Some("id") if step.id.is_none() => step.id = value,
+                Some("name") if step.name.is_none() => step.name = value,
+                Some("uses") if step.uses.is_none() => step.uses = value,
+                Some("run") if step.run.is_none() => step.run = value,
+                Some("with") if step.with.is_none() => step.with = value,
+                Some("env") if step.env.is_none() => step.env = value,
+                Some("background") if e.duplicate_of.is_none() => {
+                    step.background = e.value.as_bool() == Some(true)
+                }
+                Some("wait" | "wait-all" | "cancel" | "parallel") => control = true,
+                _ => {}
+            }
+        }
+        if control && step.uses.is_none() && step.run.is_none() {
+            return None;
+        }
+        Some(step)
+    }
+
     pub fn uses_str(&self) -> Option<&'a str> {
         self.uses.and_then(|u| u.as_str())
     }
@@ -422,6 +448,37 @@ mod tests {
         assert_eq!(deploy.steps.len(), 2);
         assert_eq!(deploy.steps[0].action().unwrap().leaf(), "ecs-rollout");
         assert_eq!(wf.needs_closure(deploy), vec!["build"]);
+    }
+
+    #[test]
+    fn steps_of_parallel_groups_are_steps_of_the_job() {
+        let src = "on: push\njobs:\n  ci:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - id: db\n        run: ./start-db\n        background: true\n      - parallel:\n          - run: make lint\n          - uses: org/ship/ecs-rollout@v1\n      - wait: db\n      - wait-all:\n      - cancel: db\n      - run: make test\n";
+        let root = parse(src, Limits::default()).unwrap().unwrap();
+        let wf = Workflow::from_root(&root);
+        let steps = &wf.job("ci").unwrap().steps;
+        type Seen<'a> = (usize, Option<&'a str>, Option<&'a str>, Option<usize>, bool);
+        let seen: Vec<Seen> = steps
+            .iter()
+            .map(|s| {
+                (
+                    s.index,
+                    s.run_str(),
+                    s.uses_str(),
+                    s.group.map(|g| g.position),
+                    s.background,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (0, None, Some("actions/checkout@v4"), None, false),
+                (1, Some("./start-db"), None, None, true),
+                (2, Some("make lint"), None, Some(2), false),
+                (3, None, Some("org/ship/ecs-rollout@v1"), Some(2), false),
+                (7, Some("make test"), None, None, false),
+            ]
+        );
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub enum Value {
 pub struct Entry {
     pub key: Node,
     pub value: Node,
+    /// The key of an earlier entry of the same mapping whose key is the same text ignoring
+    /// case, when there is one. GitHub refuses a workflow that repeats a key in a mapping,
+    /// comparing keys case-insensitively; readers of the tree ([`Node::get`]) see the first.
+    pub duplicate_of: Option<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -255,17 +259,75 @@ impl fmt::Display for YamlError {
     }
 }
 
-fn pos(marker: &saphyr_parser::Marker) -> Pos {
+/// Spaces [`parse`] inserted into a copy of the source to read it (see [`Repair`]): positions
+/// on `line` at or after column `at` (0-based) are `width` columns further right in the copy
+/// than in the file.
+#[derive(Debug, Clone, Copy)]
+struct Shift {
+    line: usize,
+    at: usize,
+    width: usize,
+}
+
+/// Positions in the text saphyr reads, mapped back to the file the user wrote.
+fn pos(marker: &saphyr_parser::Marker, shifts: &[Shift]) -> Pos {
+    let (line, mut col) = (marker.line(), marker.col());
+    // Latest insertion first: each was made in the text the earlier ones produced.
+    for s in shifts.iter().rev().filter(|s| s.line == line) {
+        if col >= s.at + s.width {
+            col -= s.width;
+        } else if col >= s.at {
+            col = s.at;
+        }
+    }
     Pos {
-        line: marker.line() as u32,
-        column: marker.col() as u32 + 1,
+        line: line as u32,
+        column: col as u32 + 1,
     }
 }
 
-fn span(raw: &RawSpan) -> Span {
+fn span(raw: &RawSpan, shifts: &[Shift]) -> Span {
     Span {
-        start: pos(&raw.start),
-        end: pos(&raw.end),
+        start: pos(&raw.start, shifts),
+        end: pos(&raw.end, shifts),
+    }
+}
+
+/// Give each key that repeats an earlier key of the same mapping (ignoring case) the span of
+/// that earlier key. Pairwise for the small mappings workflows are made of; a hash of the
+/// upper-cased keys above that, so a hostile 100,000-key mapping stays linear.
+fn mark_duplicates(entries: &mut [Entry]) {
+    const PAIRWISE: usize = 16;
+    fn same(a: &str, b: &str) -> bool {
+        a.eq_ignore_ascii_case(b)
+            || (!a.is_ascii()
+                && a.chars()
+                    .flat_map(char::to_uppercase)
+                    .eq(b.chars().flat_map(char::to_uppercase)))
+    }
+    if entries.len() <= PAIRWISE {
+        for i in 1..entries.len() {
+            let Some(key) = entries[i].key.as_str() else {
+                continue;
+            };
+            entries[i].duplicate_of = entries[..i]
+                .iter()
+                .find(|e| e.key.as_str().is_some_and(|k| same(k, key)))
+                .map(|e| e.key.span);
+        }
+        return;
+    }
+    let mut seen: HashMap<String, Span> = HashMap::with_capacity(entries.len());
+    for e in entries.iter_mut() {
+        let Some(key) = e.key.as_str() else { continue };
+        match seen.entry(key.to_uppercase()) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                e.duplicate_of = Some(*first.get())
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(e.key.span);
+            }
+        }
     }
 }
 
@@ -287,6 +349,111 @@ enum Frame {
 
 /// Parse the first document of `src`. `Ok(None)` means the input holds no document at all.
 pub fn parse(src: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
+    match parse_text(src, limits, &[]) {
+        Ok(root) => Ok(root),
+        Err(Failure::FlowIndentation(e)) => Repair::new(src).parse(limits).ok_or(e)?,
+        Err(Failure::Invalid(e)) => Err(e),
+    }
+}
+
+/// Why one reading of the text failed.
+enum Failure {
+    /// A line inside a flow collection (`[ … ]`, `{ … }`) that starts left of where YAML 1.2
+    /// wants it (see [`Repair`]).
+    FlowIndentation(YamlError),
+    Invalid(YamlError),
+}
+
+impl From<YamlError> for Failure {
+    fn from(e: YamlError) -> Self {
+        Failure::Invalid(e)
+    }
+}
+
+/// Reading a file whose flow collections have lines that are not indented past their block
+/// parent, as real workflows do:
+///
+/// ```yaml
+///     matrix:
+///       target: [
+///         "web-server",
+///       ]            # at the indentation of `target:`
+/// ```
+///
+/// YAML 1.2 (and so saphyr) wants every line of the collection right of `target`; libyaml and
+/// the parser GitHub runs do not look at indentation inside flow collections, so GitHub runs
+/// such a workflow. Indentation means nothing inside a flow collection, so the offending line
+/// is read with spaces inserted before it, and positions are mapped back to the file. Only
+/// files that fail this way take this path; each repair re-reads the file, so their number
+/// is bounded.
+struct Repair {
+    text: String,
+    shifts: Vec<Shift>,
+}
+
+impl Repair {
+    const MAX_LINES: usize = 32;
+
+    fn new(src: &str) -> Self {
+        Repair {
+            text: src.to_string(),
+            shifts: Vec::new(),
+        }
+    }
+
+    /// `None` when the file cannot be read this way either: the caller reports the first
+    /// error, which is where the user should look.
+    fn parse(mut self, limits: Limits) -> Option<Result<Option<Node>, YamlError>> {
+        for _ in 0..Self::MAX_LINES {
+            match parse_text(&self.text, limits, &self.shifts) {
+                Ok(root) => return Some(Ok(root)),
+                Err(Failure::Invalid(e)) => return Some(Err(e)),
+                Err(Failure::FlowIndentation(e)) => self.indent(e.pos)?,
+            }
+        }
+        None
+    }
+
+    /// Insert spaces before the token at `at` (a position in the file), which must be the
+    /// first thing on its line, so that it is right of every line above it.
+    fn indent(&mut self, at: Pos) -> Option<()> {
+        let line = at.line as usize;
+        // The column in the repaired text: earlier shifts on this line moved it right.
+        let mut col = at.column.saturating_sub(1) as usize;
+        for s in self.shifts.iter().filter(|s| s.line == line) {
+            if col >= s.at {
+                col += s.width;
+            }
+        }
+        let mut start = 0;
+        let mut deepest = 0;
+        for (n, text) in self.text.split_inclusive('\n').enumerate() {
+            if n + 1 == line {
+                break;
+            }
+            start += text.len();
+            let body = text.trim_end_matches(['\n', '\r']);
+            if !body.trim().is_empty() {
+                deepest = deepest.max(body.len() - body.trim_start_matches(' ').len());
+            }
+        }
+        let rest = &self.text[start..];
+        let lead = rest.len() - rest.trim_start_matches(' ').len();
+        if lead != col || col > deepest {
+            return None;
+        }
+        let width = deepest + 1 - col;
+        self.text.insert_str(start + col, &" ".repeat(width));
+        self.shifts.push(Shift {
+            line,
+            at: col,
+            width,
+        });
+        Some(())
+    }
+}
+
+fn parse_text(src: &str, limits: Limits, shifts: &[Shift]) -> Result<Option<Node>, Failure> {
     let mut parser = Parser::new_from_str(src);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
@@ -305,13 +472,24 @@ pub fn parse(src: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
                 } else {
                     e.info().to_string()
                 };
-                return Err(YamlError {
+                let err = YamlError {
                     message,
-                    pos: pos(e.marker()),
+                    pos: pos(e.marker(), shifts),
+                };
+                // The scanner's errors about a token inside a flow collection left of its block
+                // parent (the other indentation errors: "… for anchor", "… in quoted scalar").
+                let flow = matches!(
+                    e.info(),
+                    "invalid indentation" | "invalid indentation in flow construct"
+                );
+                return Err(if flow {
+                    Failure::FlowIndentation(err)
+                } else {
+                    Failure::Invalid(err)
                 });
             }
         };
-        let sp = span(&raw_span);
+        let sp = span(&raw_span, shifts);
         let completed: Option<(Node, usize, usize)> = match event {
             Event::StreamEnd | Event::DocumentEnd => {
                 if root.is_some() || event == Event::StreamEnd {
@@ -344,7 +522,8 @@ pub fn parse(src: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
                     return Err(YamlError {
                         message: "alias refers to an anchor that is not defined before it".into(),
                         pos: sp.start,
-                    });
+                    }
+                    .into());
                 };
                 alias_nodes += size;
                 if alias_nodes > limits.max_alias_nodes {
@@ -354,7 +533,8 @@ pub fn parse(src: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
                             limits.max_alias_nodes
                         ),
                         pos: sp.start,
-                    });
+                    }
+                    .into());
                 }
                 nodes_built += size;
                 let mut node = target.clone();
@@ -370,7 +550,8 @@ pub fn parse(src: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
                             limits.max_depth
                         ),
                         pos: sp.start,
-                    });
+                    }
+                    .into());
                 }
                 let first_node = nodes_built;
                 nodes_built += 1;
@@ -407,14 +588,17 @@ pub fn parse(src: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
                     nodes_built - first_node,
                 )),
                 Some(Frame::Map {
-                    entries,
+                    mut entries,
                     start,
                     anchor,
                     first_node,
                     ..
                 }) => Some((
                     Node {
-                        value: Value::Map(entries),
+                        value: Value::Map({
+                            mark_duplicates(&mut entries);
+                            entries
+                        }),
                         span: Span { start, end: sp.end },
                     },
                     anchor,
@@ -436,6 +620,7 @@ pub fn parse(src: &str, limits: Limits) -> Result<Option<Node>, YamlError> {
                 Some(k) => entries.push(Entry {
                     key: k,
                     value: node,
+                    duplicate_of: None,
                 }),
             },
             None => root = Some(node),
@@ -612,6 +797,84 @@ mod tests {
         let s = Source::new(src);
         let hit = s.find_in_span(run.span, "${{ github.head_ref }}").unwrap();
         assert_eq!(hit.start, Pos { line: 3, column: 8 });
+    }
+
+    #[test]
+    fn records_duplicate_keys_ignoring_case() {
+        let doc = p("a: 1\nb: 2\nA: 3\nb: 4\nc: {x: 1, x: 2}\n");
+        let entries = doc.as_map().unwrap();
+        let dups: Vec<(Option<&str>, Option<u32>)> = entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.duplicate_of.map(|s| s.start.line)))
+            .collect();
+        assert_eq!(
+            dups,
+            vec![
+                (Some("a"), None),
+                (Some("b"), None),
+                (Some("A"), Some(1)),
+                (Some("b"), Some(2)),
+                (Some("c"), None)
+            ]
+        );
+        // Readers see the first.
+        assert_eq!(doc.get("b").unwrap().as_str(), Some("2"));
+        let inner = doc.get("c").unwrap().as_map().unwrap();
+        assert_eq!(inner[1].duplicate_of.map(|s| s.start.column), Some(5));
+    }
+
+    #[test]
+    fn records_duplicate_keys_in_large_mappings() {
+        let mut src: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        src.push_str("K7: again\n");
+        let doc = p(&src);
+        let entries = doc.as_map().unwrap();
+        assert_eq!(
+            entries.iter().filter(|e| e.duplicate_of.is_some()).count(),
+            1
+        );
+        assert_eq!(entries[100].duplicate_of.map(|s| s.start.line), Some(8));
+    }
+
+    /// GitHub runs workflows whose flow collections close at their key's indentation (YAML 1.2
+    /// wants them further right); positions still point into the file as written.
+    #[test]
+    fn reads_flow_collections_indented_like_their_key() {
+        let src = "jobs:\n  docker:\n    strategy:\n      matrix:\n        target: [\n          \"web\",\n          \"cli\"\n        ]\n        os: [a,\n        b]\n    name: x\n";
+        let doc = p(src);
+        let matrix = doc
+            .at_path(&["jobs", "docker", "strategy", "matrix"].map(String::from))
+            .unwrap();
+        let target = matrix.get("target").unwrap().as_seq().unwrap();
+        assert_eq!(target[1].as_str(), Some("cli"));
+        assert_eq!(
+            target[1].span.start,
+            Pos {
+                line: 7,
+                column: 11
+            }
+        );
+        let os = matrix.get("os").unwrap().as_seq().unwrap();
+        assert_eq!(os[1].as_str(), Some("b"));
+        assert_eq!(
+            os[1].span.start,
+            Pos {
+                line: 10,
+                column: 9
+            }
+        );
+        assert_eq!(
+            doc.at_path(&["jobs", "docker", "name"].map(String::from))
+                .unwrap()
+                .span
+                .start,
+            Pos {
+                line: 11,
+                column: 11
+            }
+        );
+        // Other indentation errors are still errors.
+        assert!(parse("a:\n  b: [1,\n2]\n\tc: 3\n", Limits::default()).is_err());
     }
 
     #[test]
