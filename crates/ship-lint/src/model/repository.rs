@@ -282,7 +282,8 @@ impl Repository {
         // One read per file: which of the usual production branch names it mentions, and
         // (cheap text tests first: most workflows neither call nor can be called) its tree
         // when it calls or can be called.
-        let read: Vec<([bool; 3], Option<(String, String, Node)>)> = workflows
+        type Read = ([bool; 3], Option<(String, String, Node)>);
+        let read: Vec<Read> = workflows
             .par_iter()
             .map(|(path, shown)| {
                 let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);

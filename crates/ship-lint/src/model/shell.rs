@@ -327,10 +327,7 @@ fn balanced(chars: &[char], start: usize) -> (String, usize) {
 /// Drop keywords, assignments and wrappers in front of the program.
 fn command_of(mut words: Vec<String>, line: usize, first_line: &str) -> Option<Command> {
     let mut keywords = Vec::new();
-    loop {
-        let Some(first) = words.first() else {
-            break;
-        };
+    while let Some(first) = words.first() {
         let is_assignment = first.split_once('=').is_some_and(|(name, _)| {
             !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
