@@ -273,21 +273,36 @@ fn rule_ids_are_unique_kebab_case() {
     }
 }
 
-/// A literal secret is reported without ever printing it.
+/// A literal secret is reported without ever printing it, in workflows and in `.env` files.
 #[test]
 fn hardcoded_secret_values_are_never_rendered() {
-    let linted = lint_dir(
-        &fixtures().join("hardcoded-secret/bad"),
-        &["hardcoded-secret"],
-    );
-    let text = human(&linted);
-    for secret in [
-        "AKIAIOSFODNN7EXAMPLE",
+    let secrets = [
+        "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",
         "s3cr3t-Passw0rd",
         "7c6b1d8e0f2a4b3c9d5e",
-        "XXXXXXXXXXXXXXXXXXXXXXXX",
+        "JIuouaB74P0zYIwhoiUZDlib",
+        "66ccf4f9adb537b1bdf660ff5bb167448ca6be036d2a931fd588071e092ae6fc",
+        "2XXHuAMLbv0Oo0BGkExgQfHNDoLqFqBz",
+        "Wint3r-Deploy-2024",
+        "76853ce38a04479fc155b26bbfd5726f271de5738d959bec16de1cbf84716a024bb46c5c31acd3ebd0164c4e505588326089e5fa180e6552858b11d889f1ae03",
+        "KXD2w1BSSyrolWREkBUZURCAuQBYzJLJMYYX",
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+    ];
+    for (rule, case) in [
+        ("hardcoded-secret", "bad"),
+        ("hardcoded-secret", "bad-value-shapes"),
+        ("env-file-committed", "bad"),
     ] {
-        assert!(!text.contains(secret), "`{secret}` is printed:\n{text}");
+        let linted = lint_dir(&fixtures().join(rule).join(case), &[rule]);
+        assert!(!linted.findings.is_empty(), "{rule}/{case}: no findings");
+        let text = human(&linted);
+        let json = serde_json::to_string(&linted.findings).unwrap();
+        for secret in secrets {
+            assert!(
+                !text.contains(secret) && !json.contains(secret),
+                "{rule}/{case}: `{secret}` is printed:\n{text}"
+            );
+        }
     }
 }
 
@@ -300,17 +315,65 @@ fn env_file_ignored_by_gitignore_is_not_reported() {
         ".env\n.env.*\n!.env.example\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join(".env"), "TOKEN=local\n").unwrap();
-    std::fs::write(dir.path().join(".env.local"), "TOKEN=local\n").unwrap();
+    let real = "TOKEN=9b1f4c7e2a8d5f3b6c0e9a7d4f1b8c5e\n";
+    std::fs::write(dir.path().join(".env"), real).unwrap();
+    std::fs::write(dir.path().join(".env.local"), real).unwrap();
     std::fs::write(dir.path().join(".env.example"), "TOKEN=\n").unwrap();
     let linted = lint_dir(dir.path(), &["env-file-committed"]);
     assert!(linted.findings.is_empty(), "{}", human(&linted));
 
-    // Without the .gitignore both are reported.
+    // Without the .gitignore both are reported; the placeholder template still is not.
     std::fs::remove_file(dir.path().join(".gitignore")).unwrap();
     let linted = lint_dir(dir.path(), &["env-file-committed"]);
     let paths: Vec<&str> = linted.findings.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, vec![".env", ".env.local"], "{}", human(&linted));
+}
+
+/// The credential rules read any YAML tree, not only workflow jobs: a composite action
+/// (linted as a single file here) with a literal token, and one handing stored AWS keys to a
+/// step, are reported; one forwarding its own inputs is not.
+#[test]
+fn credential_rules_read_composite_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let action = dir.path().join("action.yml");
+    std::fs::write(
+        &action,
+        r#"name: Publish
+runs:
+  using: composite
+  steps:
+    - run: ./publish.sh
+      shell: bash
+      env:
+        NPM_TOKEN: 3c9d5e7f1a2b4c6d8e0f1a3b5c7d9e1f
+        AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}
+        AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}
+    - uses: aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502 # v4
+      with:
+        aws-access-key-id: ${{ inputs.aws-access-key-id }}
+        aws-secret-access-key: ${{ inputs.aws-secret-access-key }}
+"#,
+    )
+    .unwrap();
+    let mut opts = LintOptions::new(
+        dir.path().to_path_buf(),
+        policy_enabling(&["hardcoded-secret", "static-credentials"]),
+    );
+    opts.workflows = vec![action];
+    let report = lint(&opts).unwrap();
+    let found: Vec<(&str, u32)> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule != "workflow-syntax")
+        .map(|f| (f.rule.as_str(), f.line))
+        .collect();
+    assert_eq!(
+        found,
+        vec![("hardcoded-secret", 8), ("static-credentials", 9)],
+        "{:#?}",
+        report.findings
+    );
+    assert!(report.findings[0].message.contains("the action"));
 }
 
 /// The committed binary fixture really is binary (a NUL byte), as workflow-syntax expects.
