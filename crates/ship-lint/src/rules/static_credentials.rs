@@ -158,7 +158,7 @@ impl StaticCredentials {
                 }
                 Holder::With(None) => format!("`{key}` passes a long-lived AWS key to the step"),
                 Holder::Env(level) => {
-                    format!("`{key}` passes a long-lived AWS key to the {level}")
+                    format!("`{key}` passes a long-lived AWS key to {level}")
                 }
                 Holder::Secrets(Some(callee)) => format!(
                     "`{key}` passes a long-lived AWS key to the reusable workflow `{}`",
@@ -221,9 +221,9 @@ fn env_level(holder: &Node) -> &'static str {
     if holder.get("jobs").is_some() || holder.get("on").is_some() {
         "every job of the workflow"
     } else if holder.get("steps").is_some() || holder.get("runs-on").is_some() {
-        "job"
+        "the job"
     } else {
-        "step"
+        "the step"
     }
 }
 
