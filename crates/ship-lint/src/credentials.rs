@@ -28,11 +28,26 @@ static SHAPES: LazyLock<(RegexSet, Vec<(Regex, &'static str)>)> = LazyLock::new(
             r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[^-]*(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?",
             "a private key",
         ),
-        (r"\bgh[pousr]_[A-Za-z0-9]{36}\b", "a GitHub token"),
-        (r"\bgithub_pat_[A-Za-z0-9_]{40,}\b", "a GitHub token"),
-        (r"\bglpat-[A-Za-z0-9_-]{20,}\b", "a GitLab token"),
-        (r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b", "a Slack token"),
-        (r"\bxapp-[0-9]-[A-Za-z0-9-]{20,}\b", "a Slack token"),
+        (
+            r"(?-u:\b)gh[pousr]_[A-Za-z0-9]{36}(?-u:\b)",
+            "a GitHub token",
+        ),
+        (
+            r"(?-u:\b)github_pat_[A-Za-z0-9_]{40,}(?-u:\b)",
+            "a GitHub token",
+        ),
+        (
+            r"(?-u:\b)glpat-[A-Za-z0-9_-]{20,}(?-u:\b)",
+            "a GitLab token",
+        ),
+        (
+            r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}(?-u:\b)",
+            "a Slack token",
+        ),
+        (
+            r"(?-u:\b)xapp-[0-9]-[A-Za-z0-9-]{20,}(?-u:\b)",
+            "a Slack token",
+        ),
         (
             r"https://hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Za-z0-9]+/[A-Za-z0-9/_-]{8,}",
             "a Slack webhook URL",
@@ -41,30 +56,36 @@ static SHAPES: LazyLock<(RegexSet, Vec<(Regex, &'static str)>)> = LazyLock::new(
             r"https://(?:[a-z0-9-]+\.)?discord(?:app)?\.com/api/webhooks/[0-9]+/[A-Za-z0-9_-]{20,}",
             "a Discord webhook URL",
         ),
-        (r"\b[sr]k_live_[A-Za-z0-9]{20,}\b", "a Stripe live key"),
-        (r"\bAIza[0-9A-Za-z_-]{35}\b", "a Google API key"),
         (
-            r"\bGOCSPX-[A-Za-z0-9_-]{28}\b",
+            r"(?-u:\b)[sr]k_live_[A-Za-z0-9]{20,}(?-u:\b)",
+            "a Stripe live key",
+        ),
+        (r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)", "a Google API key"),
+        (
+            r"(?-u:\b)GOCSPX-[A-Za-z0-9_-]{28}(?-u:\b)",
             "a Google OAuth client secret",
         ),
-        (r"\bnpm_[A-Za-z0-9]{36}\b", "an npm token"),
-        (r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", "a PyPI token"),
-        (r"\bdckr_pat_[A-Za-z0-9_-]{27,}", "a Docker Hub token"),
+        (r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)", "an npm token"),
         (
-            r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
+            r"(?-u:\b)pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}",
+            "a PyPI token",
+        ),
+        (r"(?-u:\b)dckr_pat_[A-Za-z0-9_-]{27,}", "a Docker Hub token"),
+        (
+            r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)",
             "a SendGrid API key",
         ),
         (
-            r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}",
+            r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}",
             "an OpenAI API key",
         ),
-        (r"\bsk-proj-[A-Za-z0-9_-]{40,}", "an OpenAI API key"),
+        (r"(?-u:\b)sk-proj-[A-Za-z0-9_-]{40,}", "an OpenAI API key"),
         (
-            r"\bsk-ant-(?:api|admin)[0-9]{2}-[A-Za-z0-9_-]{80,}",
+            r"(?-u:\b)sk-ant-(?:api|admin)[0-9]{2}-[A-Za-z0-9_-]{80,}",
             "an Anthropic API key",
         ),
         (
-            r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+            r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
             "a JSON Web Token",
         ),
         (
@@ -73,11 +94,11 @@ static SHAPES: LazyLock<(RegexSet, Vec<(Regex, &'static str)>)> = LazyLock::new(
         ),
         // An AWS secret access key is 40 base64 characters: only recognisable by its name.
         (
-            r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)"#,
+            r#"(?:AWS_SECRET_ACCESS_KEY|aws_secret_access_key|aws-secret-access-key)["']?\s*[:=]\s*["']?(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+]|$)"#,
             "an AWS secret access key",
         ),
         (
-            r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\x22]+:(?P<s>[^/\s@'\x22]+)@(?P<host>[^\s/'\x22?#]+)",
+            r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\x22]+:(?P<s>[^/\s@'\x22]+)@(?P<host>[^\s/'\x22?#]+)",
             "a URL with an inline password",
         ),
     ];
@@ -87,6 +108,14 @@ static SHAPES: LazyLock<(RegexSet, Vec<(Regex, &'static str)>)> = LazyLock::new(
         .map(|(p, d)| (Regex::new(p).expect("credential pattern compiles"), *d))
         .collect();
     (set, res)
+});
+
+/// A fixed part of every pattern in [`SHAPES`]; keep the two in step.
+static PREFILTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"PRIVATE KEY|gh[pousr]_|github_pat_|glpat-|xox|xapp-|hooks\.slack\.com|discord|k_live_|AIza|GOCSPX-|npm_|pypi-|dckr_pat_|SG\.|sk-|eyJ|AccountKey=|SECRET_ACCESS_KEY|secret_access_key|secret-access-key|://",
+    )
+    .expect("regex")
 });
 
 /// Credentials the world already knows: published development keys of local emulators and
@@ -106,7 +135,10 @@ const PUBLIC_DEV_KEYS: &[&str] = &[
 pub fn scan_shapes(text: &str, local_value: &dyn Fn(&str) -> bool) -> Vec<Shape> {
     let (set, res) = &*SHAPES;
     let mut found = Vec::new();
-    if !set.is_match(text) {
+    // Most values (`ubuntu-latest`, `actions/checkout@v4`, expressions) hold none of the
+    // shapes' fixed parts: one literal search (SIMD) rejects them before the pattern set runs.
+    // No shape fits in fewer than 12 bytes (`x://u:p@h.io`).
+    if text.len() < 12 || !PREFILTER.is_match(text) || !set.is_match(text) {
         return found;
     }
     for i in set.matches(text).iter() {
@@ -173,7 +205,14 @@ static AWS_SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// How `key` classifies its value, if it names a credential at all.
 pub fn key_kind(key: &str) -> Option<KeyKind> {
-    if key.len() > 128 {
+    const HINTS: [&[u8]; 6] = [b"pass", b"pwd", b"secret", b"token", b"key", b"cred"];
+    let hinted = HINTS.iter().any(|h| {
+        key.as_bytes()
+            .windows(h.len())
+            .any(|w| w.eq_ignore_ascii_case(h))
+    });
+    // Most keys (`runs-on`, `with`, `name`) name no credential: skip the patterns below.
+    if key.len() > 128 || !hinted {
         return None;
     }
     if AWS_SECRET_KEY.is_match(key) || key.eq_ignore_ascii_case("secret_access_key") {

@@ -49,10 +49,16 @@ declare_rule! {
 }
 rule_impl!(StaticCredentials, workflow, actions);
 
-/// `${{ secrets.NAME }}` and nothing else: the whole value is a stored secret.
-static SECRET_REF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*\$\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}\s*$").expect("regex")
-});
+/// `NAME` when the whole value is `${{ secrets.NAME }}`: a stored secret, handed over as is.
+fn secret_ref(v: &str) -> Option<&str> {
+    let inner = v.trim().strip_prefix("${{")?.strip_suffix("}}")?.trim();
+    let name = inner.strip_prefix("secrets.")?;
+    (!name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    .then_some(name)
+}
 
 /// A name of one half of an AWS key pair: the pair's prefix (`AWS_`, `CICD_AWS_`) and
 /// whether this half is the secret one.
@@ -186,10 +192,9 @@ fn pair_use<'a>(map: &'a [Entry], holder: Holder<'a>) -> Option<Use<'a>> {
         let (Some(k), Some(v)) = (e.key.as_str(), e.value.as_str()) else {
             continue;
         };
-        let Some(caps) = SECRET_REF.captures(v) else {
+        let Some(secret_name) = secret_ref(v) else {
             continue;
         };
-        let secret_name = caps.get(1).map_or("", |m| m.as_str());
         // The stored secret's name identifies the pair; the variable's name, when the secret
         // has a name of its own (`AWS_SECRET_ACCESS_KEY: ${{ secrets.DEPLOY_KEY }}`), says
         // only that it is an AWS key.
@@ -239,7 +244,16 @@ fn short(uses: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::aws_key_name;
+    use super::{aws_key_name, secret_ref};
+
+    #[test]
+    fn secret_refs() {
+        assert_eq!(secret_ref("${{ secrets.AWS_KEY }}"), Some("AWS_KEY"));
+        assert_eq!(secret_ref(" ${{secrets.AWS_KEY}} "), Some("AWS_KEY"));
+        assert_eq!(secret_ref("${{ secrets.A || 'x' }}"), None);
+        assert_eq!(secret_ref("${{ inputs.aws-access-key-id }}"), None);
+        assert_eq!(secret_ref("x ${{ secrets.A }}"), None);
+    }
 
     #[test]
     fn aws_key_names() {
