@@ -171,6 +171,22 @@ pub fn scan_shapes(text: &str, local_value: &dyn Fn(&str) -> bool) -> Vec<Shape>
     found
 }
 
+/// A name for a value shipped to browsers and apps on purpose (`NEXT_PUBLIC_FIREBASE_API_KEY`,
+/// `STRIPE_PUBLISHABLE_KEY`): its key or token is public by design.
+pub fn public_name(key: &str) -> bool {
+    [&b"public"[..], &b"publishable"[..]].iter().any(|h| {
+        key.as_bytes()
+            .windows(h.len())
+            .any(|w| w.eq_ignore_ascii_case(h))
+    })
+}
+
+/// Shapes that are also handed to clients on purpose (Google API keys of web apps, Supabase
+/// anon JWTs): under a [`public_name`] they are not leaks.
+pub fn client_side(shape: &Shape) -> bool {
+    matches!(shape.what, "a Google API key" | "a JSON Web Token")
+}
+
 /// What a key's name says its value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
@@ -212,7 +228,7 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
             .any(|w| w.eq_ignore_ascii_case(h))
     });
     // Most keys (`runs-on`, `with`, `name`) name no credential: skip the patterns below.
-    if key.len() > 128 || !hinted {
+    if key.len() > 128 || !hinted || public_name(key) {
         return None;
     }
     if AWS_SECRET_KEY.is_match(key) || key.eq_ignore_ascii_case("secret_access_key") {
@@ -754,6 +770,8 @@ mod tests {
         assert_eq!(key_kind("aws-secret-access-key"), Some(KeyKind::AwsSecret));
         assert_eq!(key_kind("AWS_ACCESS_KEY_ID"), None);
         assert_eq!(key_kind("cache-key"), None);
+        assert_eq!(key_kind("NEXT_PUBLIC_SUPABASE_ANON_KEY"), None);
+        assert_eq!(key_kind("STRIPE_PUBLISHABLE_KEY"), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 use crate::context::{Diagnostic, RepositoryContext};
-use crate::credentials::{key_kind, literal_secret, more_of, scan_shapes};
+use crate::credentials::{
+    client_side, key_kind, literal_secret, more_of, public_name, scan_shapes,
+};
 use crate::rules::rule_impl;
 use ship_workflow::{Pos, Span};
 
@@ -90,7 +92,11 @@ fn env_secrets(text: &str) -> Vec<EnvSecret> {
                 column: col(end),
             },
         };
-        if let Some(s) = scan_shapes(value, &|_| false).into_iter().next() {
+        let public = public_name(key);
+        let shape = scan_shapes(value, &|_| false)
+            .into_iter()
+            .find(|s| !(public && client_side(s)));
+        if let Some(s) = shape {
             found.push(EnvSecret {
                 span: span_of(value_at + s.start, value_at + s.end),
                 key: key.to_string(),

@@ -1,6 +1,7 @@
 use crate::context::{Diagnostic, WorkflowContext};
 use crate::credentials::{
-    is_placeholder, key_kind, literal_secret, local_host, more_uses, never_secret, scan_shapes,
+    client_side, is_placeholder, key_kind, literal_secret, local_host, more_uses, never_secret,
+    public_name, scan_shapes,
 };
 use crate::rules::rule_impl;
 use ship_workflow::yaml::Style;
@@ -29,8 +30,8 @@ declare_rule! {
     /// `xxx`, `<token>`), plain test dummies (`postgres`, `minio123`, LocalStack's `test`),
     /// the values a job gives its service containers (a throwaway database's
     /// `POSTGRES_PASSWORD`) wherever the workflow repeats them, URLs to `localhost` or to a
-    /// service container, published development keys (Azurite's), public JWTs (Supabase anon
-    /// keys), and AWS access key ids (`AKIA…`): an id names a key, the secret key is the
+    /// service container, published development keys (Azurite's), values public by design
+    /// (keys named `*PUBLIC*`/`*PUBLISHABLE*`, Supabase anon JWTs), and AWS access key ids (`AKIA…`): an id names a key, the secret key is the
     /// credential. Long-lived AWS keys read from secrets are `static-credentials`' concern.
     ///
     /// The same secret written many times is reported once, at its first place, with the
@@ -224,7 +225,10 @@ impl HardcodedSecret {
         place: &str,
         hits: &mut Vec<Hit>,
     ) {
-        let shapes = scan_shapes(text, throwaway);
+        let mut shapes = scan_shapes(text, throwaway);
+        if key.is_some_and(public_name) {
+            shapes.retain(|s| !client_side(s));
+        }
         if !shapes.is_empty() {
             for s in shapes {
                 let secret = &text[s.start..s.end];
