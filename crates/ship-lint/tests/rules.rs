@@ -329,53 +329,6 @@ fn env_file_ignored_by_gitignore_is_not_reported() {
     assert_eq!(paths, vec![".env", ".env.local"], "{}", human(&linted));
 }
 
-/// The credential rules read any YAML tree, not only workflow jobs: a composite action
-/// (linted as a single file here) with a literal token, and one handing stored AWS keys to a
-/// step, are reported; one forwarding its own inputs is not.
-#[test]
-fn credential_rules_read_composite_actions() {
-    let dir = tempfile::tempdir().unwrap();
-    let action = dir.path().join("action.yml");
-    std::fs::write(
-        &action,
-        r#"name: Publish
-runs:
-  using: composite
-  steps:
-    - run: ./publish.sh
-      shell: bash
-      env:
-        NPM_TOKEN: 3c9d5e7f1a2b4c6d8e0f1a3b5c7d9e1f
-        AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}
-        AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}
-    - uses: aws-actions/configure-aws-credentials@e3dd6a429d7300a6a4c196c26e071d42e0343502 # v4
-      with:
-        aws-access-key-id: ${{ inputs.aws-access-key-id }}
-        aws-secret-access-key: ${{ inputs.aws-secret-access-key }}
-"#,
-    )
-    .unwrap();
-    let mut opts = LintOptions::new(
-        dir.path().to_path_buf(),
-        policy_enabling(&["hardcoded-secret", "static-credentials"]),
-    );
-    opts.workflows = vec![action];
-    let report = lint(&opts).unwrap();
-    let found: Vec<(&str, u32)> = report
-        .findings
-        .iter()
-        .filter(|f| f.rule != "workflow-syntax")
-        .map(|f| (f.rule.as_str(), f.line))
-        .collect();
-    assert_eq!(
-        found,
-        vec![("hardcoded-secret", 8), ("static-credentials", 9)],
-        "{:#?}",
-        report.findings
-    );
-    assert!(report.findings[0].message.contains("the action"));
-}
-
 /// The committed binary fixture really is binary (a NUL byte), as workflow-syntax expects.
 #[test]
 fn binary_fixture_has_a_nul_byte() {

@@ -61,6 +61,10 @@ declare_rule! {
 }
 rule_impl!(HardcodedSecret, workflow, actions);
 
+/// Where a finding in a composite action is; actions cannot read `secrets`, so the fix differs.
+const ACTION: &str = "the action";
+const ACTION_HELP: &str = "rotate it, and take it as an input (`${{ inputs.NAME }}`) that callers fill from their secrets";
+
 /// One literal credential found, before repeats of the same secret are merged.
 struct Hit {
     span: Span,
@@ -90,8 +94,8 @@ fn registry_host(image: &str) -> Option<&str> {
 
 impl HardcodedSecret {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
-        let place = if cx.path.ends_with("action.yml") || cx.path.ends_with("action.yaml") {
-            "the action"
+        let place = if cx.is_action() {
+            ACTION
         } else {
             "the workflow"
         };
@@ -239,7 +243,11 @@ impl HardcodedSecret {
                         .find_nth_in_span(n.span, secret, nth)
                         .unwrap_or(n.span),
                     message: format!("{} is written in {place}", s.what),
-                    help: "rotate it now, store it as an environment secret and use `${{ secrets.NAME }}`".into(),
+                    help: if place == ACTION {
+                        ACTION_HELP.into()
+                    } else {
+                        "rotate it now, store it as an environment secret and use `${{ secrets.NAME }}`".into()
+                    },
                     secret: secret.to_string(),
                 });
             }
@@ -256,9 +264,13 @@ impl HardcodedSecret {
             hits.push(Hit {
                 span: n.span,
                 message: format!("`{k}` holds {why} written in {place}"),
-                help: format!(
-                    "rotate it, store it as a secret and write `{k}: ${{{{ secrets.NAME }}}}`"
-                ),
+                help: if place == ACTION {
+                    ACTION_HELP.into()
+                } else {
+                    format!(
+                        "rotate it, store it as a secret and write `{k}: ${{{{ secrets.NAME }}}}`"
+                    )
+                },
                 secret: text.trim().to_string(),
             });
         }
