@@ -11,6 +11,7 @@
 
 pub mod baseline;
 mod context;
+mod credentials;
 pub mod deploys;
 mod engine;
 mod images;

@@ -428,7 +428,9 @@ fn the_file_never_holds_a_secret() {
         .iter()
         .filter(|f| f.rule == "hardcoded-secret")
         .count();
-    assert!(secrets >= 3, "{findings:#?}");
+    // The password (DB_PASSWORD, the curl URL) and the token (a step name, an input) are
+    // one finding each: hardcoded-secret reports a repeated secret once.
+    assert!(secrets >= 2, "{findings:#?}");
     let b = Baseline::from_findings(
         &findings,
         &Scope::repository(dir.path(), &policy),

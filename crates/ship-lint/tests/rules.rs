@@ -273,21 +273,36 @@ fn rule_ids_are_unique_kebab_case() {
     }
 }
 
-/// A literal secret is reported without ever printing it.
+/// A literal secret is reported without ever printing it, in workflows and in `.env` files.
 #[test]
 fn hardcoded_secret_values_are_never_rendered() {
-    let linted = lint_dir(
-        &fixtures().join("hardcoded-secret/bad"),
-        &["hardcoded-secret"],
-    );
-    let text = human(&linted);
-    for secret in [
-        "AKIAIOSFODNN7EXAMPLE",
+    let secrets = [
+        "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",
         "s3cr3t-Passw0rd",
         "7c6b1d8e0f2a4b3c9d5e",
-        "XXXXXXXXXXXXXXXXXXXXXXXX",
+        "JIuouaB74P0zYIwhoiUZDlib",
+        "66ccf4f9adb537b1bdf660ff5bb167448ca6be036d2a931fd588071e092ae6fc",
+        "2XXHuAMLbv0Oo0BGkExgQfHNDoLqFqBz",
+        "Wint3r-Deploy-2024",
+        "76853ce38a04479fc155b26bbfd5726f271de5738d959bec16de1cbf84716a024bb46c5c31acd3ebd0164c4e505588326089e5fa180e6552858b11d889f1ae03",
+        "KXD2w1BSSyrolWREkBUZURCAuQBYzJLJMYYX",
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+    ];
+    for (rule, case) in [
+        ("hardcoded-secret", "bad"),
+        ("hardcoded-secret", "bad-value-shapes"),
+        ("env-file-committed", "bad"),
     ] {
-        assert!(!text.contains(secret), "`{secret}` is printed:\n{text}");
+        let linted = lint_dir(&fixtures().join(rule).join(case), &[rule]);
+        assert!(!linted.findings.is_empty(), "{rule}/{case}: no findings");
+        let text = human(&linted);
+        let json = serde_json::to_string(&linted.findings).unwrap();
+        for secret in secrets {
+            assert!(
+                !text.contains(secret) && !json.contains(secret),
+                "{rule}/{case}: `{secret}` is printed:\n{text}"
+            );
+        }
     }
 }
 
@@ -300,13 +315,14 @@ fn env_file_ignored_by_gitignore_is_not_reported() {
         ".env\n.env.*\n!.env.example\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join(".env"), "TOKEN=local\n").unwrap();
-    std::fs::write(dir.path().join(".env.local"), "TOKEN=local\n").unwrap();
+    let real = "TOKEN=9b1f4c7e2a8d5f3b6c0e9a7d4f1b8c5e\n";
+    std::fs::write(dir.path().join(".env"), real).unwrap();
+    std::fs::write(dir.path().join(".env.local"), real).unwrap();
     std::fs::write(dir.path().join(".env.example"), "TOKEN=\n").unwrap();
     let linted = lint_dir(dir.path(), &["env-file-committed"]);
     assert!(linted.findings.is_empty(), "{}", human(&linted));
 
-    // Without the .gitignore both are reported.
+    // Without the .gitignore both are reported; the placeholder template still is not.
     std::fs::remove_file(dir.path().join(".gitignore")).unwrap();
     let linted = lint_dir(dir.path(), &["env-file-committed"]);
     let paths: Vec<&str> = linted.findings.iter().map(|f| f.path.as_str()).collect();

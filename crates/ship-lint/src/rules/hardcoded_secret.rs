@@ -1,17 +1,41 @@
 use crate::context::{Diagnostic, WorkflowContext};
+use crate::credentials::{
+    client_side, is_placeholder, key_kind, literal_secret, local_host, more_uses, never_secret,
+    public_name, scan_shapes,
+};
 use crate::rules::rule_impl;
-use regex::{Regex, RegexSet};
-use ship_workflow::{Node, Value};
-use std::sync::LazyLock;
+use ship_workflow::yaml::Style;
+use ship_workflow::{Node, Span, Value};
+use std::collections::{HashMap, HashSet};
 
 declare_rule! {
     /// ## What it reports
-    /// Literal credentials in a workflow: AWS access key ids (`AKIA…`/`ASIA…`), private key
-    /// blocks, GitHub tokens (`ghp_…`, `github_pat_…`), Slack tokens and webhooks, keys named
-    /// like `password`, `secret`, `token` or `api-key` with a literal value, and URLs with an
-    /// inline password (`postgres://user:pass@host`). Throwaway values for service
-    /// containers and URLs to `localhost` are not reported. The finding never prints the
-    /// value.
+    /// Literal credentials in a workflow or a composite action, judged by the value, not only
+    /// by its key:
+    ///
+    /// - credentials of a known shape anywhere, scripts included: private key blocks, GitHub,
+    ///   GitLab, Slack, Stripe live, Google, npm, PyPI, Docker Hub, SendGrid, OpenAI and
+    ///   Anthropic tokens, Slack and Discord webhook URLs, JSON Web Tokens, Azure storage
+    ///   account keys, AWS secret access keys after their name, and URLs with an inline
+    ///   password to a real host (`postgres://app:…@db.prod.example.io`);
+    /// - keys named like a secret (`password`, `token`, `api-key`, `client_secret`,
+    ///   `AWS_SECRET_ACCESS_KEY`, `RAILS_MASTER_KEY`, `SECRET_KEY_BASE`, `*_SIGNING_KEY`…)
+    ///   whose literal value looks generated (20+ hex characters, a random-looking base64
+    ///   string) or like a chosen password (10+ characters mixing three kinds of character);
+    /// - `credentials.password` of a job's `container:` or `services:`: the password of the
+    ///   registry the image is pulled from.
+    ///
+    /// Not reported: booleans and numbers (`mask-password: 'true'`), `${{ }}` expressions and
+    /// `$VARIABLES`, placeholders (`changeme`, `changethis`, `dummy`, `test`, `example`,
+    /// `xxx`, `<token>`), plain test dummies (`postgres`, `minio123`, LocalStack's `test`),
+    /// the values a job gives its service containers (a throwaway database's
+    /// `POSTGRES_PASSWORD`) wherever the workflow repeats them, URLs to `localhost` or to a
+    /// service container, published development keys (Azurite's), values public by design
+    /// (keys named `*PUBLIC*`/`*PUBLISHABLE*`, Supabase anon JWTs), and AWS access key ids (`AKIA…`): an id names a key, the secret key is the
+    /// credential. Long-lived AWS keys read from secrets are `static-credentials`' concern.
+    ///
+    /// The same secret written many times is reported once, at its first place, with the
+    /// number and lines of the others. The finding never prints the value.
     ///
     /// ## Why
     /// Everything in a workflow file is in git history and readable by everyone with read
@@ -19,7 +43,16 @@ declare_rule! {
     ///
     /// ## How to fix
     /// Rotate the credential, store it as an environment secret, and reference it:
-    /// `password: ${{ secrets.DB_PASSWORD }}`.
+    ///
+    /// ```yaml
+    ///     env:
+    ///       RAILS_MASTER_KEY: ${{ secrets.RAILS_MASTER_KEY }}
+    ///     container:
+    ///       image: ghcr.io/acme/builder:2
+    ///       credentials:
+    ///         username: ${{ github.actor }}
+    ///         password: ${{ secrets.GITHUB_TOKEN }}
+    /// ```
     pub struct HardcodedSecret {
         id: "hardcoded-secret",
         severity: Error,
@@ -28,156 +61,279 @@ declare_rule! {
 }
 rule_impl!(HardcodedSecret, workflow, actions);
 
-static TOKENS: LazyLock<(RegexSet, Vec<(Regex, &'static str)>)> = LazyLock::new(|| {
-    let pats: Vec<(&str, &str)> = vec![
-        (r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", "an AWS access key id"),
-        (r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----", "a private key"),
-        (r"\bgh[pousr]_[A-Za-z0-9]{36}\b", "a GitHub token"),
-        (r"\bgithub_pat_[A-Za-z0-9_]{22,}\b", "a GitHub token"),
-        (r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b", "a Slack token"),
-        (
-            r"https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+",
-            "a Slack webhook URL",
-        ),
-        (
-            r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@$]+@[^\s/]+",
-            "a URL with an inline password",
-        ),
-    ];
-    let set = RegexSet::new(pats.iter().map(|p| p.0)).unwrap();
-    let res = pats
-        .into_iter()
-        .map(|(p, d)| (Regex::new(p).unwrap(), d))
-        .collect();
-    (set, res)
-});
+/// Where a finding in a composite action is; actions cannot read `secrets`, so the fix differs.
+const ACTION: &str = "the action";
+const ACTION_HELP: &str = "rotate it, and take it as an input (`${{ inputs.NAME }}`) that callers fill from their secrets";
 
-static SECRET_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|[-_])(password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|client[-_]?secret)$").unwrap()
-});
-
-fn local_url(m: &str) -> bool {
-    let host = m.rsplit('@').next().unwrap_or("");
-    let host = host.split([':', '/']).next().unwrap_or("");
-    matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]") || !host.contains('.')
+/// One literal credential found, before repeats of the same secret are merged.
+struct Hit {
+    span: Span,
+    message: String,
+    help: String,
+    /// The secret itself: the same text found again is the same cause.
+    secret: String,
 }
 
-/// Keys under `services:` and `container:` configure throwaway containers for the job.
-fn container_subtrees(job: &Node) -> Vec<&Node> {
-    let mut v = Vec::new();
-    if let Some(s) = job.get("services") {
-        v.push(s);
-    }
-    if let Some(c) = job.get("container") {
-        v.push(c);
-    }
-    v
+/// `services:` of a job: a map from service names to definitions with an `image`.
+fn services_map(n: &Node) -> Option<&[ship_workflow::Entry]> {
+    let entries = n.as_map()?;
+    entries
+        .iter()
+        .all(|e| e.value.as_map().is_some())
+        .then_some(entries)
+        .filter(|es| es.iter().any(|e| e.value.get("image").is_some()))
+}
+
+/// The registry host of an image reference, when it names one (`ghcr.io/a/b`,
+/// `localhost:5000/b`); `None` for Docker Hub images (`postgres:16`, `acme/app`).
+fn registry_host(image: &str) -> Option<&str> {
+    let (first, rest) = image.split_once('/')?;
+    (!rest.is_empty() && (first.contains('.') || first.contains(':') || first == "localhost"))
+        .then_some(first)
 }
 
 impl HardcodedSecret {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
-        let (set, res) = &*TOKENS;
-        let mut exempt: Vec<ship_workflow::Span> = Vec::new();
-        for job in &cx.workflow.jobs {
-            for c in container_subtrees(job.node) {
-                exempt.push(c.span);
-            }
-        }
-        // Values given to the job's service containers (a throwaway test database's
-        // password) are not secrets when the job repeats them to connect.
-        let mut container_values: Vec<&str> = Vec::new();
-        for job in &cx.workflow.jobs {
-            for c in container_subtrees(job.node) {
-                c.walk(|n| {
-                    if let Some(v) = n.as_str().filter(|v| v.len() >= 4) {
-                        container_values.push(v);
-                    }
-                });
-            }
-        }
-        let in_exempt = |n: &Node| {
-            exempt
-                .iter()
-                .any(|s| s.start <= n.span.start && n.span.end <= s.end)
+        let place = if cx.is_action() {
+            ACTION
+        } else {
+            "the workflow"
         };
-        let mut check_scalar = |n: &Node, key: Option<&str>| {
-            let Some(text) = n.as_str() else { return };
-            if set.is_match(text) {
-                for i in set.matches(text).iter() {
-                    let (re, what) = &res[i];
-                    for m in re.find_iter(text) {
-                        let password_of_service = container_values
-                            .iter()
-                            .any(|v| m.as_str().contains(&format!(":{v}@")));
-                        if i == 6 && (local_url(m.as_str()) || in_exempt(n) || password_of_service)
-                        {
-                            continue;
-                        }
-                        let span = cx
-                            .source
-                            .find_nth_in_span(
-                                n.span,
-                                m.as_str(),
-                                text[..m.start()].matches(m.as_str()).count(),
-                            )
-                            .unwrap_or(n.span);
-                        out.push(Diagnostic::new(
-                            span,
-                            format!("{what} is written in the workflow"),
-                            "rotate it now, store it as an environment secret and use `${{ secrets.NAME }}`",
-                        ).redacted());
-                    }
+        // What the workflow gives its service containers (a test database's password):
+        // throwaways wherever the workflow repeats them, e.g. in a DATABASE_URL.
+        let mut service_values: HashSet<&str> = HashSet::new();
+        cx.root.walk(|n| {
+            let Some(entries) = n.as_map() else { return };
+            for e in entries {
+                if e.key.as_str() != Some("services") {
+                    continue;
                 }
-                return;
-            }
-            if let Some(k) = key {
-                let literal = !text.trim().is_empty()
-                    && !text.contains("${{")
-                    && !text.starts_with('$')
-                    && n.as_bool().is_none()
-                    && text.parse::<f64>().is_err();
-                if literal
-                    && SECRET_KEY.is_match(k)
-                    && !in_exempt(n)
-                    && !container_values.contains(&text)
-                    && text.len() >= 4
-                    && !matches!(
-                        n.value,
-                        Value::Scalar {
-                            style: ship_workflow::yaml::Style::Block,
-                            ..
+                // Not their registry `credentials`: those are no throwaways.
+                let settings = services_map(&e.value)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.value.as_map())
+                    .flatten()
+                    .filter(|setting| setting.key.as_str() != Some("credentials"));
+                for setting in settings {
+                    setting.value.walk(|v| {
+                        if let Some(t) = v.as_str().filter(|t| t.len() >= 4) {
+                            service_values.insert(t);
                         }
-                    )
-                {
-                    out.push(
-                        Diagnostic::new(
-                            n.span,
-                            format!("`{k}` has a literal value"),
-                            format!(
-                                "store it as a secret and write `{k}: ${{{{ secrets.NAME }}}}`"
-                            ),
-                        )
-                        .redacted(),
+                    });
+                }
+            }
+        });
+        let throwaway = |s: &str| service_values.contains(s);
+
+        let mut hits: Vec<Hit> = Vec::new();
+        // (node, its key, inside a service container's definition)
+        let mut stack: Vec<(&Node, Option<&str>, bool)> = vec![(cx.root, None, false)];
+        while let Some((node, key, in_service)) = stack.pop() {
+            match &node.value {
+                Value::Scalar { text, style } => {
+                    self.check_scalar(
+                        cx, node, text, *style, key, in_service, &throwaway, place, &mut hits,
                     );
                 }
-            }
-        };
-        // Walk map entries to know each scalar's key.
-        // `permissions: { id-token: write }` names a scope, not a credential.
-        let mut stack = vec![(cx.root, None::<&str>)];
-        while let Some((node, key)) = stack.pop() {
-            match &node.value {
-                Value::Scalar { .. } => check_scalar(node, key),
-                Value::Seq(items) => stack.extend(items.iter().map(|i| (i, None))),
+                Value::Seq(items) => stack.extend(items.iter().map(|i| (i, None, in_service))),
                 Value::Map(entries) => {
+                    // `permissions: { id-token: write }` names a scope, not a credential.
                     if key == Some("permissions") {
                         continue;
                     }
+                    let job_services = entries
+                        .iter()
+                        .find(|e| e.key.as_str() == Some("services"))
+                        .and_then(|e| services_map(&e.value));
+                    let service_names: Vec<&str> = job_services
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e.key.as_str())
+                        .collect();
                     for e in entries {
-                        stack.push((&e.value, e.key.as_str()));
+                        let k = e.key.as_str();
+                        match k {
+                            Some("container") => {
+                                self.check_registry(
+                                    &e.value,
+                                    "the job container",
+                                    &service_names,
+                                    &throwaway,
+                                    place,
+                                    &mut hits,
+                                );
+                                push_definition(&mut stack, &e.value, in_service);
+                            }
+                            Some("services") if job_services.is_some() => {
+                                for s in job_services.into_iter().flatten() {
+                                    let what = format!(
+                                        "the service container `{}`",
+                                        s.key.as_str().unwrap_or("?")
+                                    );
+                                    self.check_registry(
+                                        &s.value,
+                                        &what,
+                                        &service_names,
+                                        &throwaway,
+                                        place,
+                                        &mut hits,
+                                    );
+                                    push_definition(&mut stack, &s.value, true);
+                                }
+                            }
+                            _ => stack.push((&e.value, k, in_service)),
+                        }
                     }
                 }
             }
         }
+
+        // The same secret many times is one cause: one finding, at its first place.
+        hits.sort_by_key(|h| (h.span.start.line, h.span.start.column));
+        let mut first_of: HashMap<&str, usize> = HashMap::new();
+        let mut others: Vec<Vec<u32>> = vec![Vec::new(); hits.len()];
+        for (i, h) in hits.iter().enumerate() {
+            match first_of.get(h.secret.as_str()) {
+                Some(&f) => others[f].push(h.span.start.line),
+                None => {
+                    first_of.insert(h.secret.as_str(), i);
+                }
+            }
+        }
+        for (i, h) in hits.iter().enumerate() {
+            if first_of.get(h.secret.as_str()) != Some(&i) {
+                continue;
+            }
+            out.push(
+                Diagnostic::new(
+                    h.span,
+                    format!("{}{}", h.message, more_uses(&others[i])),
+                    h.help.clone(),
+                )
+                .redacted(),
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_scalar(
+        &self,
+        cx: &WorkflowContext<'_>,
+        n: &Node,
+        text: &str,
+        style: Style,
+        key: Option<&str>,
+        in_service: bool,
+        throwaway: &dyn Fn(&str) -> bool,
+        place: &str,
+        hits: &mut Vec<Hit>,
+    ) {
+        let mut shapes = scan_shapes(text, throwaway);
+        if key.is_some_and(public_name) {
+            shapes.retain(|s| !client_side(s));
+        }
+        if !shapes.is_empty() {
+            for s in shapes {
+                let secret = &text[s.start..s.end];
+                let nth = text[..s.start].matches(secret).count();
+                hits.push(Hit {
+                    span: cx
+                        .source
+                        .find_nth_in_span(n.span, secret, nth)
+                        .unwrap_or(n.span),
+                    message: format!("{} is written in {place}", s.what),
+                    help: if place == ACTION {
+                        ACTION_HELP.into()
+                    } else {
+                        "rotate it now, store it as an environment secret and use `${{ secrets.NAME }}`".into()
+                    },
+                    secret: secret.to_string(),
+                });
+            }
+            return;
+        }
+        // A service container's own settings are throwaways; block scalars are scripts and
+        // documents, which only known shapes (above) can tell apart.
+        let Some(k) = key else { return };
+        if in_service || style == Style::Block || throwaway(text) {
+            return;
+        }
+        let Some(kind) = key_kind(k) else { return };
+        if let Some(why) = literal_secret(kind, text) {
+            hits.push(Hit {
+                span: n.span,
+                message: format!("`{k}` holds {why} written in {place}"),
+                help: if place == ACTION {
+                    ACTION_HELP.into()
+                } else {
+                    format!(
+                        "rotate it, store it as a secret and write `{k}: ${{{{ secrets.NAME }}}}`"
+                    )
+                },
+                secret: text.trim().to_string(),
+            });
+        }
+    }
+
+    /// `credentials.password` of a job container or service container: the password of the
+    /// registry its image comes from, a real secret unless that registry is the job's own
+    /// throwaway (a `localhost:5000` or service-container registry).
+    #[allow(clippy::too_many_arguments)]
+    fn check_registry(
+        &self,
+        def: &Node,
+        what: &str,
+        service_names: &[&str],
+        throwaway: &dyn Fn(&str) -> bool,
+        place: &str,
+        hits: &mut Vec<Hit>,
+    ) {
+        let Some(pw) = def.get("credentials").and_then(|c| c.get("password")) else {
+            return;
+        };
+        let Some(text) = pw.as_str() else { return };
+        let text = text.trim();
+        if never_secret(text) || is_placeholder(text) || throwaway(text) {
+            return;
+        }
+        let image = def.get("image").and_then(Node::as_str).unwrap_or("");
+        if let Some(host) = registry_host(image) {
+            let name = host.split(':').next().unwrap_or(host);
+            if local_host(host) || service_names.contains(&name) {
+                return;
+            }
+        }
+        let shape = scan_shapes(text, throwaway)
+            .first()
+            .map(|s| s.what)
+            .unwrap_or("a registry password");
+        hits.push(Hit {
+            span: pw.span,
+            message: format!(
+                "{shape} for pulling {what}'s image is written in {place}"
+            ),
+            help: "rotate it, store it as a secret and write `password: ${{ secrets.REGISTRY_PASSWORD }}` (for ghcr.io, `${{ secrets.GITHUB_TOKEN }}` with `packages: read`)".into(),
+            secret: text.to_string(),
+        });
+    }
+}
+
+/// Walk a container or service definition, except its `credentials` (checked as a registry
+/// login by `check_registry`).
+fn push_definition<'a>(
+    stack: &mut Vec<(&'a Node, Option<&'a str>, bool)>,
+    def: &'a Node,
+    in_service: bool,
+) {
+    match def.as_map() {
+        Some(entries) => {
+            for e in entries {
+                if e.key.as_str() != Some("credentials") {
+                    stack.push((&e.value, e.key.as_str(), in_service));
+                }
+            }
+        }
+        None => stack.push((def, Some("container"), in_service)),
     }
 }
