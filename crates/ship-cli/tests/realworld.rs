@@ -66,6 +66,8 @@ struct Label {
     rule: String,
     path: String,
     line: u32,
+    /// ci-stages entries: the stage (`all` on a fine entry: every stage).
+    stage: Option<String>,
 }
 
 impl Label {
@@ -127,6 +129,7 @@ fn labels() -> (Vec<Label>, Vec<Label>) {
                     rule: s(v, "rule").to_string(),
                     path: s(v, "path").to_string(),
                     line: num(v, "line"),
+                    stage: v.get("stage").and_then(|s| s.as_str()).map(str::to_string),
                 };
                 let fix = fixes.iter().find(|c| {
                     c.repo == label.repo
@@ -176,9 +179,26 @@ fn blocks(repo: &str, path: &str) -> Vec<(u32, u32)> {
 }
 
 /// A finding describes a labelled place: same rule and file, and a line within three of it
-/// or in the same step.
-fn describes(label: &Label, rule: &str, path: &str, line: u32, steps: &[(u32, u32)]) -> bool {
-    if label.rule != rule || label.path != path {
+/// or in the same step. The CI rules are about the repository as a whole (which workflow
+/// they point at is a presentation choice): a `ci-trigger` finding describes the
+/// repository's `ci-trigger` label, a `ci-stages` finding the label of its stage.
+fn describes(label: &Label, f: &Found, steps: &[(u32, u32)]) -> bool {
+    let (rule, path, line) = (f.rule.as_str(), f.path.as_str(), f.line);
+    if label.rule != rule {
+        return false;
+    }
+    match rule {
+        "ci-trigger" => return true,
+        "ci-stages" => {
+            let stage = f.message.split('`').nth(1).unwrap_or_default().to_string();
+            return label
+                .stage
+                .as_deref()
+                .is_some_and(|s| s == "all" || s == stage);
+        }
+        _ => {}
+    }
+    if label.path != path {
         return false;
     }
     if label.line.abs_diff(line) <= 3 {
@@ -271,7 +291,7 @@ fn ship_lint_on_real_repositories() {
     for f in &findings {
         let steps = steps_of(&f.repo, &f.path);
         for place in fine.iter().filter(|l| l.repo == f.repo) {
-            if describes(place, &f.rule, &f.path, f.line, &steps) {
+            if describes(place, f, &steps) {
                 problems.push(format!(
                     "finding at a fine place: {} {}:{} [{}] {}",
                     f.repo, f.path, f.line, f.rule, f.message
@@ -287,7 +307,7 @@ fn ship_lint_on_real_repositories() {
         let steps = steps_of(&f.repo, &f.path);
         let mut matched = false;
         for v in violations.iter().filter(|l| l.repo == f.repo) {
-            if describes(v, &f.rule, &f.path, f.line, &steps) {
+            if describes(v, f, &steps) {
                 found_labels.insert(v.key());
                 matched = true;
             }

@@ -141,6 +141,12 @@ pub struct WorkflowSummary {
     pub stages: BTreeSet<String>,
     /// A production deploy job's span, if any.
     pub production_deploy: Option<Span>,
+    /// Some job deploys (rolls out, migrates or rolls back).
+    pub deploys: bool,
+    /// How many of its jobs are CI jobs.
+    pub ci_jobs: usize,
+    /// It runs on `push`.
+    pub runs_on_push: bool,
     /// Manually triggerable and rolls back.
     pub manual_rollback: bool,
     /// The jobs, as status checks: what each reports and which CI stages it runs.

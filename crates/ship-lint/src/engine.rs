@@ -557,9 +557,13 @@ fn lint_file(
     summary.pull_request_to_production = workflow
         .triggers
         .iter()
-        .find(|t| t.event == "pull_request" && crate::model::branch_filter_covers(t.config, branch))
+        .find(|t| {
+            // `pull_request_target` runs the checks on pull requests too (against the base).
+            matches!(t.event, "pull_request" | "pull_request_target")
+                && crate::model::branch_filter_covers(t.config, branch)
+        })
         .map(|t| t.key.span);
-    let per_job = job_stages(&workflow, policy);
+    let per_job = job_stages(&workflow, policy, repo);
     summary.stages = per_job.iter().flatten().cloned().collect();
     summary.jobs = workflow
         .jobs
@@ -583,6 +587,12 @@ fn lint_file(
         })
         .collect();
 
+    summary.deploys = cx.deploy_jobs().next().is_some();
+    summary.runs_on_push = workflow.trigger("push").is_some();
+    summary.ci_jobs = cx
+        .jobs()
+        .filter(|(_, f)| f.role == crate::model::JobRole::Ci)
+        .count();
     summary.production_deploy = cx
         .deploy_jobs()
         .find(|(_, f)| {

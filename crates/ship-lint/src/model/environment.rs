@@ -343,13 +343,13 @@ fn through_caller(value: &str, caller: Option<&CallerJob>) -> Option<String> {
         let given = caller
             .with
             .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str());
         let v = given.or_else(|| {
             caller
                 .defaults
                 .iter()
-                .find(|(k, _)| k == name)
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.as_str())
         })?;
         if v.contains("${{") {

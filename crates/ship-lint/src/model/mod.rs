@@ -868,7 +868,7 @@ pub fn step_activities(
                         if let Some((input, value)) = &u.when_input {
                             let given = step
                                 .with
-                                .and_then(|w| w.get(input))
+                                .and_then(|w| input_value(w, input))
                                 .and_then(|v| v.as_str());
                             match given {
                                 Some(g) if !g.contains("${{") => {
@@ -938,14 +938,14 @@ fn called_job_facts(
     if let Some(callee) = repo.callee(uses_str) {
         let given = |input: &str| -> Option<String> {
             job.with
-                .and_then(|w| w.get(input))
+                .and_then(|w| input_value(w, input))
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
                 .or_else(|| {
                     callee
                         .input_defaults
                         .iter()
-                        .find(|(k, _)| k == input)
+                        .find(|(k, _)| k.eq_ignore_ascii_case(input))
                         .map(|(_, v)| v.clone())
                 })
         };
@@ -1092,9 +1092,39 @@ fn static_docs(stem: &str) -> bool {
     .any(|w| stem.contains(w))
 }
 
+/// The `with:` value of an input: GitHub compares input names case-insensitively
+/// (`FRONTEND_URL:` sets `inputs.frontend_url`).
+pub fn input_value<'n>(with: &'n Node, input: &str) -> Option<&'n Node> {
+    with.as_map()?
+        .iter()
+        .find(|e| {
+            e.key
+                .as_str()
+                .is_some_and(|k| k.eq_ignore_ascii_case(input))
+        })
+        .map(|e| &e.value)
+}
+
 /// `${{ inputs.NAME }}` → `NAME`.
 fn environment_input(value: &str) -> Option<&str> {
     repository::input_reference(value)
+}
+
+/// The commands a script runs, one per line, without what it only prints: `echo "coverage
+/// includes…"` runs no coverage.
+pub fn commands_run(script: &str) -> String {
+    let mut out = String::new();
+    for cmd in shell::commands(script) {
+        if matches!(
+            cmd.program(),
+            "echo" | "printf" | "cat" | "tee" | "true" | ":" | "exit"
+        ) {
+            continue;
+        }
+        out.push_str(&cmd.words.join(" "));
+        out.push('\n');
+    }
+    out
 }
 
 /// A script without its `#` comment lines, so a commented-out deploy is not a deploy.
@@ -1118,33 +1148,140 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Which of the policy's CI stages each job runs (`result[i]` for `wf.jobs[i]`).
-pub fn job_stages(wf: &Workflow<'_>, policy: &CompiledPolicy) -> Vec<BTreeSet<String>> {
+/// Mark the policy CI stages one step runs: its name, its script, the action it uses, and
+/// what a local composite action it uses runs.
+pub fn mark_step_stages(
+    step: &Step<'_>,
+    policy: &CompiledPolicy,
+    repo: &Repository,
+    found: &mut [bool],
+) {
+    mark_step_commands(step, policy, repo, found);
+    let script = step.run_str().map(commands_run);
+    // A step that only prints ("Generate final coverage report: echo …") runs no stage,
+    // whatever its name.
+    let only_prints = script.as_deref().is_some_and(|s| s.trim().is_empty());
+    if !only_prints {
+        if let Some(name) = step.name_str() {
+            policy.stage_names.mark(name, found);
+        }
+    }
+}
+
+/// The stages a step's commands and action run.
+fn mark_step_commands(
+    step: &Step<'_>,
+    policy: &CompiledPolicy,
+    repo: &Repository,
+    found: &mut [bool],
+) {
+    let script = step.run_str().map(commands_run);
+    if let Some(script) = &script {
+        policy.stage_commands.mark(script, found);
+    }
+    // pre-commit runs the repository's hooks: their stages, when the config is readable.
+    let runs_precommit = step
+        .uses_str()
+        .is_some_and(|u| u.starts_with("pre-commit/action"))
+        || step
+            .run_str()
+            .is_some_and(|r| r.contains("pre-commit run") || r.contains("prek"));
+    if runs_precommit {
+        if let Some(stages) = &repo.precommit_stages {
+            for (i, stage) in policy.stages.iter().enumerate() {
+                if stages.contains(&stage.name) {
+                    found[i] = true;
+                }
+            }
+        }
+    }
+    // Actions that run the commands they are given (`commands: npm run lint`, retries).
+    for e in step.with.and_then(|w| w.as_map()).unwrap_or_default() {
+        let key = e.key.as_str().unwrap_or("").to_ascii_lowercase();
+        if key.contains("command") || key.contains("script") || key == "run" {
+            if let Some(v) = e.value.as_str() {
+                policy.stage_commands.mark(v, found);
+            }
+        }
+    }
+    if let Some(action) = step.action() {
+        if let ActionRef::Local(local) = action {
+            if let Some(summary) = repo.action(local) {
+                for (i, stage) in policy.stages.iter().enumerate() {
+                    if summary.stages.contains(&stage.name) {
+                        found[i] = true;
+                    }
+                }
+            }
+            return;
+        }
+        let name = action.name_without_ref().to_ascii_lowercase();
+        for (i, stage) in policy.stages.iter().enumerate() {
+            if !found[i] && stage.uses.iter().any(|g| g.is_match(&name)) {
+                found[i] = true;
+            }
+        }
+    }
+}
+
+/// A step whose `if:` asks for a matrix value the matrix does not have
+/// (`if: matrix.python-version == '3.11'` under `python-version: ["3.13", "3.14"]`): it
+/// never runs, so the stages it would run are not run.
+fn never_runs(job: &Job<'_>, step: &Step<'_>) -> bool {
+    static MATRIX_EQ: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\s*(?:\$\{\{\s*)?matrix\.([A-Za-z0-9_-]+)\s*==\s*'([^']*)'\s*(?:\}\})?\s*$"#)
+            .unwrap()
+    });
+    let Some(cond) = step.node.get("if").and_then(|n| n.as_str()) else {
+        return false;
+    };
+    let Some(c) = MATRIX_EQ.captures(cond) else {
+        return false;
+    };
+    let Some(matrix) = job.node.get("strategy").and_then(|s| s.get("matrix")) else {
+        return false;
+    };
+    let Some(values) = matrix.get(&c[1]).and_then(|v| v.as_seq()) else {
+        return false;
+    };
+    let included = matrix
+        .get("include")
+        .and_then(|i| i.as_seq())
+        .unwrap_or_default()
+        .iter()
+        .any(|item| item.get(&c[1]).and_then(|v| v.as_str()) == Some(&c[2]));
+    !included && !values.iter().any(|v| v.as_str() == Some(&c[2]))
+}
+
+/// Which of the policy's CI stages each job runs (`result[i]` for `wf.jobs[i]`), following
+/// local composite actions and this repository's reusable workflows.
+pub fn job_stages(
+    wf: &Workflow<'_>,
+    policy: &CompiledPolicy,
+    repo: &Repository,
+) -> Vec<BTreeSet<String>> {
     let stages = &policy.stages;
     wf.jobs
         .iter()
         .map(|job| {
-            let mut found = vec![false; stages.len()];
-            policy.stage_names.mark(job.id, &mut found);
-            if let Some(name) = job.name.and_then(|n| n.as_str()) {
-                policy.stage_names.mark(name, &mut found);
+            if let Some(callee) = job
+                .uses
+                .and_then(|u| u.as_str())
+                .and_then(|u| repo.callee(u))
+            {
+                return callee.stages.clone();
             }
-            for s in &job.steps {
-                if let Some(name) = s.name_str() {
+            let mut found = vec![false; stages.len()];
+            for s in job.steps.iter().filter(|s| !never_runs(job, s)) {
+                mark_step_stages(s, policy, repo, &mut found);
+            }
+            // `build` is the job id GitHub's starter workflows give every job: a job `build`
+            // that runs `ruff` lints, and only its steps say so.
+            let generic = job.id == "build" && job.name.is_none() && found.iter().any(|f| *f);
+            if !generic {
+                policy.stage_names.mark(job.id, &mut found);
+                if let Some(name) = job.name.and_then(|n| n.as_str()) {
                     policy.stage_names.mark(name, &mut found);
-                }
-                if let Some(run) = s.run_str() {
-                    policy
-                        .stage_commands
-                        .mark(&strip_shell_comments(run), &mut found);
-                }
-                if let Some(action) = s.action() {
-                    let name = action.name_without_ref().to_ascii_lowercase();
-                    for (i, stage) in stages.iter().enumerate() {
-                        if !found[i] && stage.uses.iter().any(|g| g.is_match(&name)) {
-                            found[i] = true;
-                        }
-                    }
                 }
             }
             stages

@@ -15,11 +15,13 @@
 
 use super::environment::EnvironmentBinding;
 use super::tools::ToolUse;
-use super::{step_activities, Evidence, InputCondition, JobRole, StepRole, WorkflowFacts};
+use super::{
+    input_value, step_activities, Evidence, InputCondition, JobRole, StepRole, WorkflowFacts,
+};
 use ship_policy::CompiledPolicy;
 use ship_workflow::yaml::{self, Limits};
 use ship_workflow::{Job, Node, Source, Workflow};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// What a local composite action does, with evidence in its own file (and the files of the
@@ -29,6 +31,8 @@ pub struct ActionSummary {
     /// `.github/actions/deploy-ecs/action.yml`.
     pub path: String,
     pub activities: Vec<(ToolUse, Evidence)>,
+    /// The policy CI stages its steps run.
+    pub stages: BTreeSet<String>,
 }
 
 /// A job that calls one of the repository's reusable workflows.
@@ -83,6 +87,8 @@ pub struct CalleeSummary {
     pub checks_after_rollout: bool,
     /// It sets `permissions:` at its top, which caps the caller's token.
     pub declares_permissions: bool,
+    /// The policy CI stages its jobs run.
+    pub stages: BTreeSet<String>,
 }
 
 impl CalleeSummary {
@@ -95,7 +101,7 @@ impl CalleeSummary {
                 span: uses.span,
             },
             CalleeEnvironment::Input(input) => {
-                let given = job.with.and_then(|w| w.get(input));
+                let given = job.with.and_then(|w| input_value(w, input));
                 match given.and_then(|n| n.as_str()) {
                     Some(v) if v.trim().is_empty() => EnvironmentBinding::Absent,
                     Some(v) if v.contains("${{") => EnvironmentBinding::Dynamic {
@@ -106,7 +112,11 @@ impl CalleeSummary {
                         name: v.to_string(),
                         span: given.map_or(uses.span, |n| n.span),
                     },
-                    None => match self.input_defaults.iter().find(|(k, _)| k == input) {
+                    None => match self
+                        .input_defaults
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(input))
+                    {
                         Some((_, d)) if d.trim().is_empty() => EnvironmentBinding::Absent,
                         Some((_, d)) if !d.contains("${{") => EnvironmentBinding::Explicit {
                             name: d.clone(),
@@ -136,6 +146,9 @@ pub struct Repository {
     /// The production branch read from the workflows when the policy does not name one
     /// and the workflows never mention the default.
     inferred_production_branch: Option<String>,
+    /// The CI stages the repository's pre-commit hooks run (`.pre-commit-config.yaml`),
+    /// when it has that file.
+    pub precommit_stages: Option<BTreeSet<String>>,
 }
 
 /// `./.github/actions/x/` or `$/.github/workflows/y.yml@ref` → the repository-relative path.
@@ -180,6 +193,7 @@ impl Repository {
     pub fn build(dir: &Path, workflows: &[(PathBuf, String)], policy: &CompiledPolicy) -> Self {
         let mut repo = Repository {
             action_files: discover_actions(dir),
+            precommit_stages: precommit_stages(dir, policy),
             ..Repository::default()
         };
         repo.read_actions(policy);
@@ -246,13 +260,29 @@ impl Repository {
                 ..Repository::default()
             };
             let mut activities = Vec::new();
+            let mut found = vec![false; policy.stages.len()];
             for job in &wf.jobs {
                 for step in &job.steps {
                     activities.extend(step_activities(step, &path, &source, policy, &view));
+                    super::mark_step_stages(step, policy, &view, &mut found);
                 }
             }
+            let stages = policy
+                .stages
+                .iter()
+                .zip(found)
+                .filter(|(_, hit)| *hit)
+                .map(|(s, _)| s.name.clone())
+                .collect();
             visiting.remove(key);
-            done.insert(key.to_string(), ActionSummary { path, activities });
+            done.insert(
+                key.to_string(),
+                ActionSummary {
+                    path,
+                    activities,
+                    stages,
+                },
+            );
         }
         let files: HashMap<String, String> = self
             .action_files
@@ -452,7 +482,11 @@ impl Repository {
         }
         let source = Source::new(text);
         let facts = WorkflowFacts::new(path, &source, &wf, policy, self);
-        let summary = summarise(path, &wf, &facts);
+        let mut summary = summarise(path, &wf, &facts);
+        summary.stages = super::job_stages(&wf, policy, self)
+            .into_iter()
+            .flatten()
+            .collect();
         visiting.remove(path);
         self.callees.insert(path.to_string(), summary);
     }
@@ -522,23 +556,32 @@ fn summarise(path: &str, wf: &Workflow<'_>, facts: &WorkflowFacts) -> CalleeSumm
         has_concurrency,
         checks_after_rollout,
         declares_permissions: wf.permissions.is_some(),
+        stages: BTreeSet::new(),
     }
 }
 
 /// Production branch names, most likely first.
 const BRANCH_NAMES: [&str; 3] = ["main", "master", "develop"];
 
-/// Does the workflow text name `branch` as a branch (a filter item, a ref, a quoted name)?
+/// Does the workflow text name `branch` as a branch: a filter item (`- main`,
+/// `[main, dev]`, `branches: main`), a quoted name or a `refs/heads/` ref? (Prose in
+/// comments, `main.py` or `domain` do not count.)
 fn mentions_branch(text: &str, branch: &str) -> bool {
-    text.match_indices(branch).any(|(i, _)| {
-        let before = text[..i].chars().next_back().unwrap_or(' ');
-        let after = text[i + branch.len()..].chars().next().unwrap_or(' ');
-        let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-        !word(before)
-            && !word(after)
-            && (matches!(before, '\'' | '"' | '[' | ' ' | '/') || text[..i].ends_with("- "))
-            && !matches!(after, '.' | '(')
-    })
+    static PATTERNS: std::sync::LazyLock<Vec<regex::Regex>> = std::sync::LazyLock::new(|| {
+        BRANCH_NAMES
+            .iter()
+            .map(|b| {
+                regex::Regex::new(&format!(
+                    r#"(?m)^\s*-\s*['"]?{b}['"]?\s*(#.*)?$|[\[,]\s*['"]?{b}['"]?\s*[\],]|['"]{b}['"]|refs/heads/{b}\b|branches:\s*['"]?{b}['"]?\s*$"#
+                ))
+                .unwrap()
+            })
+            .collect()
+    });
+    BRANCH_NAMES
+        .iter()
+        .position(|b| *b == branch)
+        .is_some_and(|i| text.contains(branch) && PATTERNS[i].is_match(text))
 }
 
 /// `${{ inputs.NAME }}` (spaces optional) → `NAME`.
@@ -548,6 +591,47 @@ pub fn input_reference(value: &str) -> Option<&str> {
     name.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         .then_some(name)
+}
+
+/// The policy stages the hooks of `.pre-commit-config.yaml` run: each hook's id and name
+/// read like a command (`bandit` is a security scan, `ruff` a lint).
+fn precommit_stages(dir: &Path, policy: &CompiledPolicy) -> Option<BTreeSet<String>> {
+    let text = [".pre-commit-config.yaml", ".pre-commit-config.yml"]
+        .iter()
+        .find_map(|f| {
+            let p = dir.join(f);
+            let small = std::fs::metadata(&p).is_ok_and(|m| m.len() <= policy.max_file_size);
+            small.then(|| std::fs::read_to_string(p).ok()).flatten()
+        })?;
+    let root = yaml::parse(&text, Limits::default()).ok()??;
+    let mut found = vec![false; policy.stages.len()];
+    for repo in root
+        .get("repos")
+        .and_then(|r| r.as_seq())
+        .unwrap_or_default()
+    {
+        for hook in repo
+            .get("hooks")
+            .and_then(|h| h.as_seq())
+            .unwrap_or_default()
+        {
+            for key in ["id", "name", "entry"] {
+                if let Some(v) = hook.get(key).and_then(|v| v.as_str()) {
+                    policy.stage_commands.mark(v, &mut found);
+                    policy.stage_names.mark(v, &mut found);
+                }
+            }
+        }
+    }
+    Some(
+        policy
+            .stages
+            .iter()
+            .zip(found)
+            .filter(|(_, hit)| *hit)
+            .map(|(s, _)| s.name.clone())
+            .collect(),
+    )
 }
 
 /// `.github/actions/**/action.y(a)ml`, sorted, not following links out of the repository.

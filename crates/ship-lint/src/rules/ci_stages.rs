@@ -38,13 +38,45 @@ rule_impl!(CiStages, repository);
 
 impl CiStages {
     fn check(&self, cx: &RepositoryContext<'_>, out: &mut Vec<Diagnostic>) {
-        let pr_workflows: Vec<_> = cx
+        let mut pr_workflows: Vec<_> = cx
             .workflows
             .iter()
             .filter(|w| w.pull_request_to_production.is_some())
             .collect();
-        // Without any pull-request workflow, `ci-trigger` reports the whole gap once.
-        let Some(anchor) = pr_workflows.iter().max_by_key(|w| w.stages.len()).copied() else {
+        // Without any pull-request workflow (`ci-trigger` reports that), the checks that run
+        // before a merge are the CI workflows run on pushes to branches: the stages missing
+        // there are missing before every merge.
+        let before_merge = pr_workflows.is_empty();
+        if before_merge {
+            pr_workflows = cx
+                .workflows
+                .iter()
+                .filter(|w| w.runs_on_push && !w.deploys && !w.stages.is_empty())
+                .collect();
+        }
+        // Point at the pull-request CI workflow: one that deploys nothing, runs the most
+        // stages, and is named like CI.
+        let ci_named = |path: &str| {
+            let stem = crate::model::file_stem(path).to_ascii_lowercase();
+            ["ci", "test", "check", "pr", "build", "lint"]
+                .iter()
+                .any(|w| stem.split(['-', '_', '.']).any(|p| p == *w) || stem.starts_with(w))
+        };
+        let Some(anchor) = pr_workflows
+            .iter()
+            .max_by_key(|w| {
+                let named = ci_named(&w.path);
+                // Without pull-request CI, the branch CI workflow (`test.yml`) first.
+                (
+                    before_merge && named,
+                    w.stages.len(),
+                    w.ci_jobs,
+                    !w.deploys,
+                    named,
+                )
+            })
+            .copied()
+        else {
             return;
         };
         for stage in cx.policy.stages.iter().filter(|s| s.required) {
@@ -68,13 +100,18 @@ impl CiStages {
                     format!(" (it runs in {shown}, but not on pull requests)")
                 }
             };
+            let when = if before_merge {
+                format!(
+                    "before changes reach `{}` (there is no pull-request CI, and the branch CI does not run it)",
+                    cx.production_branch
+                )
+            } else {
+                format!("on pull requests to `{}`", cx.production_branch)
+            };
             out.push(Diagnostic::in_file(
                 &anchor.path,
                 anchor.jobs_span,
-                format!(
-                    "CI stage `{}` does not run on pull requests to `{}`{note}",
-                    stage.name, cx.production_branch
-                ),
+                format!("CI stage `{}` does not run {when}{note}", stage.name),
                 format!(
                     "add a `{}` job to this workflow, or set `ci.stages.{}` in the policy to match how you run it",
                     stage.name, stage.name

@@ -36,7 +36,10 @@ impl CiTrigger {
         let pr_ci = cx
             .workflows
             .iter()
-            .any(|w| w.pull_request_to_production.is_some() && !w.stages.is_empty());
+            // A pull-request deploy's image build is not CI: a CI job must run.
+            .any(|w| {
+                w.pull_request_to_production.is_some() && !w.stages.is_empty() && w.ci_jobs > 0
+            });
         if pr_ci {
             return;
         }
