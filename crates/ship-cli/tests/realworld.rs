@@ -188,7 +188,8 @@ fn describes(label: &Label, f: &Found, steps: &[(u32, u32)]) -> bool {
         return false;
     }
     match rule {
-        "ci-trigger" => return true,
+        // About the repository as a whole: the workflow pointed at is a presentation choice.
+        "ci-trigger" | "rollback-path" => return true,
         "ci-stages" => {
             let stage = f.message.split('`').nth(1).unwrap_or_default().to_string();
             return label

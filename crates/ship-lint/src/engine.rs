@@ -593,12 +593,24 @@ fn lint_file(
         .jobs()
         .filter(|(_, f)| f.role == crate::model::JobRole::Ci)
         .count();
+    // A production rollout: to production, or to a run-time choice production is one of.
+    let production_rollout = |f: &crate::model::JobFacts| {
+        f.has(StepRole::Rollout)
+            && (f
+                .target_environment()
+                .is_some_and(|n| policy.is_production(n))
+                || f.target_environment().is_none()
+                    && f.may_target.iter().any(|n| policy.is_production(n)))
+    };
     summary.production_deploy = cx
         .deploy_jobs()
-        .find(|(_, f)| {
-            f.target_environment()
-                .is_some_and(|n| policy.is_production(n))
-                && (f.has(StepRole::Rollout) || f.has(StepRole::Migrations))
+        .find(|(_, f)| production_rollout(f))
+        .or_else(|| {
+            cx.deploy_jobs().find(|(_, f)| {
+                f.has(StepRole::Migrations)
+                    && f.target_environment()
+                        .is_some_and(|n| policy.is_production(n))
+            })
         })
         .map(|(j, _)| j.key.span);
     if summary.production_deploy.is_some() {
@@ -615,7 +627,8 @@ fn lint_file(
     }
     // A rollback a person can start for production: a dispatchable workflow with a rollback
     // job bound to production (or to an environment chosen at run time).
-    summary.manual_rollback = workflow.trigger("workflow_dispatch").is_some()
+    let dispatch = workflow.trigger("workflow_dispatch");
+    summary.manual_rollback = dispatch.is_some()
         && cx.jobs().any(|(_, f)| {
             f.has(StepRole::Rollback)
                 && (matches!(f.environment, EnvironmentBinding::Dynamic { .. })
@@ -623,6 +636,25 @@ fn lint_file(
                     || f.target_environment()
                         .is_some_and(|n| policy.is_production(n)))
         });
+    // Or a manual production deploy of a version someone names, that builds nothing: run
+    // with an earlier version, it redeploys that artifact.
+    let names_a_version = dispatch.is_some_and(|d| {
+        d.inputs()
+            .iter()
+            .any(|i| crate::rules::deploy_version_input::is_version_input(i))
+    });
+    let builds = cx.jobs().any(|(job, _)| {
+        job.steps.iter().any(|s| {
+            s.uses_str()
+                .is_some_and(|u| u.starts_with("docker/build-push-action"))
+                || s.run_str().is_some_and(|r| {
+                    let r = crate::model::commands_run(r);
+                    r.contains("docker build") || r.contains("docker buildx build")
+                })
+        })
+    });
+    summary.manual_rollback |=
+        names_a_version && !builds && cx.deploy_jobs().any(|(_, f)| production_rollout(f));
 
     FileResult {
         findings,

@@ -49,6 +49,9 @@ impl DeployEnvironment {
             .iter()
             .map(|e| e.name.as_str())
             .collect();
+        // Jobs without an environment whose target is chosen at run time: one finding for
+        // the workflow, at the first, naming the others.
+        let mut undecided: Vec<&ship_workflow::Job<'_>> = Vec::new();
         for (job, facts) in cx.deploy_jobs() {
             let because = facts.because(cx.path);
             match &facts.environment {
@@ -104,14 +107,30 @@ impl DeployEnvironment {
                             format!("deploy job `{}` has no `environment:` (it deploys to `{environment}`: {how}){because}", job.id),
                             format!("add `environment: {environment}` so the environment's secrets and required reviewers apply"),
                         )),
-                        _ => out.push(Diagnostic::new(
-                            job.key.span,
-                            format!("deploy job `{}` has no `environment:`{because}", job.id),
-                            format!("add `environment: <name>` (one of {}) so its secrets and required reviewers apply", known.join(", ")),
-                        )),
+                        _ => undecided.push(job),
                     }
                 }
             }
+        }
+        if let Some((first, rest)) = undecided.split_first() {
+            let others = if rest.is_empty() {
+                String::new()
+            } else {
+                let ids: Vec<&str> = rest.iter().map(|j| j.id).collect();
+                format!(" (nor have `{}`)", ids.join("`, `"))
+            };
+            let because = cx
+                .facts_of(first.id)
+                .map(|f| f.because(cx.path))
+                .unwrap_or_default();
+            out.push(Diagnostic::new(
+                first.key.span,
+                format!("deploy job `{}` has no `environment:`{others}{because}", first.id),
+                format!(
+                    "add `environment: <name>` (one of {}, or `${{{{ inputs.environment }}}}`) so its secrets and required reviewers apply",
+                    known.join(", ")
+                ),
+            ));
         }
     }
 }

@@ -32,7 +32,7 @@ declare_rule! {
 rule_impl!(DeployVersionInput, workflow);
 
 /// Input names accepted as "the version to deploy" (or inputs described so).
-fn is_version_input(input: &WorkflowInput<'_>) -> bool {
+pub(crate) fn is_version_input(input: &WorkflowInput<'_>) -> bool {
     let n = input.name.to_ascii_lowercase().replace('_', "-");
     let named = n == "version"
         || n.ends_with("-version")
