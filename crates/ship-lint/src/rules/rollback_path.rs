@@ -4,8 +4,14 @@ use crate::rules::rule_impl;
 declare_rule! {
     /// ## What it reports
     /// The repository deploys to production but has no rollback that a person can start:
-    /// no workflow with `workflow_dispatch` that runs ship's `rollback` action (or
-    /// `ship-rollback`).
+    /// no workflow with `workflow_dispatch` that rolls production back (ship's `rollback`
+    /// action, `ship-rollback`, or a job named for a rollback that redeploys), and no manual
+    /// production deploy that takes the version to deploy and builds nothing (dispatched
+    /// with the last good version, it is the rollback). A deploy that rebuilds the chosen
+    /// ref is not one: an older ref rebuilds, it does not redeploy the known-good artifact.
+    ///
+    /// The repository is judged as a whole; the finding points at its first production
+    /// deploy.
     ///
     /// ## Why
     /// When a release fails after the automatic checks passed, the fastest safe action is
