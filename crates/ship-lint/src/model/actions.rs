@@ -250,7 +250,7 @@ pub fn recognise_action(
 
 static NOTIFIES: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(
-        r"(?i)rollbar|sentry|newrelic|new-relic|datadog|honeybadger|bugsnag|notif|slack|discord|teams|deployment-status|/deployments|deployment-action|github-deploy|deploy-status|grafana|annotat",
+        r"(?i)rollbar|sentry|newrelic|new-relic|datadog|honeybadger|bugsnag|notif|slack|discord|teams|deployment-status|/deployments|deployment-action|github-deploy|deploy-status|annotat",
     )
     .unwrap()
 });

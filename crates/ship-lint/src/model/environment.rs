@@ -114,6 +114,8 @@ struct Reading {
     dynamic: Option<String>,
     /// The job's own names (id, display name, the caller job's).
     names: Vec<Hint>,
+    /// The job id alone.
+    job_id: Vec<Hint>,
     /// What it deploys to: cluster, service, stack, `with:`/`env:` values.
     strong: Vec<Hint>,
     /// How it is started: only by releases (production), only by pull requests (preview).
@@ -261,9 +263,33 @@ fn decide(
             r.started.first().filter(|_| deploys || called),
             None,
         ),
-        JobRole::Other => (None, None, None, r.condition.first()),
+        JobRole::Other => (None, None, None, None),
     };
     let named = names.or(strong);
+    // A bot, guard or teardown: its own id says where it acts (`pause-dev`,
+    // `destroy-prod`), else the environment it runs in, else nothing.
+    if role == JobRole::Other {
+        if let Some(h) = r.job_id.first() {
+            return known(h);
+        }
+        return match &r.explicit {
+            Some(name) => policy
+                .environment_named(name)
+                .map(|e| Target::Known {
+                    environment: e.name.clone(),
+                    how: format!("environment `{name}`"),
+                    inferred: false,
+                })
+                .unwrap_or(Target::None),
+            None if r.dynamic.is_some() => Target::Unknown {
+                how: format!(
+                    "environment `{}` is decided at run time",
+                    r.dynamic.as_deref().unwrap_or("")
+                ),
+            },
+            None => Target::None,
+        };
+    }
     if let Some(name) = &r.explicit {
         match policy.environment_named(name) {
             Some(env) => {
@@ -511,8 +537,15 @@ fn read(
     policy: &CompiledPolicy,
 ) -> Reading {
     let mut r = Reading::default();
-    // The environment as written (or passed by the caller of this reusable workflow).
-    match &facts.environment {
+    // The environment as written (or passed by the caller of this reusable workflow). A
+    // call that deploys nothing (a plan, a teardown) runs in the callee's environment
+    // without targeting it.
+    let binding = if facts.called.is_some() && facts.role == JobRole::Other {
+        &EnvironmentBinding::Absent
+    } else {
+        &facts.environment
+    };
+    match binding {
         EnvironmentBinding::Explicit { name, .. } => r.explicit = Some(name.clone()),
         EnvironmentBinding::Dynamic { expression, .. } => {
             match through_caller(expression, caller) {
@@ -594,6 +627,9 @@ fn read(
                 }
             }
         }
+    }
+    if let Some(h) = hint(policy, job.id, || format!("job `{}`", job.id)) {
+        r.job_id.push(h);
     }
     // Names: the job's own, and its caller's.
     for name in [job.id, job.display_name()] {

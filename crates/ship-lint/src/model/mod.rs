@@ -674,12 +674,26 @@ impl<'n> JobContext<'n> {
 /// What a job without a release role looks like: CI (build, lint, test, scans) and/or a
 /// bot, release or publishing step.
 #[derive(Debug, Clone, Copy, Default)]
-struct PlainSignals {
-    ci: bool,
+pub(crate) struct PlainSignals {
+    pub(crate) ci: bool,
     other: bool,
+    /// The CI signals are only a build (`make build`, a bundle) or a gate over other jobs:
+    /// in a workflow that deploys, that is the deploy's preparation or summary, not CI.
+    build_or_gate_only: bool,
 }
 
-fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
+pub(crate) fn plain_signals(
+    job: &Job<'_>,
+    wf: &Workflow<'_>,
+    policy: &CompiledPolicy,
+) -> PlainSignals {
+    // Names of actions say CI only in workflows CI runs in (not `/test-this-pr` bots).
+    let ci_events = wf.triggers.iter().any(|t| {
+        matches!(
+            t.event,
+            "pull_request" | "pull_request_target" | "push" | "merge_group" | "workflow_call"
+        )
+    });
     static OTHER_USES: LazyLock<RegexSet> = LazyLock::new(|| {
         RegexSet::new([
             r"(?i)^softprops/action-gh-release",
@@ -743,6 +757,7 @@ fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
         other: OTHER_NAMES.is_match(job.id),
         ..PlainSignals::default()
     };
+    let mut strong_ci = false;
     for s in &job.steps {
         if let Some(name) = s.name_str() {
             policy.stage_names.mark(name, &mut stage);
@@ -751,12 +766,12 @@ fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
             let script = strip_shell_comments(run);
             policy.stage_commands.mark(&script, &mut stage);
             signals.other |= OTHER_COMMANDS.is_match(&script);
-            signals.ci |= CI_COMMANDS.is_match(&script);
+            strong_ci |= CI_COMMANDS.is_match(&script);
         }
         if let Some(action) = s.action() {
             let name = action.name_without_ref().to_ascii_lowercase();
             signals.other |= OTHER_USES.is_match(&name);
-            signals.ci |= CI_USES.is_match(&name) && !name.starts_with("actions/");
+            strong_ci |= ci_events && CI_USES.is_match(&name) && !name.starts_with("actions/");
             for (i, st) in policy.stages.iter().enumerate() {
                 if !stage[i] && st.uses.iter().any(|g| g.is_match(&name)) {
                     stage[i] = true;
@@ -764,7 +779,14 @@ fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
             }
         }
     }
-    signals.ci |= stage.iter().any(|s| *s);
+    let build = policy.stages.iter().position(|s| s.name == "build");
+    let other_stages = stage
+        .iter()
+        .enumerate()
+        .any(|(i, hit)| *hit && Some(i) != build);
+    strong_ci |= other_stages;
+    let build_only = build.is_some_and(|b| stage[b]) && !strong_ci;
+    signals.ci = strong_ci || build_only;
     // A gate over other jobs' results (`alls-green`, `needs.*.result`) is a CI check.
     let text_of_job = job
         .node
@@ -772,6 +794,11 @@ fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
         .and_then(|n| n.as_str())
         .into_iter()
         .chain(job.steps.iter().filter_map(|s| s.run_str()))
+        .chain(
+            job.steps
+                .iter()
+                .filter_map(|s| s.node.get("if").and_then(|n| n.as_str())),
+        )
         .collect::<Vec<_>>()
         .join("\n");
     if !job.needs.is_empty()
@@ -779,8 +806,10 @@ fn plain_signals(job: &Job<'_>, policy: &CompiledPolicy) -> PlainSignals {
             || text_of_job.contains("toJson(needs)")
             || text_of_job.contains("contains(needs"))
     {
+        signals.build_or_gate_only = !strong_ci;
         signals.ci = true;
     }
+    signals.build_or_gate_only |= build_only;
     // Pushing a formatting fix or a pages artifact from a CI job keeps it CI.
     if !signals.ci {
         for s in &job.steps {
@@ -803,7 +832,12 @@ static WEAK_OTHER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bgit\s+(push
 /// workflow that runs CI and deploys nothing, the jobs around the checks (gates, path
 /// filters) are CI too.
 fn classify_plain(wf: &Workflow<'_>, jobs: &mut [JobFacts], policy: &CompiledPolicy) {
-    let signals: Vec<PlainSignals> = wf.jobs.iter().map(|j| plain_signals(j, policy)).collect();
+    let signals: Vec<PlainSignals> = wf
+        .jobs
+        .iter()
+        .map(|j| plain_signals(j, wf, policy))
+        .collect();
+    let deploys = jobs.iter().any(|f| f.is_deploy());
     let checks_changes = wf
         .triggers
         .iter()
@@ -814,7 +848,7 @@ fn classify_plain(wf: &Workflow<'_>, jobs: &mut [JobFacts], policy: &CompiledPol
         if !facts.roles.is_empty() || job.uses.is_some() {
             continue;
         }
-        facts.role = if sig.other {
+        facts.role = if sig.other || deploys && sig.build_or_gate_only {
             JobRole::Other
         } else if sig.ci || checks_changes {
             JobRole::Ci
@@ -1077,19 +1111,21 @@ fn called_job_facts(
     facts
 }
 
-/// Documentation builds: `mkdocs_build`, `doxygen_build`, `openapi_build`, `docs`.
+/// Documentation builds: `mkdocs_build`, `doxygen_build`, `openapi_build`, `docs` (not
+/// `build-docker`).
 fn static_docs(stem: &str) -> bool {
-    [
-        "doc",
-        "mkdocs",
-        "doxygen",
-        "openapi",
-        "sphinx",
-        "pages",
-        "storybook",
-    ]
-    .iter()
-    .any(|w| stem.contains(w))
+    stem.split(['-', '_', '.'])
+        .any(|w| w == "doc" || w == "docs")
+        || [
+            "mkdocs",
+            "doxygen",
+            "openapi",
+            "sphinx",
+            "pages",
+            "storybook",
+        ]
+        .iter()
+        .any(|w| stem.contains(w))
 }
 
 /// The `with:` value of an input: GitHub compares input names case-insensitively

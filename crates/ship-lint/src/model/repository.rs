@@ -483,6 +483,15 @@ impl Repository {
         let source = Source::new(text);
         let facts = WorkflowFacts::new(path, &source, &wf, policy, self);
         let mut summary = summarise(path, &wf, &facts);
+        // A workflow whose only release roles depend on its inputs (an e2e run that is a
+        // smoke test of a deployed URL, or CI against a local stack) is CI otherwise.
+        if wf
+            .jobs
+            .iter()
+            .any(|j| super::plain_signals(j, &wf, policy).ci)
+        {
+            summary.role = JobRole::Ci;
+        }
         summary.stages = super::job_stages(&wf, policy, self)
             .into_iter()
             .flatten()

@@ -449,7 +449,7 @@ pub fn recognise(cmd: &Command) -> Vec<ToolUse> {
                 }
             } else {
                 match (sub(0), sub(1), sub(2)) {
-                    ("push", _, _) => {
+                    ("push", _, _) | ("image", "push", _) => {
                         add(Activity::ImagePush, &format!("{program} push"), Vec::new())
                     }
                     ("buildx", "imagetools", "create") => add(
@@ -659,7 +659,6 @@ fn smoke_test(cmd: &Command, program: &str, pos: &[&str]) -> Option<ToolUse> {
         }
         "hurl" => "hurl",
         "k6" if sub(0) == "run" || sub(0) == "cloud" => "k6 run",
-        "locust" => "locust",
         "newman" if sub(0) == "run" => "newman run",
         "playwright" if sub(0) == "test" => "playwright test",
         "npm" | "yarn" | "pnpm" | "bun" => {
