@@ -233,6 +233,29 @@ pub fn resolve(
             }
         };
     }
+    // A bot that runs after a deploy to an environment chosen at run time (a notification,
+    // stopping the runner in that account) acts on that same environment.
+    let undecided: Vec<&str> = wf
+        .jobs
+        .iter()
+        .zip(jobs.iter())
+        .filter(|(_, f)| f.role == JobRole::Deploy && matches!(f.target, Target::Unknown { .. }))
+        .map(|(j, _)| j.id)
+        .collect();
+    if undecided.is_empty() {
+        return;
+    }
+    for (job, facts) in wf.jobs.iter().zip(jobs.iter_mut()) {
+        if facts.role != JobRole::Other || facts.target != Target::None {
+            continue;
+        }
+        let after: Vec<&str> = wf.needs_closure(job);
+        if let Some(d) = undecided.iter().find(|d| after.contains(d)) {
+            facts.target = Target::Unknown {
+                how: format!("runs after job `{d}`, whose environment is decided at run time"),
+            };
+        }
+    }
 }
 
 fn decide(
@@ -257,20 +280,30 @@ fn decide(
             r.started.first(),
             r.condition.first().or(r.weak.first()),
         ),
+        // An image push: where it runs, what its callers pass it, or a release workflow's
+        // production (a pull request's images are not a preview's yet).
         JobRole::ImagePush => (
             None,
-            None,
-            r.started.first().filter(|_| deploys || called),
+            r.strong.first().filter(|_| called),
+            r.started
+                .first()
+                .filter(|h| (deploys || called) && policy.is_production(&h.environment)),
             None,
         ),
         JobRole::Other => (None, None, None, None),
     };
     let named = names.or(strong);
     // A bot, guard or teardown: its own id says where it acts (`pause-dev`,
-    // `destroy-prod`), else the environment it runs in, else nothing.
+    // `destroy-prod`), else the environment it runs in or the one its `if:` picks, else
+    // nothing.
     if role == JobRole::Other {
         if let Some(h) = r.job_id.first() {
             return known(h);
+        }
+        if r.explicit.is_none() {
+            if let Some(h) = r.condition.first() {
+                return known(h);
+            }
         }
         return match &r.explicit {
             Some(name) => policy
@@ -630,6 +663,11 @@ fn read(
     }
     if let Some(h) = hint(policy, job.id, || format!("job `{}`", job.id)) {
         r.job_id.push(h);
+    } else if job.id.ends_with("-test") || job.id.ends_with("_test") {
+        // `pause-resources-test`: the `test` stage (a CI job named `*-test` is never placed).
+        if let Some(h) = hint(policy, "test", || format!("job `{}`", job.id)) {
+            r.job_id.push(h);
+        }
     }
     // Names: the job's own, and its caller's.
     for name in [job.id, job.display_name()] {
@@ -724,7 +762,19 @@ fn read(
             }
         }
     }
-    if let Some(cond) = job.node.get("if").and_then(|n| n.as_str()) {
+    // A guard that fails the run for an environment does not act on it.
+    let guard = job
+        .steps
+        .iter()
+        .filter_map(|s| s.run_str())
+        .any(|r| r.contains("exit 1"))
+        && job.steps.iter().all(|s| s.uses.is_none());
+    if let Some(cond) = job
+        .node
+        .get("if")
+        .and_then(|n| n.as_str())
+        .filter(|_| !guard)
+    {
         for lit in cond.split('\'').skip(1).step_by(2) {
             if lit.starts_with("refs/") {
                 continue;

@@ -679,7 +679,7 @@ pub(crate) struct PlainSignals {
     other: bool,
     /// The CI signals are only a build (`make build`, a bundle) or a gate over other jobs:
     /// in a workflow that deploys, that is the deploy's preparation or summary, not CI.
-    build_or_gate_only: bool,
+    pub(crate) build_or_gate_only: bool,
 }
 
 pub(crate) fn plain_signals(
@@ -848,7 +848,13 @@ fn classify_plain(wf: &Workflow<'_>, jobs: &mut [JobFacts], policy: &CompiledPol
         if !facts.roles.is_empty() || job.uses.is_some() {
             continue;
         }
-        facts.role = if sig.other || deploys && sig.build_or_gate_only {
+        // In a deploy workflow a build or a gate prepares or sums up the deploy; in a
+        // pull-request or merge-queue workflow it is still CI.
+        let checks_prs = wf
+            .triggers
+            .iter()
+            .any(|t| matches!(t.event, "pull_request" | "merge_group"));
+        facts.role = if sig.other || deploys && !checks_prs && sig.build_or_gate_only {
             JobRole::Other
         } else if sig.ci || checks_changes {
             JobRole::Ci

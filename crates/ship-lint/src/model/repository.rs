@@ -485,11 +485,10 @@ impl Repository {
         let mut summary = summarise(path, &wf, &facts);
         // A workflow whose only release roles depend on its inputs (an e2e run that is a
         // smoke test of a deployed URL, or CI against a local stack) is CI otherwise.
-        if wf
-            .jobs
-            .iter()
-            .any(|j| super::plain_signals(j, &wf, policy).ci)
-        {
+        if wf.jobs.iter().zip(&facts.jobs).any(|(j, f)| {
+            let s = super::plain_signals(j, &wf, policy);
+            f.roles.iter().all(|r| !r.when.is_empty()) && s.ci && !s.build_or_gate_only
+        }) {
             summary.role = JobRole::Ci;
         }
         summary.stages = super::job_stages(&wf, policy, self)
