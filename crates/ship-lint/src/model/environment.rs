@@ -233,6 +233,31 @@ pub fn resolve(
             }
         };
     }
+    // A check with nothing else to go on checks what the deploy it follows deployed.
+    let placed: Vec<(&str, Target)> = wf
+        .jobs
+        .iter()
+        .zip(jobs.iter())
+        .filter(|(_, f)| f.role == JobRole::Deploy && matches!(f.target, Target::Known { .. }))
+        .map(|(j, f)| (j.id, f.target.clone()))
+        .collect();
+    for (job, facts) in wf.jobs.iter().zip(jobs.iter_mut()) {
+        let unplaced =
+            matches!(&facts.target, Target::Unknown { how } if how.starts_with("no environment"));
+        if facts.role != JobRole::SmokeTest || !unplaced {
+            continue;
+        }
+        let needs = job.needs_ids();
+        if let Some((id, Target::Known { environment, .. })) =
+            placed.iter().find(|(id, _)| needs.contains(id))
+        {
+            facts.target = Target::Known {
+                environment: environment.clone(),
+                how: format!("checks what job `{id}` deployed"),
+                inferred: true,
+            };
+        }
+    }
     // A bot that runs after a deploy to an environment chosen at run time (a notification,
     // stopping the runner in that account) acts on that same environment.
     let undecided: Vec<&str> = wf
@@ -353,6 +378,16 @@ fn decide(
     }
     if let Some(expr) = &r.dynamic {
         if let Some(h) = named {
+            return known(h);
+        }
+        // A pull-request-only workflow's run-time choice is one of its previews.
+        if let Some(h) = started.filter(|h| {
+            policy.environment(&h.environment).is_some_and(|e| {
+                e.policy
+                    .triggers
+                    .contains(&ship_policy::TriggerKind::PullRequest)
+            })
+        }) {
             return known(h);
         }
         return if deploy_like || role == JobRole::ImagePush || role == JobRole::Other {
