@@ -487,7 +487,6 @@ fn listed_disagreements() -> BTreeMap<(String, String, String), (String, String)
 }
 
 #[test]
-#[ignore]
 fn ship_deploys_on_real_repositories() {
     let listed = listed_disagreements();
     let mut total = 0usize;
