@@ -258,12 +258,22 @@ pub struct StageMatcher {
 impl StageMatcher {
     /// `None` when some pattern does not compile (the caller finds and names it).
     pub(crate) fn new(patterns: Vec<(usize, String)>) -> Option<Self> {
-        let set = regex::RegexSetBuilder::new(patterns.iter().map(|(_, p)| p))
+        // ASCII word boundaries and classes keep the whole set on the fast DFA (see
+        // `compile`); a set with a pattern that needs Unicode is compiled with it.
+        let build = |ascii: bool| {
+            regex::RegexSetBuilder::new(patterns.iter().map(|(_, p)| {
+                if ascii {
+                    ascii_word_boundaries(p)
+                } else {
+                    p.clone()
+                }
+            }))
             .case_insensitive(true)
             .multi_line(true)
             .size_limit(32 << 20)
             .build()
-            .ok()?;
+        };
+        let set = build(true).or_else(|_| build(false)).ok()?;
         Some(StageMatcher {
             set,
             stage_of: patterns.into_iter().map(|(i, _)| i).collect(),
@@ -367,6 +377,30 @@ impl CompiledPolicy {
     }
 }
 
+/// `\b` made ASCII (`(?-u:\b)`): workflow names and commands are ASCII, and an ASCII word
+/// boundary keeps a regex on the fast lazy DFA on any text, where a Unicode one falls back
+/// to the slow PikeVM as soon as the text holds a non-ASCII character.
+pub fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('b') => out.push_str(r"(?-u:\b)"),
+                // `\\` (a literal backslash) and every other escape stay as written.
+                Some(n) => {
+                    out.push(c);
+                    out.push(n);
+                }
+                None => out.push(c),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The part of a glob before its first special character.
 pub fn literal_prefix(glob: &str) -> &str {
     let end = glob.find(['*', '?', '[', '+', '!']).unwrap_or(glob.len());
@@ -401,4 +435,16 @@ pub fn glob_matches(pattern: &str, name: &str) -> bool {
             None => pattern == name,
         }
     })
+}
+
+#[cfg(test)]
+mod ascii_tests {
+    use super::ascii_word_boundaries;
+
+    #[test]
+    fn word_boundaries_become_ascii_and_escapes_stay() {
+        assert_eq!(ascii_word_boundaries(r"\bprod\b"), r"(?-u:\b)prod(?-u:\b)");
+        assert_eq!(ascii_word_boundaries(r"a\\b"), r"a\\b");
+        assert_eq!(ascii_word_boundaries(r"\d+\.\b"), r"\d+\.(?-u:\b)");
+    }
 }

@@ -258,11 +258,18 @@ fn compile(
         );
     }
     let compile_re = |pattern: &str| -> Result<Regex, String> {
-        RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .multi_line(true)
-            .size_limit(1 << 20)
-            .build()
+        // ASCII classes and word boundaries (workflow names and commands are ASCII): the
+        // fast DFA then handles `\b` on any text, instead of the slow Unicode-aware engine.
+        // A pattern that needs Unicode (a non-ASCII class) is compiled with it.
+        let build = |pattern: &str| {
+            RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .multi_line(true)
+                .size_limit(1 << 20)
+                .build()
+        };
+        build(&crate::ascii_word_boundaries(pattern))
+            .or_else(|_| build(pattern))
             .map_err(|e| {
                 // regex's message draws a caret over several lines; its last line says why.
                 let text = e.to_string();

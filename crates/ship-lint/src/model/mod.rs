@@ -32,6 +32,26 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 use tools::{recognise, Activity, ToolUse};
 
+/// A regex whose `\b` is ASCII: the fast lazy DFA then runs it on any text (a Unicode
+/// word boundary on non-ASCII text falls back to the slow PikeVM, which profiling showed
+/// dominating a lint run). Workflow names and commands are ASCII.
+pub(crate) fn ascii_words(pattern: &str) -> Result<Regex, regex::Error> {
+    Regex::new(&ship_policy::ascii_word_boundaries(pattern))
+}
+
+/// [`ascii_words`] for a set.
+pub(crate) fn ascii_words_set<I, S>(patterns: I) -> Result<RegexSet, regex::Error>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    RegexSet::new(
+        patterns
+            .into_iter()
+            .map(|p| ship_policy::ascii_word_boundaries(p.as_ref())),
+    )
+}
+
 /// What a step does for a release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StepRole {
@@ -143,7 +163,7 @@ impl InputCondition {
     /// (only conditions joined by `&&`, or alone; anything with `||` is not trusted).
     pub fn parse_all(cond: &str) -> Vec<InputCondition> {
         static CMP: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r#"inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'"#).unwrap()
+            ascii_words(r#"inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'"#).unwrap()
         });
         if cond.contains("||") {
             return Vec::new();
@@ -262,27 +282,27 @@ impl JobNames<'_> {
 }
 
 static DEPLOY_WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(\b|_)(re)?deploy|\brelease\b|\bship\b|\bpublish").unwrap());
+    LazyLock::new(|| ascii_words(r"(?i)(\b|_)(re)?deploy|\brelease\b|\bship\b|\bpublish").unwrap());
 static ROLLBACK_WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)roll[-_ ]?back|\brevert\b").unwrap());
+    LazyLock::new(|| ascii_words(r"(?i)roll[-_ ]?back|\brevert\b").unwrap());
 static MIGRATION_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)migrat|flyway|alembic|liquibase|\bschema\b|db[-_ ]?(upgrade|update)").unwrap()
+    ascii_words(r"(?i)migrat|flyway|alembic|liquibase|\bschema\b|db[-_ ]?(upgrade|update)").unwrap()
 });
 static DOCS_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bdocs?\b|documentation|\bguide\b|\bbook\b|mkdocs|sphinx|javadoc|doxygen|storybook|target/site|\bsite \(")
+    ascii_words(r"(?i)\bdocs?\b|documentation|\bguide\b|\bbook\b|mkdocs|sphinx|javadoc|doxygen|storybook|target/site|\bsite \(")
         .unwrap()
 });
 static SMOKE_NAMES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(smoke|health[- ]?check|healthcheck|verify (the )?(deploy|release|rollout)|verify\b.{1,60}\bworks|check (the )?(deploy|site|service) )")
+    ascii_words(r"(?i)\b(smoke|health[- ]?check|healthcheck|verify (the )?(deploy|release|rollout)|verify\b.{1,60}\bworks|check (the )?(deploy|site|service) )")
         .unwrap()
 });
 
 static TEST_RUNNER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(pytest|newman|playwright|cypress|jest|go test|(npm|yarn|pnpm) (run )?test|rspec|mvn\b[^\n]*\btest)\b").unwrap()
+    ascii_words(r"\b(pytest|newman|playwright|cypress|jest|go test|(npm|yarn|pnpm) (run )?test|rspec|mvn\b[^\n]*\btest)\b").unwrap()
 });
 
 static NOT_A_CHECK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(zip|package|upload|artifact|build|install|set ?up|image|code)\b").unwrap()
+    ascii_words(r"(?i)\b(zip|package|upload|artifact|build|install|set ?up|image|code)\b").unwrap()
 });
 
 impl WorkflowFacts {
@@ -695,7 +715,7 @@ pub(crate) fn plain_signals(
         )
     });
     static OTHER_USES: LazyLock<RegexSet> = LazyLock::new(|| {
-        RegexSet::new([
+        ascii_words_set([
             r"(?i)^softprops/action-gh-release",
             r"(?i)^ncipollo/release-action",
             r"(?i)^pypa/gh-action-pypi-publish",
@@ -717,7 +737,7 @@ pub(crate) fn plain_signals(
         .unwrap()
     });
     static OTHER_COMMANDS: LazyLock<RegexSet> = LazyLock::new(|| {
-        RegexSet::new([
+        ascii_words_set([
             r"\bgh\s+(release|pr|issue|label|api|workflow)\b",
             r"\b(cargo|npm|pnpm|yarn)\s+publish\b",
             r"\btwine\s+upload\b",
@@ -731,7 +751,7 @@ pub(crate) fn plain_signals(
     });
     // CI beyond the policy's required stages: type checks, spelling, hooks, manifests.
     static CI_COMMANDS: LazyLock<RegexSet> = LazyLock::new(|| {
-        RegexSet::new([
+        ascii_words_set([
             r"\b(pre-commit|prek|tox|nox|mypy|pyright|tsc|typos|yamllint|tflint|hadolint|markdownlint|codespell|credo|dialyzer|shfmt|stylelint|vale)\b",
             r"\bmix\s+(test|format|compile|credo|dialyzer)\b",
             r"\bmake\s+(test|check|lint|ci|typecheck)",
@@ -744,10 +764,10 @@ pub(crate) fn plain_signals(
         .unwrap()
     });
     static CI_USES: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)pre-commit|test|lint|check|analy|typos|spell|dialyzer|credo|sonar|paths-filter|alls-green").unwrap()
+        ascii_words(r"(?i)pre-commit|test|lint|check|analy|typos|spell|dialyzer|credo|sonar|paths-filter|alls-green").unwrap()
     });
     static OTHER_NAMES: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)^(publish|release)\b").unwrap());
+        LazyLock::new(|| ascii_words(r"(?i)^(publish|release)\b").unwrap());
     let mut stage = vec![false; policy.stages.len()];
     policy.stage_names.mark(job.id, &mut stage);
     if let Some(name) = job.name.and_then(|n| n.as_str()) {
@@ -826,7 +846,7 @@ pub(crate) fn plain_signals(
     signals
 }
 
-static WEAK_OTHER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bgit\s+(push|tag)\b").unwrap());
+static WEAK_OTHER: LazyLock<Regex> = LazyLock::new(|| ascii_words(r"\bgit\s+(push|tag)\b").unwrap());
 
 /// CI or other, for every job without a release role. In a pull-request or merge-queue
 /// workflow that runs CI and deploys nothing, the jobs around the checks (gates, path
@@ -1271,7 +1291,7 @@ fn mark_step_commands(
 /// never runs, so the stages it would run are not run.
 fn never_runs(job: &Job<'_>, step: &Step<'_>) -> bool {
     static MATRIX_EQ: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"^\s*(?:\$\{\{\s*)?matrix\.([A-Za-z0-9_-]+)\s*==\s*'([^']*)'\s*(?:\}\})?\s*$"#)
+        ascii_words(r#"^\s*(?:\$\{\{\s*)?matrix\.([A-Za-z0-9_-]+)\s*==\s*'([^']*)'\s*(?:\}\})?\s*$"#)
             .unwrap()
     });
     let Some(cond) = step.node.get("if").and_then(|n| n.as_str()) else {

@@ -13,6 +13,7 @@
 //! workflows that can be called or that call one (a cheap text test first). Everything else
 //! is parsed once, by the main pass.
 
+use super::ascii_words;
 use super::environment::EnvironmentBinding;
 use super::tools::ToolUse;
 use super::{
@@ -323,7 +324,12 @@ impl Repository {
                 let Ok(text) = std::fs::read_to_string(path) else {
                     return ([false; 3], None);
                 };
-                let mentions = BRANCH_NAMES.map(|b| mentions_branch(&text, b));
+                // Only needed to read the production branch when the policy does not name it.
+                let mentions = if policy.production_branch_set {
+                    [false; 3]
+                } else {
+                    BRANCH_NAMES.map(|b| mentions_branch(&text, b))
+                };
                 let involved = text.contains("workflow_call")
                     || text.contains(".github/workflows/")
                         && (text.contains("./.github") || text.contains("$/.github"));
@@ -579,7 +585,7 @@ fn mentions_branch(text: &str, branch: &str) -> bool {
         BRANCH_NAMES
             .iter()
             .map(|b| {
-                regex::Regex::new(&format!(
+                ascii_words(&format!(
                     r#"(?m)^\s*-\s*['"]?{b}['"]?\s*(#.*)?$|[\[,]\s*['"]?{b}['"]?\s*[\],]|['"]{b}['"]|refs/heads/{b}\b|branches:\s*['"]?{b}['"]?\s*$"#
                 ))
                 .unwrap()

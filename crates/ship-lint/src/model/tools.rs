@@ -4,6 +4,7 @@
 //! workspace: hints for the environment), and whether it acts on something local to the
 //! runner (LocalStack, `localhost`, a compose database), which makes it CI.
 
+use super::ascii_words;
 use super::shell::Command;
 
 /// What a command (or an action) does for a release.
@@ -614,12 +615,12 @@ fn migrations(cmd: &Command, program: &str, pos: &[&str]) -> Option<ToolUse> {
 }
 
 static GUARD_INPUT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r#"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}"?\s*==?\s*"?([A-Za-z0-9_.-]+)"#)
+    ascii_words(r#"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}"?\s*==?\s*"?([A-Za-z0-9_.-]+)"#)
         .unwrap()
 });
 
 static PROBE_PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(?i)(/|\b)(health|healthz|healthcheck|health-check|readyz|livez|ready|ping|status|version|smoke)(\b|$)").unwrap()
+    ascii_words(r"(?i)(/|\b)(health|healthz|healthcheck|health-check|readyz|livez|ready|ping|status|version|smoke)(\b|$)").unwrap()
 });
 
 /// Checks of a running service: HTTP probes, Hurl, k6, Playwright, Postman collections.
