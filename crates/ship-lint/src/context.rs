@@ -73,6 +73,9 @@ pub struct WorkflowContext<'a> {
     /// The repository's composite actions and reusable workflows.
     pub repo: &'a Repository,
     pub kind: FileKind,
+    /// The linted directory: rules that follow a local action or called workflow into its
+    /// file read it from here (only files the deploy model found, see [`Repository`]).
+    pub dir: &'a Path,
 }
 
 impl<'a> WorkflowContext<'a> {
