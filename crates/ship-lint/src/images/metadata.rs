@@ -148,6 +148,13 @@ pub fn read(scope: &Scope<'_>, step: &Step<'_>, forbidden: &[String]) -> Meta {
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_RULES.to_string());
     let tag_runs = scope.refs.tags;
+    let pull_requests = scope.is_action
+        || scope.wf.triggers.iter().any(|t| {
+            matches!(
+                t.event,
+                "pull_request" | "pull_request_target" | "workflow_call"
+            )
+        });
     let mut tags: Vec<Tag> = Vec::new();
     let mut latest_auto = false;
     for rule in rules_text.lines().map(str::trim) {
@@ -220,7 +227,9 @@ pub fn read(scope: &Scope<'_>, step: &Step<'_>, forbidden: &[String]) -> Meta {
                 )
             }
             "ref" => match get("event") {
-                Some("branch") => Tag::of(wrap(Value::known(Origin::Branch)), forbidden),
+                Some("branch") if scope.refs.branches => {
+                    Tag::of(wrap(Value::known(Origin::Branch)), forbidden)
+                }
                 Some("tag") => {
                     if !tag_runs {
                         continue;
@@ -233,7 +242,7 @@ pub fn read(scope: &Scope<'_>, step: &Step<'_>, forbidden: &[String]) -> Meta {
                         forbidden,
                     )
                 }
-                Some("pr") => {
+                Some("pr") if pull_requests => {
                     let prefix = match get("prefix") {
                         Some(p) => format!("{global_prefix}{p}"),
                         None => format!("{global_prefix}pr-"),

@@ -138,7 +138,7 @@ pub fn literal_kind(tag: &str, forbidden: &[String]) -> TagKind {
         || lower.ends_with("-latest")
         || lower.starts_with("latest-") && !lower[7..].chars().any(|c| c.is_ascii_digit())
     {
-        return TagKind::Moving("a fixed name that each push moves");
+        return TagKind::Moving("an environment or channel name, moved by every push or promotion to it");
     }
     if t.chars().any(|c| c.is_ascii_digit()) {
         return TagKind::Pinned;

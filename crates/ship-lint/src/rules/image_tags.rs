@@ -200,15 +200,17 @@ impl ImageTags {
                     ),
                 };
                 let note = g.note.map(|n| format!(" ({n})")).unwrap_or_default();
+                let who = if cx.is_action() {
+                    "this action".to_string()
+                } else {
+                    format!("job `{}`", job.id)
+                };
                 let message = match &g.via {
                     Some((key, file)) => format!(
-                        "job `{}` passes `{key}` to `{file}`, which pushes {images} tagged {}: {}{note}",
-                        job.id, g.tags, g.missing
+                        "{who} passes `{key}` to `{file}`, which pushes {images} tagged {}: {}{note}",
+                        g.tags, g.missing
                     ),
-                    None => format!(
-                        "job `{}` pushes {images} tagged {}: {}{note}",
-                        job.id, g.tags, g.missing
-                    ),
+                    None => format!("{who} pushes {images} tagged {}: {}{note}", g.tags, g.missing),
                 };
                 out.push(Diagnostic::new(
                     g.anchor,
