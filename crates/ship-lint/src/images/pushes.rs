@@ -407,7 +407,9 @@ impl<'r> Reader<'r> {
         if !TOOLS.iter().any(|t| script.contains(t)) {
             return;
         }
-        let script = crate::model::strip_shell_comments(script);
+        // Comments are skipped by the command reader; the script keeps its lines, so line
+        // numbers agree with the assignments `Scope` reads.
+        let script = script.to_string();
         for cmd in shell::commands(&script) {
             let at = At {
                 step: Some(step.index),
@@ -431,26 +433,19 @@ impl<'r> Reader<'r> {
                 "crane" | "gcrane" | "skopeo" | "regctl" => {
                     self.copy_tool(scope, step, program, at, &plain, here, state)
                 }
-                "aws" => {
-                    let redeploy = plain.first().map(String::as_str) == Some("ecs")
-                        && plain.get(1).map(String::as_str) == Some("update-service")
-                        && cmd.has_flag("--force-new-deployment")
-                        && !cmd.has_flag("--task-definition")
-                        || plain.first().map(String::as_str) == Some("apprunner")
-                            && plain.get(1).map(String::as_str) == Some("start-deployment");
+                "aws" | "kubectl" => {
+                    let sub = |i: usize| plain.get(i).map(String::as_str).unwrap_or("");
+                    // Restarts on the same task definition or image: whatever its tag names.
+                    let redeploy = match (program, sub(0), sub(1)) {
+                        ("aws", "ecs", "update-service") => {
+                            cmd.has_flag("--force-new-deployment")
+                                && !cmd.has_flag("--task-definition")
+                        }
+                        ("aws", "apprunner", "start-deployment") => true,
+                        ("kubectl", "rollout", "restart") => true,
+                        _ => false,
+                    };
                     if redeploy {
-                        state.redeploys.push(Redeploy {
-                            step: step.index,
-                            what: format!("`{}`", crate::model::shorten(&cmd.words.join(" "), 70)),
-                            line: self.line_number(run, &script, cmd.line),
-                            via: None,
-                        });
-                    }
-                }
-                "kubectl" => {
-                    if plain.first().map(String::as_str) == Some("rollout")
-                        && plain.get(1).map(String::as_str) == Some("restart")
-                    {
                         state.redeploys.push(Redeploy {
                             step: step.index,
                             what: format!("`{}`", crate::model::shorten(&cmd.words.join(" "), 70)),
@@ -1542,13 +1537,10 @@ fn split_ref(t: &Template) -> (Template, RefTag) {
             }
         }
     }
-    for (i, p) in t.iter().enumerate() {
-        if let Part::Lit(l) = p {
-            if l.contains("@sha256:") {
-                return (t.clone(), RefTag::Digest);
-            }
-            let _ = i;
-        }
+    if t.iter()
+        .any(|p| matches!(p, Part::Lit(l) if l.contains("@sha256:")))
+    {
+        return (t.clone(), RefTag::Digest);
     }
     let mut colon: Option<(usize, usize)> = None;
     for (i, p) in t.iter().enumerate() {

@@ -138,7 +138,9 @@ pub fn literal_kind(tag: &str, forbidden: &[String]) -> TagKind {
         || lower.ends_with("-latest")
         || lower.starts_with("latest-") && !lower[7..].chars().any(|c| c.is_ascii_digit())
     {
-        return TagKind::Moving("an environment or channel name, moved by every push or promotion to it");
+        return TagKind::Moving(
+            "an environment or channel name, moved by every push or promotion to it",
+        );
     }
     if t.chars().any(|c| c.is_ascii_digit()) {
         return TagKind::Pinned;
@@ -148,7 +150,7 @@ pub fn literal_kind(tag: &str, forbidden: &[String]) -> TagKind {
 
 /// Classify one way a tag can come out.
 pub fn template_kind(t: &Template, forbidden: &[String]) -> TagKind {
-    let has = |o: Origin| t.iter().any(|p| *p == Part::Known(o));
+    let has = |o: Origin| t.contains(&Part::Known(o));
     let unknown = t
         .iter()
         .any(|p| matches!(p, Part::Unknown(_) | Part::Input(_)));
@@ -437,7 +439,7 @@ mod tests {
         assert_eq!(missing(&[t("v1.2.3")]), Some(Lack::Sha));
         assert_eq!(missing(&[t("latest")]), Some(Lack::Both));
         let open = Tag::of(Value::unknown("$TAG"), &f);
-        assert_eq!(missing(&[open.clone()]), Some(Lack::OneTag(0)));
+        assert_eq!(missing(std::slice::from_ref(&open)), Some(Lack::OneTag(0)));
         assert_eq!(missing(&[t("latest"), open.clone()]), Some(Lack::OneTag(1)));
         assert_eq!(missing(&[open.clone(), open.clone()]), None);
         let mut list = open;

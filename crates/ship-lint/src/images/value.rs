@@ -18,13 +18,16 @@
 
 use crate::model::shell;
 use ship_workflow::{Job, Node, Workflow};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// How deep definitions are followed (`$A` defined from `$B` defined from …).
 const MAX_DEPTH: u8 = 12;
 /// How many alternatives a value keeps before it is read as unknown.
 const MAX_ALTERNATIVES: usize = 8;
+/// How many values one job may read: definitions that each use a variable many times
+/// (`A=$B$B$B`, `B=$C$C$C`…) would otherwise cost exponential time.
+const BUDGET: u32 = 20_000;
 
 /// Where a part of a value comes from, when the workflow says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -403,6 +406,8 @@ pub struct Scope<'s> {
     pub given: Option<&'s Given>,
     /// Scripts read so far, by step index.
     scripts: RefCell<Vec<Option<Rc<ScriptFacts>>>>,
+    /// Reads left (see [`BUDGET`]).
+    budget: Cell<u32>,
 }
 
 impl<'s> Scope<'s> {
@@ -422,7 +427,15 @@ impl<'s> Scope<'s> {
                 None;
                 job.steps.iter().map(|s| s.index + 1).max().unwrap_or(0)
             ]),
+            budget: Cell::new(BUDGET),
         }
+    }
+
+    /// Take one read from the budget; `false` when it is spent.
+    fn spend(&self) -> bool {
+        let left = self.budget.get();
+        self.budget.set(left.saturating_sub(1));
+        left > 0
     }
 
     /// What the script of step `index` defines.
@@ -453,7 +466,7 @@ impl<'s> Scope<'s> {
     }
 
     fn text_at(&self, text: &str, at: At, depth: u8) -> Value {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || !self.spend() {
             return Value::unknown(text);
         }
         let mut acc = Value::lit("");
@@ -478,7 +491,7 @@ impl<'s> Scope<'s> {
     }
 
     fn word_at(&self, word: &str, at: At, depth: u8) -> Value {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || !self.spend() {
             return Value::unknown(word);
         }
         let chars: Vec<char> = word.chars().collect();
@@ -787,7 +800,7 @@ impl<'s> Scope<'s> {
     /// The value of an expression's inside (`github.sha`, `env.TAG || 'latest'`,
     /// `startsWith(github.ref, 'refs/tags/') && github.ref_name || github.sha`).
     pub fn expr(&self, inner: &str, at: At, depth: u8) -> Value {
-        if depth > MAX_DEPTH {
+        if depth > MAX_DEPTH || !self.spend() {
             return Value::unknown(format!("${{{{ {inner} }}}}"));
         }
         let mut out: Option<Value> = None;
@@ -859,7 +872,7 @@ impl<'s> Scope<'s> {
             ["github", "run_number" | "run_id" | "run_attempt"] => Value::known(Origin::RunNumber),
             ["env", name] => self.env(name, at, depth).unwrap_or_else(unknown),
             ["inputs", name] | ["github", "event", "inputs", name] => self.input(name),
-            ["steps", id, "outputs", name] => self.step_output(id, name, at, depth),
+            ["steps", id, "outputs", name] => self.step_output(id, name, depth),
             ["needs", job, "outputs", name] => self.job_output(job, name, depth),
             ["matrix", name] => self.matrix(name).unwrap_or_else(unknown),
             _ => unknown(),
@@ -922,7 +935,7 @@ impl<'s> Scope<'s> {
 
     /// `steps.ID.outputs.NAME`: what that step writes to `$GITHUB_OUTPUT`, or a known
     /// action's output.
-    fn step_output(&self, id: &str, name: &str, at: At, depth: u8) -> Value {
+    fn step_output(&self, id: &str, name: &str, depth: u8) -> Value {
         let unknown = || Value::unknown(format!("${{{{ steps.{id}.outputs.{name} }}}}"));
         let Some(step) = self
             .job
@@ -967,10 +980,7 @@ impl<'s> Scope<'s> {
             ("mbta/actions/build-push-ecr", "docker-tag-suffix") => {
                 Value::lit("git-").concat(&Value::known(Origin::ShortCommit))
             }
-            _ => {
-                let _ = at;
-                unknown()
-            }
+            _ => unknown(),
         }
     }
 
@@ -989,14 +999,18 @@ impl<'s> Scope<'s> {
             return unknown();
         };
         let scope = Scope::new(self.wf, job, self.is_action, self.given);
-        scope.text_at(
+        // The other job's reads come out of this job's budget.
+        scope.budget.set(self.budget.get());
+        let v = scope.text_at(
             &text,
             At {
                 step: None,
                 line: 0,
             },
             depth + 1,
-        )
+        );
+        self.budget.set(scope.budget.get());
+        v
     }
 
     /// `matrix.NAME` when the matrix lists literal values.
@@ -1380,6 +1394,30 @@ jobs:
             assert_eq!(v.describe(), "<branch> or <commit>");
             let v = s.expr("format('sha-{0}', github.sha)", At::default(), 0);
             assert_eq!(v.describe(), "sha-<commit>");
+        });
+    }
+
+    #[test]
+    fn fan_out_is_bounded() {
+        // Each variable uses the next one ten times: 10^12 reads without a budget.
+        let mut script = String::new();
+        for i in 0..12 {
+            script.push_str(&format!(
+                "          V{i}={}\n",
+                format!("$V{}", i + 1).repeat(10)
+            ));
+        }
+        script.push_str("          docker push r/api:$V0\n");
+        let src = format!("on: push\njobs:\n  b:\n    steps:\n      - run: |\n{script}");
+        with_scope(&src, |s| {
+            let v = s.word(
+                "$V0",
+                At {
+                    step: Some(0),
+                    line: 12,
+                },
+            );
+            assert!(!v.alternatives.is_empty());
         });
     }
 

@@ -222,11 +222,14 @@ impl ImageTags {
     }
 }
 
+/// The tags to judge, where to point, and the caller's `with:` key and followed file.
+type Judged = (Vec<Tag>, Span, Option<(String, String)>);
+
 /// The tags to judge for a push, where to point, and the caller's `with:` key and the
 /// followed file when the problem is in what this file passes. `None` when the push is
 /// judged in its own file (a composite action or called workflow that is wrong whatever
 /// its caller passes) or this file passes nothing it is built from.
-fn judged(p: &Push) -> Option<(Vec<Tag>, Span, Option<(String, String)>)> {
+fn judged(p: &Push) -> Option<Judged> {
     let (Some(via), Some(caller_tags)) = (&p.via, &p.caller_tags) else {
         return Some((p.tags.clone(), p.anchor, None));
     };

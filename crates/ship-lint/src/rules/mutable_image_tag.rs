@@ -6,7 +6,7 @@ use crate::images::{image_tag, is_image_key, is_image_tag_key, job_images, Image
 use crate::model::{job_needs, StepRole};
 use crate::rules::rule_impl;
 use regex::Regex;
-use ship_workflow::{Job, Node, Span};
+use ship_workflow::{Job, Node};
 use std::sync::LazyLock;
 
 declare_rule! {
@@ -186,7 +186,7 @@ impl MutableImageTag {
                 if !image_key && !tag_key {
                     continue;
                 }
-                if let Some(d) = self.input_default(cx, job, text, e.value.span) {
+                if let Some(d) = self.input_default(cx, job, text) {
                     found.push(d);
                     continue;
                 }
@@ -196,7 +196,7 @@ impl MutableImageTag {
                     for t in &value.alternatives {
                         let written = crate::images::value::describe_template(t);
                         match image_tag(&written) {
-                            ImageTag::Literal(tag) if forbidden.iter().any(|f| *f == tag) => {
+                            ImageTag::Literal(tag) if forbidden.contains(&tag) => {
                                 found.push(Diagnostic::new(
                                     e.value.span,
                                     format!(
@@ -253,7 +253,7 @@ impl MutableImageTag {
                 }
                 let tag = Tag::of(value, forbidden);
                 if let Some((what, why)) = moving(&tag) {
-                    let message = if forbidden.iter().any(|f| *f == what) {
+                    let message = if forbidden.contains(&what) {
                         format!(
                             "production deploy job `{}` deploys image tag `{what}`",
                             job.id
@@ -389,14 +389,13 @@ impl MutableImageTag {
                     continue;
                 };
                 let why = kind.what();
-                let Some(span) = Some(*span) else { continue };
                 let in_job = if k == index {
                     String::new()
                 } else {
                     format!(" (job `{}`)", other.id)
                 };
                 found.push(Diagnostic::new(
-                    span,
+                    *span,
                     format!(
                         "production deploy job `{}` deploys `{}` promoted{in_job} from `{what}`, {why}: production gets whatever `{what}` pointed to, not an image built from the release",
                         job.id, p.image
@@ -415,12 +414,11 @@ impl MutableImageTag {
         cx: &WorkflowContext<'_>,
         job: &Job<'_>,
         text: &str,
-        _value_span: Span,
     ) -> Option<Diagnostic> {
         let forbidden = &cx.policy.policy.images.forbidden_tags;
         let is_forbidden = |v: &str| {
             forbidden.iter().any(|f| f == v)
-                || matches!(image_tag(v), ImageTag::Literal(t) if forbidden.iter().any(|f| *f == t))
+                || matches!(image_tag(v), ImageTag::Literal(t) if forbidden.contains(&t))
         };
         for event in ["workflow_dispatch", "workflow_call"] {
             let Some(trigger) = cx.workflow.trigger(event) else {
