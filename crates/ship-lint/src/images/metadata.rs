@@ -182,8 +182,8 @@ pub fn read(scope: &Scope<'_>, step: &Step<'_>, forbidden: &[String]) -> Meta {
         let version_prefix_ok = prefix.is_empty() || prefix == "v" || prefix == "V";
         let tag = match kind {
             "semver" | "pep440" | "match" => {
-                if !tag_runs {
-                    // Only a git tag produces these.
+                if !tag_runs && get("value").is_none_or(str::is_empty) {
+                    // Only a git tag (or a `value=`) produces these.
                     continue;
                 }
                 latest_auto = true;

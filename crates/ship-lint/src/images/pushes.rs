@@ -329,7 +329,14 @@ impl<'r> Reader<'r> {
 
     fn tag_of(&self, r: &Ref) -> Option<Tag> {
         match &r.tag {
-            RefTag::Tag(v) | RefTag::Unknown(v) => Some(Tag::of(v.clone(), self.forbidden())),
+            RefTag::Tag(v) => Some(Tag::of(v.clone(), self.forbidden())),
+            // `docker push $IMAGE`: neither the image nor its tags are known; it may be one
+            // of several pushes of one image under names this file does not define.
+            RefTag::Unknown(v) => {
+                let mut tag = Tag::of(v.clone(), self.forbidden());
+                tag.multi = true;
+                Some(tag)
+            }
             RefTag::Missing => Some(Tag::of(Value::lit("latest"), self.forbidden())),
             RefTag::Digest => None,
         }
