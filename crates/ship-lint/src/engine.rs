@@ -60,8 +60,8 @@ pub enum LintError {
 
 struct FileResult {
     findings: Vec<Finding>,
-    /// Findings of rules that report only in a repository that deploys
-    /// ([`Rule::only_if_repository_deploys`]), kept until every file is read.
+    /// Findings that stand only in a repository that deploys
+    /// ([`Diagnostic::only_if_repository_deploys`]), kept until every file is read.
     held: Vec<Finding>,
     /// The file has a deploy job.
     deploys: bool,
@@ -396,6 +396,7 @@ fn lint_file(
                 message,
                 help: help.to_string(),
                 redact: false,
+                only_if_repository_deploys: false,
             };
             let mut f = to_finding(&WorkflowSyntax::INFO, policy, shown, source, d);
             if source.is_none() {
@@ -537,12 +538,12 @@ fn lint_file(
         }
         let mut out = Vec::new();
         rule.check_workflow(&cx, &mut out);
-        let into = if rule.only_if_repository_deploys() {
-            &mut held
-        } else {
-            &mut findings
-        };
         for d in out {
+            let into = if d.only_if_repository_deploys {
+                &mut held
+            } else {
+                &mut findings
+            };
             let path = d.path.clone().unwrap_or_else(|| shown.to_string());
             if path == shown {
                 into.push(to_finding(rule.info(), policy, &path, Some(&source), d));

@@ -3,6 +3,7 @@ use crate::images::job_images;
 use crate::images::pushes::{Push, PushKind};
 use crate::images::tags::{missing, Tag, TagKind};
 use crate::model::{is_ship_action, job_needs};
+use crate::rules::rule_impl;
 use ship_workflow::{Job, Span, Step};
 
 declare_rule! {
@@ -38,7 +39,10 @@ declare_rule! {
     /// policy (and ship's rollback) looks for.
     ///
     /// Only images the repository deploys are judged: a repository whose workflows deploy
-    /// nothing (a public image published for its users) is not reported. Retags of an image
+    /// nothing (a public image published for its users on Docker Hub or ghcr.io) is not
+    /// reported, but an image pushed to a private cloud registry (ECR, Artifact Registry,
+    /// ACR…) is always for a deploy, even one started outside the workflows (an ECR push
+    /// that triggers CodeDeploy). With `--workflow FILE` the files given are the repository. Retags of an image
     /// already in the same repository (promoting `:good`, `:prod`) and images whose tags say
     /// they are for CI (`ci-…`) are not builds. Where the problem is what a caller passes to
     /// a composite action or reusable workflow, the finding points at the caller's `with:`.
@@ -74,23 +78,7 @@ declare_rule! {
     }
 }
 
-impl crate::rules::Rule for ImageTags {
-    fn info(&self) -> &'static ship_findings::RuleInfo {
-        &Self::INFO
-    }
-
-    fn reads_actions(&self) -> bool {
-        true
-    }
-
-    fn only_if_repository_deploys(&self) -> bool {
-        true
-    }
-
-    fn check_workflow(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
-        self.check(cx, out)
-    }
-}
+rule_impl!(ImageTags, workflow, actions);
 
 /// Does ship's `tag-image` run after step `step` of `job`: later in the job, or in a job
 /// that `needs:` it? It then adds the missing tags to what the step pushed.
@@ -127,6 +115,64 @@ struct Group {
     note: Option<String>,
     /// `with: KEY` and the followed file, for a problem in what a caller passes.
     via: Option<(String, String)>,
+    /// An image goes to a private cloud registry (it is for a deploy).
+    private: bool,
+}
+
+/// Is the image's registry a private cloud registry (`Some(true)`: ECR, Artifact Registry,
+/// ACR…), a public one users pull from (`Some(false)`: Docker Hub, ghcr.io, quay.io,
+/// public.ecr.aws), or not written (`None`)?
+fn private_registry(image: &str) -> Option<bool> {
+    let i = image.to_ascii_lowercase();
+    const PRIVATE: &[&str] = &[
+        ".dkr.ecr.",
+        ".azurecr.io",
+        "-docker.pkg.dev",
+        "gcr.io/",
+        ".ocir.io",
+        "registry.digitalocean.com",
+        "registry.heroku.com",
+        "registry.fly.io",
+    ];
+    const PUBLIC: &[&str] = &["docker.io/", "ghcr.io/", "quay.io/", "public.ecr.aws/"];
+    if PRIVATE.iter().any(|p| i.contains(p)) {
+        return Some(true);
+    }
+    if PUBLIC.iter().any(|p| i.starts_with(p)) {
+        return Some(false);
+    }
+    // `org/name`: Docker Hub. A variable or expression: not written here.
+    let first = i.split('/').next().unwrap_or("");
+    if i.contains('$') || i.contains('<') {
+        None
+    } else if !first.contains('.') && !first.contains(':') && first != "localhost" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Does the job log in to a private cloud registry (`aws ecr get-login-password`,
+/// amazon-ecr-login, `az acr login`, `gcloud auth configure-docker`)?
+fn logs_into_private_registry(job: &Job<'_>) -> bool {
+    job.steps.iter().any(|s| {
+        let uses = s.uses_str().unwrap_or("").to_ascii_lowercase();
+        let public_ecr = s
+            .with_str("registry-type")
+            .is_some_and(|t| t.trim() == "public");
+        let login_to = s
+            .with_str("registry")
+            .or_else(|| s.with_str("login-server"))
+            .is_some_and(|r| private_registry(&format!("{r}/x")) == Some(true));
+        (uses.starts_with("aws-actions/amazon-ecr-login") && !public_ecr)
+            || ((uses.starts_with("docker/login-action") || uses.starts_with("azure/docker-login"))
+                && login_to)
+            || s.run_str().is_some_and(|r| {
+                r.contains("aws ecr get-login-password")
+                    || r.contains("az acr login")
+                    || r.contains("gcloud auth configure-docker")
+            })
+    })
 }
 
 impl ImageTags {
@@ -164,6 +210,10 @@ impl ImageTags {
                             k.what()
                         )
                     });
+                let private = match private_registry(&p.key) {
+                    Some(known) => known,
+                    None => p.via.is_none() && logs_into_private_registry(job),
+                };
                 match groups.iter_mut().find(|g| {
                     g.anchor == anchor
                         && g.tags == tags_text
@@ -174,6 +224,7 @@ impl ImageTags {
                         if !g.images.contains(&p.image) {
                             g.images.push(p.image.clone());
                         }
+                        g.private |= private;
                     }
                     None => groups.push(Group {
                         anchor,
@@ -182,6 +233,7 @@ impl ImageTags {
                         missing,
                         note,
                         via,
+                        private,
                     }),
                 }
             }
@@ -212,11 +264,19 @@ impl ImageTags {
                     ),
                     None => format!("{who} pushes {images} tagged {}: {}{note}", g.tags, g.missing),
                 };
-                out.push(Diagnostic::new(
+                let d = Diagnostic::new(
                     g.anchor,
                     message,
                     "tag every image the repository deploys `vX.Y.Z` and `sha-<commit>` (metadata-action `type=semver,pattern={{version}}` + `type=sha`; `-t IMAGE:sha-$GITHUB_SHA` with the release tag; or ship's tag-image action after the push)",
-                ));
+                );
+                // An image for a private registry is for a deploy, even one this repository's
+                // workflows do not run (a push that starts CodeDeploy); another is judged only
+                // where something deploys.
+                out.push(if g.private {
+                    d
+                } else {
+                    d.only_if_repository_deploys()
+                });
             }
         }
     }

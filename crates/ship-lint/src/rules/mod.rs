@@ -69,14 +69,6 @@ pub trait Rule: Send + Sync {
     fn reads_actions(&self) -> bool {
         false
     }
-
-    /// Whether the rule's workflow findings stand only in a repository that deploys: they
-    /// are held until every file is linted, and dropped when no file has a deploy job (a
-    /// public image published for users is not a release of a deployed service). With
-    /// `--workflow FILE` the files given are the repository.
-    fn only_if_repository_deploys(&self) -> bool {
-        false
-    }
 }
 
 /// Every rule, in the order `ship rules` lists them.
