@@ -42,9 +42,9 @@ declare_rule! {
     /// nothing (a public image published for its users on Docker Hub or ghcr.io) is not
     /// reported, but an image pushed to a private cloud registry (ECR, Artifact Registry,
     /// ACR…) is always for a deploy, even one started outside the workflows (an ECR push
-    /// that triggers CodeDeploy). With `--workflow FILE` the files given are the repository. Retags of an image
-    /// already in the same repository (promoting `:good`, `:prod`) and images whose tags say
-    /// they are for CI (`ci-…`) are not builds. Where the problem is what a caller passes to
+    /// that triggers CodeDeploy). With `--workflow FILE` the files given are the repository.
+    /// Retags of an image already in the same repository (promoting `:good`, `:prod`) and
+    /// images whose tags say they are for CI (`ci-…`) are not builds. Where the problem is what a caller passes to
     /// a composite action or reusable workflow, the finding points at the caller's `with:`.
     ///
     /// ## Why
@@ -71,6 +71,23 @@ declare_rule! {
     /// or `docker build -t "$IMAGE:sha-$GITHUB_SHA" -t "$IMAGE:$GITHUB_REF_NAME"` in a
     /// workflow started by `v*` tags, or `uses: org/ship/tag-image@v1` after pushing
     /// `sha-<commit>`.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// on: { push: { branches: [main] } }
+    /// jobs:
+    ///   build:
+    ///     steps:
+    ///       - id: info
+    ///         run: echo "tag=production-$(git rev-parse --short HEAD)" >> "$GITHUB_OUTPUT"
+    ///       - env: { TAG: "${{ steps.info.outputs.tag }}" }
+    ///         run: |
+    ///           docker build -t "$ECR/api:$TAG" -t "$ECR/api:latest" .
+    ///           docker push --all-tags "$ECR/api"
+    /// ```
+    /// is reported: `$ECR/api` is tagged `production-<short commit>` and `latest`, no
+    /// `vX.Y.Z` and no `sha-<commit>` tag. `-t "$ECR/api:sha-$GITHUB_SHA"` with
+    /// `-t "$ECR/api:$GITHUB_REF_NAME"` in a workflow started by `v*` tags is not.
     pub struct ImageTags {
         id: "image-tags",
         severity: Error,

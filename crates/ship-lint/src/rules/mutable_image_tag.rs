@@ -51,6 +51,22 @@ declare_rule! {
     /// with a required `version` input and no `latest` default; render a new task definition
     /// with that image (`aws-actions/amazon-ecs-render-task-definition`) instead of forcing a
     /// new deployment of `latest`.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// on: { push: { tags: ["v*"] } }
+    /// jobs:
+    ///   ship:
+    ///     environment: production
+    ///     steps:
+    ///       - run: |
+    ///           docker build -t "$ECR/api:latest" . && docker push "$ECR/api:latest"
+    ///           aws ecs update-service --cluster prod --service api --force-new-deployment
+    /// ```
+    /// is reported at the push: the forced deployment restarts the same task definition,
+    /// which runs whatever `latest` is. So is `tag: ${{ needs.pr.outputs.number }}` given to a
+    /// production deploy workflow, and a release job that promotes `target: test`. A deploy
+    /// of `…/api:sha-${{ github.sha }}`, or of `stunnel:5.72-r0-alpine-3.19.1`, is not.
     pub struct MutableImageTag {
         id: "mutable-image-tag",
         severity: Error,
@@ -168,8 +184,16 @@ impl MutableImageTag {
             {
                 continue;
             }
+            // What a deploy step (or the task definition it deploys) is given; a scan, a
+            // signature or a test of an image deploys nothing.
+            let renders = step
+                .uses_str()
+                .is_some_and(|u| u.to_ascii_lowercase().contains("task-definition"));
+            if !deploy_step(step.index) && !renders {
+                continue;
+            }
             let at = At::step(step.index);
-            maps.extend(step.with.map(|m| (m, at, true, deploy_step(step.index))));
+            maps.extend(step.with.map(|m| (m, at, true, true)));
             maps.extend(step.env.map(|m| (m, at, false, false)));
         }
         for (map, at, action_input, tag_keys) in maps {
@@ -211,7 +235,10 @@ impl MutableImageTag {
                             // An image without a tag is `latest`; env vars often name only
                             // the repository, so only an action input is judged.
                             ImageTag::Missing
-                                if action_input && image_key && key != "image-name" =>
+                                if action_input
+                                    && image_key
+                                    && !key.eq_ignore_ascii_case("image-name")
+                                    && !key.eq_ignore_ascii_case("image_name") =>
                             {
                                 found.push(Diagnostic::new(
                                     e.value.span,
