@@ -17,6 +17,11 @@ pub struct Diagnostic {
     pub help: String,
     /// The finding is about a literal secret: renderers must not show the span's text.
     pub redact: bool,
+    /// The finding stands only in a repository that deploys: the engine holds it until every
+    /// file is linted and drops it when no file has a deploy job (a public image published
+    /// for users is not a release of a deployed service). With `--workflow FILE` the files
+    /// given are the repository.
+    pub only_if_repository_deploys: bool,
 }
 
 impl Diagnostic {
@@ -27,6 +32,7 @@ impl Diagnostic {
             message: message.into(),
             help: help.into(),
             redact: false,
+            only_if_repository_deploys: false,
         }
     }
 
@@ -43,11 +49,18 @@ impl Diagnostic {
             message: message.into(),
             help: help.into(),
             redact: false,
+            only_if_repository_deploys: false,
         }
     }
 
     pub fn redacted(mut self) -> Self {
         self.redact = true;
+        self
+    }
+
+    /// Hold the finding until the repository is known to deploy (see the field).
+    pub fn only_if_repository_deploys(mut self) -> Self {
+        self.only_if_repository_deploys = true;
         self
     }
 }
@@ -73,6 +86,9 @@ pub struct WorkflowContext<'a> {
     /// The repository's composite actions and reusable workflows.
     pub repo: &'a Repository,
     pub kind: FileKind,
+    /// The linted directory: rules that follow a local action or called workflow into its
+    /// file read it from here (only files the deploy model found, see [`Repository`]).
+    pub dir: &'a Path,
 }
 
 impl<'a> WorkflowContext<'a> {

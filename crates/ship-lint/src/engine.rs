@@ -60,6 +60,11 @@ pub enum LintError {
 
 struct FileResult {
     findings: Vec<Finding>,
+    /// Findings that stand only in a repository that deploys
+    /// ([`Diagnostic::only_if_repository_deploys`]), kept until every file is read.
+    held: Vec<Finding>,
+    /// The file has a deploy job.
+    deploys: bool,
     summary: WorkflowSummary,
     suppressions: Vec<Suppression>,
     kind: FileKind,
@@ -124,8 +129,12 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
     let mut findings = Vec::new();
     let mut summaries = Vec::with_capacity(results.len());
     let mut suppressions = Vec::new();
+    let repository_deploys = results.iter().any(|r| r.deploys);
     for r in results {
         findings.extend(r.findings);
+        if repository_deploys {
+            findings.extend(r.held);
+        }
         if !r.suppressions.is_empty() {
             suppressions.push((r.summary.path.clone(), r.suppressions));
         }
@@ -387,6 +396,7 @@ fn lint_file(
                 message,
                 help: help.to_string(),
                 redact: false,
+                only_if_repository_deploys: false,
             };
             let mut f = to_finding(&WorkflowSyntax::INFO, policy, shown, source, d);
             if source.is_none() {
@@ -396,6 +406,8 @@ fn lint_file(
         };
     let fail = |f: Finding, summary: WorkflowSummary| FileResult {
         findings: if syntax_enabled { vec![f] } else { Vec::new() },
+        held: Vec::new(),
+        deploys: false,
         summary,
         suppressions: Vec::new(),
         kind,
@@ -494,6 +506,8 @@ fn lint_file(
             None => {
                 return FileResult {
                     findings: Vec::new(),
+                    held: Vec::new(),
+                    deploys: false,
                     summary,
                     suppressions: Vec::new(),
                     kind,
@@ -511,11 +525,13 @@ fn lint_file(
         policy,
         repo,
         kind,
+        dir,
     };
 
     let mut findings = Vec::new();
     let mut other_sources: std::collections::HashMap<String, Option<String>> =
         std::collections::HashMap::new();
+    let mut held = Vec::new();
     for rule in rules {
         if kind == FileKind::Action && !rule.reads_actions() {
             continue;
@@ -523,16 +539,21 @@ fn lint_file(
         let mut out = Vec::new();
         rule.check_workflow(&cx, &mut out);
         for d in out {
+            let into = if d.only_if_repository_deploys {
+                &mut held
+            } else {
+                &mut findings
+            };
             let path = d.path.clone().unwrap_or_else(|| shown.to_string());
             if path == shown {
-                findings.push(to_finding(rule.info(), policy, &path, Some(&source), d));
+                into.push(to_finding(rule.info(), policy, &path, Some(&source), d));
             } else {
                 // About another file (the composite action a step uses): show its line.
                 let other = other_sources
                     .entry(path.clone())
                     .or_insert_with(|| std::fs::read_to_string(dir.join(&path)).ok());
                 let other_source = other.as_deref().map(Source::new);
-                findings.push(to_finding(
+                into.push(to_finding(
                     rule.info(),
                     policy,
                     &path,
@@ -548,7 +569,9 @@ fn lint_file(
     let mut suppressions = find_suppressions(&text);
     if !suppressions.is_empty() {
         findings.retain(|f| !suppressions.iter_mut().any(|s| s.covers(&f.rule, f.line)));
+        held.retain(|f| !suppressions.iter_mut().any(|s| s.covers(&f.rule, f.line)));
     }
+    let deploys = cx.deploy_jobs().next().is_some();
 
     summary.is_workflow = workflow.on.is_some() && workflow.jobs_entry.is_some();
     summary.on_span = workflow.on.map(|e| e.key.span);
@@ -658,6 +681,8 @@ fn lint_file(
 
     FileResult {
         findings,
+        held,
+        deploys,
         summary,
         suppressions,
         kind,

@@ -336,3 +336,25 @@ fn binary_fixture_has_a_nul_byte() {
         std::fs::read(fixtures().join("workflow-syntax/bad/.github/workflows/binary.yml")).unwrap();
     assert!(bytes.contains(&0));
 }
+
+/// image-tags judges the builds of a repository that deploys; with `--workflow` the files
+/// given are the repository.
+#[test]
+fn image_tags_needs_a_deploying_repository() {
+    let dir = fixtures().join("image-tags/bad");
+    let count = |files: &[&str]| {
+        let mut opts = LintOptions::new(dir.clone(), policy_enabling(&["image-tags"]));
+        opts.workflows = files
+            .iter()
+            .map(|f| dir.join(".github/workflows").join(f))
+            .collect();
+        lint(&opts)
+            .unwrap()
+            .findings
+            .iter()
+            .filter(|f| f.rule == "image-tags")
+            .count()
+    };
+    assert_eq!(count(&["build.yml"]), 0);
+    assert_eq!(count(&["build.yml", "deploy.yml"]), 2);
+}
