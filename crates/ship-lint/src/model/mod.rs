@@ -846,7 +846,8 @@ pub(crate) fn plain_signals(
     signals
 }
 
-static WEAK_OTHER: LazyLock<Regex> = LazyLock::new(|| ascii_words(r"\bgit\s+(push|tag)\b").unwrap());
+static WEAK_OTHER: LazyLock<Regex> =
+    LazyLock::new(|| ascii_words(r"\bgit\s+(push|tag)\b").unwrap());
 
 /// CI or other, for every job without a release role. In a pull-request or merge-queue
 /// workflow that runs CI and deploys nothing, the jobs around the checks (gates, path
@@ -1291,8 +1292,10 @@ fn mark_step_commands(
 /// never runs, so the stages it would run are not run.
 fn never_runs(job: &Job<'_>, step: &Step<'_>) -> bool {
     static MATRIX_EQ: LazyLock<Regex> = LazyLock::new(|| {
-        ascii_words(r#"^\s*(?:\$\{\{\s*)?matrix\.([A-Za-z0-9_-]+)\s*==\s*'([^']*)'\s*(?:\}\})?\s*$"#)
-            .unwrap()
+        ascii_words(
+            r#"^\s*(?:\$\{\{\s*)?matrix\.([A-Za-z0-9_-]+)\s*==\s*'([^']*)'\s*(?:\}\})?\s*$"#,
+        )
+        .unwrap()
     });
     let Some(cond) = step.node.get("if").and_then(|n| n.as_str()) else {
         return false;
