@@ -220,8 +220,15 @@ struct Found {
 }
 
 impl Found {
+    /// `rule repo path line`; a ci-stages finding's rule carries its stage
+    /// (`ci-stages/coverage`): several stages are reported at one line.
     fn key(&self) -> String {
-        format!("{}\t{}\t{}\t{}", self.rule, self.repo, self.path, self.line)
+        let rule = if self.rule == "ci-stages" {
+            format!("ci-stages/{}", self.message.split('`').nth(1).unwrap_or_default())
+        } else {
+            self.rule.clone()
+        };
+        format!("{rule}\t{}\t{}\t{}", self.repo, self.path, self.line)
     }
 }
 
@@ -304,6 +311,7 @@ fn ship_lint_on_real_repositories() {
     // Which labels are found, and which findings match none.
     let mut found_labels: BTreeSet<String> = BTreeSet::new();
     let mut unmatched: Vec<&Found> = Vec::new();
+    let mut matched_count: BTreeMap<String, usize> = BTreeMap::new();
     for f in &findings {
         let steps = steps_of(&f.repo, &f.path);
         let mut matched = false;
@@ -313,7 +321,9 @@ fn ship_lint_on_real_repositories() {
                 matched = true;
             }
         }
-        if !matched {
+        if matched {
+            *matched_count.entry(f.rule.clone()).or_default() += 1;
+        } else {
             unmatched.push(f);
         }
     }
@@ -351,12 +361,10 @@ fn ship_lint_on_real_repositories() {
     for f in &findings {
         per_rule.entry(f.rule.clone()).or_default().1 += 1;
     }
-    let unmatched_keys: BTreeSet<String> = unmatched.iter().map(|f| f.key()).collect();
-    for f in &findings {
-        if !unmatched_keys.contains(&f.key()) {
-            per_rule.entry(f.rule.clone()).or_default().0 += 1;
-        }
+    for (rule, n) in &matched_count {
+        per_rule.entry(rule.clone()).or_default().0 += n;
     }
+    let unmatched_keys: BTreeSet<String> = unmatched.iter().map(|f| f.key()).collect();
     for f in &unmatched {
         if fixed_false.contains(&f.key()) {
             problems.push(format!(
@@ -458,7 +466,41 @@ fn ship_lint_on_real_repositories() {
             text.push('\n');
         }
         std::fs::write(realworld().join("judged.tsv"), text).expect("write judged.tsv");
-        eprintln!("wrote tests/realworld/found.tsv and judged.tsv");
+        // ship 1.0.0's findings (the corpus's BASELINE.tsv) that describe no violation and
+        // are gone now: false alarms fixed, which must not come back.
+        let reported: BTreeSet<String> = findings.iter().map(|f| f.key()).collect();
+        let baseline = std::fs::read_to_string(realworld().join("corpus/BASELINE.tsv"))
+            .unwrap_or_default();
+        let mut rows = BTreeSet::new();
+        for line in baseline.lines().skip(1) {
+            let c: Vec<&str> = line.split('\t').collect();
+            if c.len() < 5 {
+                continue;
+            }
+            let repo = c[1].replace('/', "__");
+            let f = Found {
+                repo: repo.clone(),
+                rule: c[0].to_string(),
+                path: c[2].to_string(),
+                line: c[3].parse().unwrap_or(0),
+                message: c[4].to_string(),
+            };
+            let steps = steps_of(&f.repo, &f.path);
+            let real = violations
+                .iter()
+                .filter(|l| l.repo == f.repo)
+                .any(|l| describes(l, &f, &steps));
+            if !real && !reported.contains(&f.key()) {
+                rows.insert(format!("{}\t{}", f.key(), f.message.replace('\t', " ")));
+            }
+        }
+        let mut text = String::from("rule\trepo\tpath\tline\tmessage (ship 1.0.0)\n");
+        for r in rows {
+            text.push_str(&r);
+            text.push('\n');
+        }
+        std::fs::write(realworld().join("fixed-false.tsv"), text).expect("write fixed-false.tsv");
+        eprintln!("wrote tests/realworld/found.tsv, judged.tsv and fixed-false.tsv");
     }
     assert!(problems.is_empty(), "{report}\n{}", problems.join("\n"));
 }
