@@ -1,0 +1,267 @@
+//! What is known where a step runs: which events can have started it (the workflow's
+//! triggers, a reusable workflow's callers' triggers, narrowed by `if:`), and which
+//! context values its `if:` conditions pin to a literal. Shared with dangerous-trigger.
+
+use crate::context::WorkflowContext;
+use ship_workflow::expr::{parse_condition, CompareOp, Expr};
+use ship_workflow::{Job, Node, Step};
+
+/// The events that can start a job or step; `None` when any can (a composite action, or a
+/// reusable workflow called from outside the repository).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Events(Option<Vec<String>>);
+
+/// Events whose `github.ref` is `refs/pull/N/merge`: a condition that pins `github.ref` to a
+/// branch or tag rules them out.
+const PULL_REF_EVENTS: &[&str] = &[
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+];
+
+impl Events {
+    pub fn any() -> Self {
+        Events(None)
+    }
+
+    pub fn of_list(list: Vec<String>) -> Self {
+        Events(Some(list))
+    }
+
+    /// The events that start the file: its triggers; for `workflow_call`, the triggers of
+    /// its callers in the repository (any event when it has none: it is called from
+    /// elsewhere).
+    pub fn of_file(cx: &WorkflowContext<'_>) -> Self {
+        if cx.is_action() {
+            return Events::any();
+        }
+        let mut out: Vec<String> = Vec::new();
+        for t in &cx.workflow.triggers {
+            if t.event != "workflow_call" {
+                push_unique(&mut out, t.event);
+                continue;
+            }
+            let callers = cx.repo.callers_of(cx.path);
+            if callers.is_empty() {
+                return Events::any();
+            }
+            for c in callers {
+                for event in c.triggers.iter().filter_map(|t| trigger_event(t)) {
+                    if event == "workflow_call" {
+                        // A chain of reusable workflows: do not follow it further.
+                        return Events::any();
+                    }
+                    push_unique(&mut out, event);
+                }
+            }
+        }
+        Events(Some(out))
+    }
+
+    /// Some of `events` can start it.
+    pub fn includes_any(&self, events: &[&str]) -> bool {
+        match &self.0 {
+            None => true,
+            Some(list) => list.iter().any(|e| events.contains(&e.as_str())),
+        }
+    }
+
+    /// The events, when known.
+    pub fn known(&self) -> Option<&[String]> {
+        self.0.as_deref()
+    }
+
+    /// Narrowed by what a condition's conjuncts say: `github.event_name == 'x'` (or `!=`),
+    /// `github.ref` pinned to a branch or tag.
+    pub fn narrowed(&self, cond: &Conditions) -> Events {
+        let mut events = self.0.clone();
+        for (path, value) in &cond.equal {
+            if path.eq_ignore_ascii_case("github.event_name") {
+                events = Some(match events {
+                    None => vec![value.clone()],
+                    Some(list) => list.into_iter().filter(|e| e == value).collect(),
+                });
+            } else if path.eq_ignore_ascii_case("github.ref")
+                && (value.starts_with("refs/heads/") || value.starts_with("refs/tags/"))
+            {
+                if let Some(list) = &mut events {
+                    list.retain(|e| !PULL_REF_EVENTS.contains(&e.as_str()));
+                }
+            }
+        }
+        for (path, value) in &cond.not_equal {
+            if path.eq_ignore_ascii_case("github.event_name") {
+                if let Some(list) = &mut events {
+                    list.retain(|e| e != value);
+                }
+            }
+        }
+        for (path, prefix) in &cond.prefixes {
+            if path.eq_ignore_ascii_case("github.ref")
+                && (prefix.starts_with("refs/heads/") || prefix.starts_with("refs/tags/"))
+            {
+                if let Some(list) = &mut events {
+                    list.retain(|e| !PULL_REF_EVENTS.contains(&e.as_str()));
+                }
+            }
+        }
+        Events(events)
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, event: &str) {
+    if !list.iter().any(|e| e == event) {
+        list.push(event.to_string());
+    }
+}
+
+/// The event of a trigger description (`push: branches main`, `workflow_dispatch (inputs
+/// version)`, `pull_request_target (if …)`).
+pub fn trigger_event(description: &str) -> Option<&str> {
+    description
+        .split([':', ' ', '('])
+        .next()
+        .filter(|e| !e.is_empty())
+}
+
+/// What the `if:` conditions of a job and a step say must hold, from their top-level
+/// `&&` operands.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    /// `path == 'literal'`.
+    pub equal: Vec<(String, String)>,
+    /// `path != 'literal'`.
+    pub not_equal: Vec<(String, String)>,
+    /// `startsWith(path, 'literal')`.
+    pub prefixes: Vec<(String, String)>,
+}
+
+impl Conditions {
+    /// The conditions of a job's and a step's `if:` (either may be absent).
+    pub fn of(job: Option<&Job<'_>>, step: Option<&Step<'_>>) -> Self {
+        let mut out = Conditions::default();
+        let job_if = job.and_then(|j| j.node.get("if"));
+        let step_if = step.and_then(|s| s.node.get("if"));
+        for node in [job_if, step_if].into_iter().flatten() {
+            out.add(node);
+        }
+        out
+    }
+
+    /// These conditions and a step's own `if:`.
+    pub fn with_step(&self, step: &Step<'_>) -> Self {
+        let mut out = self.clone();
+        if let Some(node) = step.node.get("if") {
+            out.add(node);
+        }
+        out
+    }
+
+    fn add(&mut self, node: &Node) {
+        let Some(text) = node.as_str() else { return };
+        let Ok(expr) = parse_condition(text) else {
+            return;
+        };
+        for c in expr.conjuncts() {
+            self.add_conjunct(c);
+        }
+    }
+
+    fn add_conjunct(&mut self, c: &Expr<'_>) {
+        if let Some((path, value)) = c.equality() {
+            self.equal.push((path, value.to_string()));
+            return;
+        }
+        if let Expr::Compare(CompareOp::Ne, a, b) = c {
+            if let (Some(path), Some(value)) = (a.path(), b.as_str()) {
+                self.not_equal.push((path, value.to_string()));
+            } else if let (Some(value), Some(path)) = (a.as_str(), b.path()) {
+                self.not_equal.push((path, value.to_string()));
+            }
+            return;
+        }
+        if let Some([subject, prefix]) = c.call("startsWith") {
+            if let (Some(path), Some(prefix)) = (subject.path(), prefix.as_str()) {
+                self.prefixes.push((path, prefix.to_string()));
+            }
+        }
+    }
+
+    /// The literal a path is pinned to, if any.
+    pub fn pinned(&self, path: &str) -> Option<&str> {
+        self.equal
+            .iter()
+            .find(|(p, _)| p.eq_ignore_ascii_case(path))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Which env var definitions a `${{ env.X }}` at some place sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvLevel {
+    /// A step's own `run:`/`with:`: the step's, the job's and the workflow's `env:`.
+    Step,
+    /// A step's `env:` values: the job's and the workflow's.
+    Job,
+    /// A job's `env:` values: the workflow's.
+    Workflow,
+    /// The workflow's `env:` values: none.
+    None,
+}
+
+impl EnvLevel {
+    /// The level an `env:` value at this level is evaluated at.
+    pub fn outer(self) -> EnvLevel {
+        match self {
+            EnvLevel::Step => EnvLevel::Job,
+            EnvLevel::Job => EnvLevel::Workflow,
+            EnvLevel::Workflow | EnvLevel::None => EnvLevel::None,
+        }
+    }
+}
+
+/// The `env:` definition of `name` visible at `level`: its value node and the level it was
+/// found at. Names compare case-insensitively, as the `env` context does.
+pub fn env_definition<'a>(
+    cx: &WorkflowContext<'a>,
+    job: Option<&Job<'a>>,
+    step: Option<&Step<'a>>,
+    level: EnvLevel,
+    name: &str,
+) -> Option<(&'a Node, EnvLevel)> {
+    let find = |env: Option<&'a Node>| -> Option<&'a Node> {
+        env?.as_map()?
+            .iter()
+            .find(|e| e.key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)))
+            .map(|e| &e.value)
+    };
+    let mut at = level;
+    loop {
+        let found = match at {
+            EnvLevel::Step => find(step.and_then(|s| s.env)),
+            EnvLevel::Job => find(job.and_then(|j| j.env)),
+            EnvLevel::Workflow => find(cx.workflow.env),
+            EnvLevel::None => return None,
+        };
+        if let Some(node) = found {
+            return Some((node, at));
+        }
+        at = at.outer();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_events() {
+        assert_eq!(trigger_event("push: branches main"), Some("push"));
+        assert_eq!(
+            trigger_event("workflow_dispatch (inputs version)"),
+            Some("workflow_dispatch")
+        );
+        assert_eq!(trigger_event("pull_request_target"), Some("pull_request_target"));
+        assert_eq!(trigger_event(""), None);
+    }
+}
