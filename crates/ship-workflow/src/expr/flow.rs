@@ -93,7 +93,7 @@ impl<T: PartialEq> Flow<T> {
     }
 }
 
-/// The value of `expr` with `context` classifying every context path (lowercased, see
+/// The value of `expr` with `context` classifying every context path (as written, see
 /// [`Expr::path`]). Recursion is bounded by the parser's depth limit.
 pub fn flow<T: PartialEq>(expr: &Expr<'_>, context: &mut dyn FnMut(&str) -> Flow<T>) -> Flow<T> {
     match expr {

@@ -103,9 +103,10 @@ pub fn parse_condition(text: &str) -> Result<Expr<'_>, ParseError> {
 }
 
 impl<'a> Expr<'a> {
-    /// The context path this expression reads, lowercased, with `[...]` written as `.x`
-    /// for string literals and `.*` for every other index: `github.event.commits[0].message`
-    /// is `github.event.commits.*.message`. `None` when the expression is not a path (a
+    /// The context path this expression reads, as written (contexts and their properties
+    /// are case-insensitive: compare with that in mind), with `[...]` written as `.x` for
+    /// string literals and `.*` for every other index: `github.event.commits[0].message` is
+    /// `github.event.commits.*.message`. `None` when the expression is not a path (a
     /// call, an operator, `fromJSON(x).y`).
     pub fn path(&self) -> Option<String> {
         // Collect segments from the leaf back to the root without recursing.
@@ -140,7 +141,7 @@ impl<'a> Expr<'a> {
             if i > 0 {
                 out.push('.');
             }
-            out.push_str(&s.to_ascii_lowercase());
+            out.push_str(s);
         }
         Some(out)
     }
@@ -590,7 +591,7 @@ mod tests {
         );
         assert_eq!(
             p("github['event'].commits[0].Message").path().as_deref(),
-            Some("github.event.commits.*.message")
+            Some("github.event.commits.*.Message")
         );
         assert_eq!(
             p("github.event.pull_request.labels.*.name").path().as_deref(),

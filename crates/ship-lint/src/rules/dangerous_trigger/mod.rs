@@ -74,24 +74,25 @@ rule_impl!(DangerousTrigger, workflow);
 /// pull request's origin.
 const PRIVILEGED: &[&str] = &["pull_request_target", "workflow_run", "issue_comment"];
 
-/// Context paths that name the pull request's code (or the fork holding it).
-const PR_HEAD: &[&str] = &[
-    "github.head_ref",
-    "github.event.pull_request.head.sha",
-    "github.event.pull_request.head.ref",
-    "github.event.pull_request.head.label",
-    "github.event.pull_request.merge_commit_sha",
-    "github.event.pull_request.head.repo.full_name",
-    "github.event.pull_request.head.repo.clone_url",
-    "github.event.pull_request.head.repo.ssh_url",
-    "github.event.pull_request.head.repo.git_url",
-    "github.event.workflow_run.head_sha",
-    "github.event.workflow_run.head_branch",
-    "github.event.workflow_run.head_commit.id",
-    "github.event.workflow_run.head_repository.full_name",
-    "github.event.workflow_run.head_repository.clone_url",
-    "github.event.workflow_run.pull_requests.*.head.sha",
-    "github.event.workflow_run.pull_requests.*.head.ref",
+/// Context paths that name the pull request's code (or the fork holding it), with the
+/// privileged events whose payload has them.
+const PR_HEAD: &[(&str, &str)] = &[
+    ("github.head_ref", "pull_request_target"),
+    ("github.event.pull_request.head.sha", "pull_request_target"),
+    ("github.event.pull_request.head.ref", "pull_request_target"),
+    ("github.event.pull_request.head.label", "pull_request_target"),
+    ("github.event.pull_request.merge_commit_sha", "pull_request_target"),
+    ("github.event.pull_request.head.repo.full_name", "pull_request_target"),
+    ("github.event.pull_request.head.repo.clone_url", "pull_request_target"),
+    ("github.event.pull_request.head.repo.ssh_url", "pull_request_target"),
+    ("github.event.pull_request.head.repo.git_url", "pull_request_target"),
+    ("github.event.workflow_run.head_sha", "workflow_run"),
+    ("github.event.workflow_run.head_branch", "workflow_run"),
+    ("github.event.workflow_run.head_commit.id", "workflow_run"),
+    ("github.event.workflow_run.head_repository.full_name", "workflow_run"),
+    ("github.event.workflow_run.head_repository.clone_url", "workflow_run"),
+    ("github.event.workflow_run.pull_requests.*.head.sha", "workflow_run"),
+    ("github.event.workflow_run.pull_requests.*.head.ref", "workflow_run"),
 ];
 
 /// Text in a script that looks up the pull request's head (so its outputs name it).
@@ -108,8 +109,12 @@ const PR_HEAD_LOOKUPS: &[&str] = &[
     "gh pr checkout",
 ];
 
-fn names_pr_head(path: &str) -> bool {
-    PR_HEAD.iter().any(|p| same_path(path, p))
+/// The path names the PR head under one of `events` (an `issue_comment` payload has no
+/// `pull_request`: the value is empty there).
+fn names_pr_head(path: &str, events: &Events) -> bool {
+    PR_HEAD
+        .iter()
+        .any(|(p, on)| events.includes_any(&[on]) && same_path(path, p))
 }
 
 fn same_path(path: &str, pattern: &str) -> bool {
@@ -136,6 +141,8 @@ struct JobScan<'s, 'a> {
     job: &'s Job<'a>,
     /// Privileged callers, when the file is a reusable workflow they call.
     callers: &'s [&'s CallerJob],
+    /// The privileged events that can start the job.
+    events: Events,
     /// `$GITHUB_ENV` names earlier steps wrote from the PR head or from an artifact.
     env_writes: Vec<(String, String)>,
 }
@@ -188,12 +195,28 @@ impl DangerousTrigger {
                 cx,
                 job,
                 callers: &callers,
+                events: privileged.narrowed(&conditions),
                 env_writes: Vec::new(),
             };
             let on_workflow_run = privileged
                 .narrowed(&conditions)
                 .includes_any(&["workflow_run"]);
-            places.extend(scan.places(on_workflow_run));
+            let found = scan.places(on_workflow_run);
+            if found.is_empty() {
+                continue;
+            }
+            places.extend(found);
+            // An environment with required reviewers makes every run wait for a person; the
+            // repository's files cannot tell whether it has them.
+            if let Some(env) = job.environment.as_ref().filter(|e| !e.name.contains("${{")) {
+                places.push(Place {
+                    line: env.node.span.start.line,
+                    what: format!(
+                        "job `{}` waits for environment `{}`, a safeguard only if it requires reviewers",
+                        job.id, env.name
+                    ),
+                });
+            }
         }
         if places.is_empty() {
             return;
@@ -470,7 +493,7 @@ impl<'s, 'a> JobScan<'s, 'a> {
         level: EnvLevel,
         depth: usize,
     ) -> Option<String> {
-        if names_pr_head(path) {
+        if names_pr_head(path, &self.events) {
             return Some(format!("`{path}`"));
         }
         let lower = path.to_ascii_lowercase();
@@ -525,7 +548,7 @@ impl<'s, 'a> JobScan<'s, 'a> {
                     || expressions(value).iter().any(|e| {
                         parse(e.inner).ok().is_some_and(|x| {
                             let mut classify = |p: &str| {
-                                if names_pr_head(p) {
+                                if names_pr_head(p, &self.events) {
                                     Flow::from(Kinds::STRING, ())
                                 } else {
                                     Flow::clean(Kinds::ANY)
@@ -761,8 +784,14 @@ mod tests {
     fn names() {
         assert_eq!(written_name("echo \"PR_SHA=$(cat PR_SHA)\" >> $GITHUB_ENV").as_deref(), Some("PR_SHA"));
         assert_eq!(written_name("echo X=1 >> \"$GITHUB_ENV\"").as_deref(), Some("X"));
-        assert!(names_pr_head("github.event.workflow_run.pull_requests.*.head.sha"));
-        assert!(names_pr_head("GITHUB.HEAD_REF"));
-        assert!(!names_pr_head("github.event.pull_request.base.sha"));
+        let any = Events::any();
+        assert!(names_pr_head(
+            "github.event.workflow_run.pull_requests.*.head.sha",
+            &any
+        ));
+        assert!(names_pr_head("GITHUB.HEAD_REF", &any));
+        assert!(!names_pr_head("github.event.pull_request.base.sha", &any));
+        let comment = Events::of_list(vec!["issue_comment".into()]);
+        assert!(!names_pr_head("github.event.pull_request.head.sha", &comment));
     }
 }

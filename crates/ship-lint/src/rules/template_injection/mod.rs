@@ -3,6 +3,7 @@ use crate::rules::rule_impl;
 use ship_workflow::expr::{expressions, spans_in};
 use ship_workflow::{ActionRef, Node, Span, Step};
 
+mod actions;
 pub(crate) mod scope;
 pub(crate) mod taint;
 
@@ -206,14 +207,25 @@ struct Group<'t> {
     expression: &'t str,
 }
 
+/// A step that passes an expression to one of the repository's composite actions.
+fn passes_to_local_action(step: &Step<'_>) -> bool {
+    matches!(step.action(), Some(ActionRef::Local(_)))
+        && step
+            .with
+            .and_then(|w| w.as_map())
+            .is_some_and(|m| m.iter().any(|e| e.value.as_str().is_some_and(|v| v.contains("${{"))))
+}
+
 impl TemplateInjection {
     fn check(&self, cx: &WorkflowContext<'_>, out: &mut Vec<Diagnostic>) {
         let mut file_events: Option<Events> = None;
+        let mut local_actions = actions::LocalActions::default();
         for job in &cx.workflow.jobs {
             let has_sink = job.steps.iter().any(|s| {
-                sinks_of(s)
-                    .iter()
-                    .any(|k| k.node.as_str().is_some_and(|t| t.contains("${{")))
+                passes_to_local_action(s)
+                    || sinks_of(s)
+                        .iter()
+                        .any(|k| k.node.as_str().is_some_and(|t| t.contains("${{")))
             });
             if !has_sink {
                 continue;
@@ -241,6 +253,9 @@ impl TemplateInjection {
                     };
                     for sink in sinks_of(step) {
                         check_sink(cx, &scope, &sink, out);
+                    }
+                    if passes_to_local_action(step) {
+                        check_local_action(cx, &scope, step, &mut local_actions, out);
                     }
                     if writes_anything {
                         tainted_writes(&scope, step)
@@ -287,6 +302,77 @@ fn check_sink(
     }
     for g in groups {
         out.push(diagnostic(sink, &g));
+    }
+}
+
+/// Attacker text passed as an input that the composite action pastes into a script.
+fn check_local_action(
+    cx: &WorkflowContext<'_>,
+    scope: &Scope<'_, '_>,
+    step: &Step<'_>,
+    local_actions: &mut actions::LocalActions,
+    out: &mut Vec<Diagnostic>,
+) {
+    let (Some(uses), Some(with)) = (step.uses_str(), step.with.and_then(|w| w.as_map())) else {
+        return;
+    };
+    let Some(summary) = cx.repo.action(uses) else {
+        return;
+    };
+    let mut action: Option<actions::ActionSinks> = None;
+    for entry in with {
+        let (Some(input), Some(value)) = (entry.key.as_str(), entry.value.as_str()) else {
+            continue;
+        };
+        if !value.contains("${{") {
+            continue;
+        }
+        // Which expression of the value carries the text, for the position.
+        let found = expressions(value);
+        let Some((index, taints)) = found
+            .iter()
+            .map(|e| scope.taints(e.inner))
+            .enumerate()
+            .find(|(_, t)| !t.is_empty())
+        else {
+            continue;
+        };
+        if action.is_none() {
+            action = local_actions.sinks(cx, &summary.path).cloned();
+        }
+        let Some(action) = &action else { return };
+        let Some(sink) = action
+            .sinks
+            .iter()
+            .find(|s| s.input.eq_ignore_ascii_case(input))
+        else {
+            continue;
+        };
+        let span = spans_in(cx.source, entry.value.span)
+            .get(index)
+            .copied()
+            .unwrap_or(entry.value.span);
+        let causes: Vec<String> = taints
+            .iter()
+            .map(|t| format!("`{}` ({})", t.shown, t.why))
+            .collect();
+        let var = variable_name(input);
+        out.push(Diagnostic::new(
+            span,
+            format!(
+                "{} {} passed to `{uses}` as `{input}`, which interpolates it into {} (`{}` line {}): {}",
+                causes.join(" and "),
+                if causes.len() == 1 { "is" } else { "are" },
+                sink.what,
+                action.path,
+                sink.line,
+                sink.language.consequence()
+            ),
+            format!(
+                "in `{}`, pass the input through `env:` (`{var}: ${{{{ inputs.{input} }}}}`) and use the variable in the script instead of `${{{{ inputs.{input} }}}}`",
+                action.path
+            ),
+        ));
     }
 }
 
