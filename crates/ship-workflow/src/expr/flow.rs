@@ -153,8 +153,9 @@ fn call<T: PartialEq>(
         out
     };
     match lower.as_str() {
-        "contains" | "startswith" | "endswith" | "success" | "always" | "failure"
-        | "cancelled" => Flow::clean(Kinds::BOOL),
+        "contains" | "startswith" | "endswith" | "success" | "always" | "failure" | "cancelled" => {
+            Flow::clean(Kinds::BOOL)
+        }
         "hashfiles" => Flow::clean(Kinds::STRING),
         "format" | "join" | "tojson" => {
             let mut f = all_args(context);

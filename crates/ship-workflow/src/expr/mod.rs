@@ -176,7 +176,13 @@ mod tests {
             .map(|s| (s.start.line, s.start.column))
             .collect();
         assert_eq!(starts, vec![(2, 8), (2, 17), (3, 5), (3, 16)]);
-        assert_eq!(spans[2].end, Pos { line: 3, column: 15 });
+        assert_eq!(
+            spans[2].end,
+            Pos {
+                line: 3,
+                column: 15
+            }
+        );
         assert_eq!(expressions(run.as_str().unwrap()).len(), spans.len());
     }
 

@@ -245,7 +245,9 @@ impl<'a> Lexer<'a> {
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let mut end = start + 1;
                 while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_' || bytes[end] == b'-')
+                    && (bytes[end].is_ascii_alphanumeric()
+                        || bytes[end] == b'_'
+                        || bytes[end] == b'-')
                 {
                     end += 1;
                 }
@@ -594,7 +596,9 @@ mod tests {
             Some("github.event.commits.*.Message")
         );
         assert_eq!(
-            p("github.event.pull_request.labels.*.name").path().as_deref(),
+            p("github.event.pull_request.labels.*.name")
+                .path()
+                .as_deref(),
             Some("github.event.pull_request.labels.*.name")
         );
         assert_eq!(
@@ -643,28 +647,8 @@ mod tests {
     #[test]
     fn errors_are_values() {
         for bad in [
-            "",
-            "(",
-            ")",
-            "a.",
-            "a[",
-            "a[*",
-            "'open",
-            "f(a,",
-            "f(a b)",
-            "a ==",
-            "!",
-            "a b",
-            "0xZZ",
-            "1e",
-            "a = b",
-            "a & b",
-            "a | b",
-            "#",
-            "é",
-            "a.é",
-            "--1",
-            "[1]",
+            "", "(", ")", "a.", "a[", "a[*", "'open", "f(a,", "f(a b)", "a ==", "!", "a b", "0xZZ",
+            "1e", "a = b", "a & b", "a | b", "#", "é", "a.é", "--1", "[1]",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
@@ -702,7 +686,12 @@ mod tests {
         assert!(parse(&format!("f({})", "a,".repeat(10_000) + "a")).is_ok());
         // Deep ones are refused.
         assert!(parse(&format!("a{}", ".b".repeat(MAX_DEPTH + 1))).is_err());
-        assert!(parse(&format!("{}a{}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1))).is_err());
+        assert!(parse(&format!(
+            "{}a{}",
+            "(".repeat(MAX_DEPTH + 1),
+            ")".repeat(MAX_DEPTH + 1)
+        ))
+        .is_err());
     }
 
     /// Every prefix and every byte-truncation of a real expression: no panic.

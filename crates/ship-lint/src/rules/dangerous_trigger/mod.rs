@@ -34,7 +34,9 @@ declare_rule! {
     /// `COLLABORATOR`), pull requests from this repository (`head.repo.full_name ==
     /// github.repository`, `!head.repo.fork`), merged pull requests (`pull_request.merged`),
     /// `workflow_run`s of pushes (`workflow_run.event == 'push'`), and jobs that a
-    /// `github.event_name` condition keeps off the privileged events. `pull_request_review`
+    /// `github.event_name` condition keeps off the privileged events. A job that waits for
+    /// an `environment:` is still reported (whether it requires reviewers is a setting the
+    /// files do not show), and the finding says so. `pull_request_review`
     /// and `pull_request_review_comment` are not privileged: from a fork they get a
     /// read-only token and no secrets.
     ///
@@ -80,19 +82,49 @@ const PR_HEAD: &[(&str, &str)] = &[
     ("github.head_ref", "pull_request_target"),
     ("github.event.pull_request.head.sha", "pull_request_target"),
     ("github.event.pull_request.head.ref", "pull_request_target"),
-    ("github.event.pull_request.head.label", "pull_request_target"),
-    ("github.event.pull_request.merge_commit_sha", "pull_request_target"),
-    ("github.event.pull_request.head.repo.full_name", "pull_request_target"),
-    ("github.event.pull_request.head.repo.clone_url", "pull_request_target"),
-    ("github.event.pull_request.head.repo.ssh_url", "pull_request_target"),
-    ("github.event.pull_request.head.repo.git_url", "pull_request_target"),
+    (
+        "github.event.pull_request.head.label",
+        "pull_request_target",
+    ),
+    (
+        "github.event.pull_request.merge_commit_sha",
+        "pull_request_target",
+    ),
+    (
+        "github.event.pull_request.head.repo.full_name",
+        "pull_request_target",
+    ),
+    (
+        "github.event.pull_request.head.repo.clone_url",
+        "pull_request_target",
+    ),
+    (
+        "github.event.pull_request.head.repo.ssh_url",
+        "pull_request_target",
+    ),
+    (
+        "github.event.pull_request.head.repo.git_url",
+        "pull_request_target",
+    ),
     ("github.event.workflow_run.head_sha", "workflow_run"),
     ("github.event.workflow_run.head_branch", "workflow_run"),
     ("github.event.workflow_run.head_commit.id", "workflow_run"),
-    ("github.event.workflow_run.head_repository.full_name", "workflow_run"),
-    ("github.event.workflow_run.head_repository.clone_url", "workflow_run"),
-    ("github.event.workflow_run.pull_requests.*.head.sha", "workflow_run"),
-    ("github.event.workflow_run.pull_requests.*.head.ref", "workflow_run"),
+    (
+        "github.event.workflow_run.head_repository.full_name",
+        "workflow_run",
+    ),
+    (
+        "github.event.workflow_run.head_repository.clone_url",
+        "workflow_run",
+    ),
+    (
+        "github.event.workflow_run.pull_requests.*.head.sha",
+        "workflow_run",
+    ),
+    (
+        "github.event.workflow_run.pull_requests.*.head.ref",
+        "workflow_run",
+    ),
 ];
 
 /// Text in a script that looks up the pull request's head (so its outputs name it).
@@ -331,9 +363,7 @@ fn gate(c: &Expr<'_>) -> bool {
             }
             let Some((path, value)) = c.equality() else {
                 return match (pa.or(pb), a.as_ref(), b.as_ref()) {
-                    (Some(p), Expr::Bool(v), _) | (Some(p), _, Expr::Bool(v)) => {
-                        bool_gate(&p, *v)
-                    }
+                    (Some(p), Expr::Bool(v), _) | (Some(p), _, Expr::Bool(v)) => bool_gate(&p, *v),
                     _ => false,
                 };
             };
@@ -367,7 +397,9 @@ fn gate(c: &Expr<'_>) -> bool {
             }
             let literal = match list {
                 Expr::String(s) => Some(s.as_ref()),
-                _ => list.call("fromJSON").and_then(|args| args.first()?.as_str()),
+                _ => list
+                    .call("fromJSON")
+                    .and_then(|args| args.first()?.as_str()),
             };
             literal.is_some_and(|l| {
                 let words: Vec<String> = l
@@ -526,8 +558,7 @@ impl<'s, 'a> JobScan<'s, 'a> {
             let mut parts = rest.split('.');
             let id = parts.next()?;
             let producer = self.job.steps.iter().find(|s| {
-                s.id
-                    .and_then(|i| i.as_str())
+                s.id.and_then(|i| i.as_str())
                     .is_some_and(|i| i.eq_ignore_ascii_case(id))
             })?;
             if looks_up_pr_head(producer) {
@@ -663,10 +694,10 @@ impl<'s, 'a> JobScan<'s, 'a> {
         if lower.contains("pull/") && (lower.contains("/head") || lower.contains("/merge")) {
             return Some(String::new());
         }
-        if expressions(l)
-            .iter()
-            .any(|e| self.pr_head_expression(step, e.inner, EnvLevel::Step, 0).is_some())
-        {
+        if expressions(l).iter().any(|e| {
+            self.pr_head_expression(step, e.inner, EnvLevel::Step, 0)
+                .is_some()
+        }) {
             return Some(String::new());
         }
         for var in crate::rules::template_injection::taint::shell_variables(l) {
@@ -686,11 +717,8 @@ fn written_name(line: &str) -> Option<String> {
     let body = body.trim_start_matches(['"', '\'']);
     let (name, _) = body.split_once('=')?;
     let name = name.trim();
-    (!name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_'))
-    .then(|| name.to_string())
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| name.to_string())
 }
 
 /// A shell line whose value comes from files: `$(cat f)`, `$(<f)`, `jq … f`, `cat f >>`.
@@ -700,7 +728,10 @@ fn reads_files(l: &str) -> bool {
 
 /// A step that downloads the triggering run's artifacts.
 fn downloads_run_artifact(step: &Step<'_>) -> bool {
-    if step.run_str().is_some_and(|r| r.contains("gh run download")) {
+    if step
+        .run_str()
+        .is_some_and(|r| r.contains("gh run download"))
+    {
         return true;
     }
     let Some(ActionRef::Repository { owner, repo, .. }) = step.action() else {
@@ -766,9 +797,7 @@ mod tests {
         assert!(gated("!github.event.pull_request.head.repo.fork"));
         assert!(gated("github.event.workflow_run.event == 'push'"));
         assert!(!gated("github.event.workflow_run.event == 'pull_request'"));
-        assert!(!gated(
-            "github.event.comment.author_association != 'NONE'"
-        ));
+        assert!(!gated("github.event.comment.author_association != 'NONE'"));
         assert!(!gated(
             "github.event.comment.author_association == 'OWNER' || github.actor == 'x'"
         ));
@@ -776,14 +805,22 @@ mod tests {
             "contains(fromJSON('[\"OWNER\", \"CONTRIBUTOR\"]'), github.event.comment.author_association)"
         ));
         assert!(!gated("github.actor == 'dependabot[bot]'"));
-        assert!(gated("github.event.pull_request.user.login == 'dependabot[bot]'"));
+        assert!(gated(
+            "github.event.pull_request.user.login == 'dependabot[bot]'"
+        ));
         assert!(!gated("github.event.workflow_run.head_branch == 'main'"));
     }
 
     #[test]
     fn names() {
-        assert_eq!(written_name("echo \"PR_SHA=$(cat PR_SHA)\" >> $GITHUB_ENV").as_deref(), Some("PR_SHA"));
-        assert_eq!(written_name("echo X=1 >> \"$GITHUB_ENV\"").as_deref(), Some("X"));
+        assert_eq!(
+            written_name("echo \"PR_SHA=$(cat PR_SHA)\" >> $GITHUB_ENV").as_deref(),
+            Some("PR_SHA")
+        );
+        assert_eq!(
+            written_name("echo X=1 >> \"$GITHUB_ENV\"").as_deref(),
+            Some("X")
+        );
         let any = Events::any();
         assert!(names_pr_head(
             "github.event.workflow_run.pull_requests.*.head.sha",
@@ -792,6 +829,9 @@ mod tests {
         assert!(names_pr_head("GITHUB.HEAD_REF", &any));
         assert!(!names_pr_head("github.event.pull_request.base.sha", &any));
         let comment = Events::of_list(vec!["issue_comment".into()]);
-        assert!(!names_pr_head("github.event.pull_request.head.sha", &comment));
+        assert!(!names_pr_head(
+            "github.event.pull_request.head.sha",
+            &comment
+        ));
     }
 }

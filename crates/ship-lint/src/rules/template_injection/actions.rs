@@ -47,7 +47,11 @@ impl LocalActions {
 }
 
 fn read(cx: &WorkflowContext<'_>, path: &str) -> Option<ActionSinks> {
-    let (file, _) = cx.repo.action_files.iter().find(|(_, shown)| shown == path)?;
+    let (file, _) = cx
+        .repo
+        .action_files
+        .iter()
+        .find(|(_, shown)| shown == path)?;
     if std::fs::metadata(file).ok()?.len() > cx.policy.max_file_size {
         return None;
     }
@@ -105,11 +109,9 @@ fn inputs_reaching(inner: &str, step_env: Option<&ship_workflow::Node>) -> Vec<S
             let value = step_env
                 .and_then(|env| env.as_map())
                 .and_then(|entries| {
-                    entries.iter().find(|e| {
-                        e.key
-                            .as_str()
-                            .is_some_and(|k| k.eq_ignore_ascii_case(name))
-                    })
+                    entries
+                        .iter()
+                        .find(|e| e.key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(name)))
                 })
                 .and_then(|e| e.value.as_str());
             let mut out = Flow::clean(Kinds::ANY);

@@ -26,6 +26,10 @@ declare_rule! {
     /// - a reusable workflow's `inputs.X` when a job of this repository that calls it
     ///   passes one of those.
     ///
+    /// A composite action's `inputs.X` hold whatever the steps that use it pass: when a
+    /// step passes attacker text to a local action (`uses: ./.github/actions/x`) whose
+    /// script interpolates that input, the finding is on the step's `with:` value.
+    ///
     /// Expressions are parsed and typed: a value that is a boolean or a number cannot
     /// inject, so `contains(github.event.issue.title, 'bug')`, `github.head_ref == 'main'`,
     /// `!inputs.dry-run` and inputs of `type: boolean`, `number`, `choice` or `environment`
@@ -38,8 +42,9 @@ declare_rule! {
     /// Not reported: `workflow_dispatch` inputs (only people with write access dispatch),
     /// `github.ref`, `github.sha`, numbers and ids, repository and user names (GitHub limits
     /// them to `[A-Za-z0-9._-]`), labels and releases (made by maintainers), `vars`,
-    /// `secrets`, `matrix`, `needs` and step outputs the workflow computes, and a composite
-    /// action's `inputs` (the workflows that use it decide what they hold).
+    /// `secrets`, `matrix`, and `needs` and step outputs the workflow computes. Not seen:
+    /// what callers outside the repository pass to a reusable workflow, and the outputs of
+    /// `uses:` steps (an action that returns a PR title).
     ///
     /// Sinks: `run:` (shell, or `pwsh`/`python` by `shell:`), `actions/github-script`
     /// `script`, `appleboy/ssh-action` `script`, `garygrossgarten/github-action-ssh`
@@ -127,8 +132,18 @@ const ACTION_SINKS: &[(&str, &str, &str, Language)] = &[
     ("mikefarah", "yq", "cmd", Language::Shell),
     ("sergeysova", "jq-action", "cmd", Language::Shell),
     ("cloudflare", "wrangler-action", "command", Language::Shell),
-    ("cloudflare", "wrangler-action", "precommands", Language::Shell),
-    ("cloudflare", "wrangler-action", "postcommands", Language::Shell),
+    (
+        "cloudflare",
+        "wrangler-action",
+        "precommands",
+        Language::Shell,
+    ),
+    (
+        "cloudflare",
+        "wrangler-action",
+        "postcommands",
+        Language::Shell,
+    ),
     (
         "jannekem",
         "run-python-script-action",
@@ -179,7 +194,10 @@ fn sinks_of<'a>(step: &Step<'a>) -> Vec<Sink<'a>> {
             continue;
         }
         for e in with {
-            if e.key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(input)) {
+            if e.key
+                .as_str()
+                .is_some_and(|k| k.eq_ignore_ascii_case(input))
+            {
                 let what = if *language == Language::JavaScript {
                     "a github-script `script:`".to_string()
                 } else {
@@ -210,10 +228,10 @@ struct Group<'t> {
 /// A step that passes an expression to one of the repository's composite actions.
 fn passes_to_local_action(step: &Step<'_>) -> bool {
     matches!(step.action(), Some(ActionRef::Local(_)))
-        && step
-            .with
-            .and_then(|w| w.as_map())
-            .is_some_and(|m| m.iter().any(|e| e.value.as_str().is_some_and(|v| v.contains("${{"))))
+        && step.with.and_then(|w| w.as_map()).is_some_and(|m| {
+            m.iter()
+                .any(|e| e.value.as_str().is_some_and(|v| v.contains("${{")))
+        })
 }
 
 impl TemplateInjection {
@@ -441,10 +459,7 @@ fn help_for(language: Language, t: &Taint, expression: &str) -> String {
 
 /// `github.event.pull_request.title` → `TITLE`; `inputs.release-name` → `RELEASE_NAME`.
 fn variable_name(path: &str) -> String {
-    let last = path
-        .rsplit('.')
-        .find(|s| *s != "*")
-        .unwrap_or("VALUE");
+    let last = path.rsplit('.').find(|s| *s != "*").unwrap_or("VALUE");
     let name: String = last
         .chars()
         .map(|c| {

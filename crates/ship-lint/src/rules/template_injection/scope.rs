@@ -261,7 +261,10 @@ mod tests {
             trigger_event("workflow_dispatch (inputs version)"),
             Some("workflow_dispatch")
         );
-        assert_eq!(trigger_event("pull_request_target"), Some("pull_request_target"));
+        assert_eq!(
+            trigger_event("pull_request_target"),
+            Some("pull_request_target")
+        );
         assert_eq!(trigger_event(""), None);
     }
 }

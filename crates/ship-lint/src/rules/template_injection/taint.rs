@@ -109,7 +109,11 @@ const SOURCES: &[(&str, &str, &[&str])] = &[
         "a wiki page's name",
         &["gollum"],
     ),
-    ("github.event.pages.*.title", "a wiki page's title", &["gollum"]),
+    (
+        "github.event.pages.*.title",
+        "a wiki page's title",
+        &["gollum"],
+    ),
     (
         "github.event.commits.*.message",
         "a pushed commit's message, written by its author",
@@ -429,7 +433,9 @@ impl<'s, 'a> Scope<'s, 'a> {
         let found = self.writes.iter().find(|w| {
             !w.to_env
                 && w.name.eq_ignore_ascii_case(name)
-                && w.step_id.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(id))
+                && w.step_id
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(id))
         });
         match found {
             Some(w) => Flow::from(
@@ -580,7 +586,7 @@ fn caller_expression_taints(
     let mut classify = |p: &str| -> Flow<Taint> {
         let lower = p.to_ascii_lowercase();
         if let Some(input) = lower.strip_prefix("inputs.") {
-            if !called || input.contains('.') || seen.iter().any(|s| *s == caller.path) {
+            if !called || input.contains('.') || seen.contains(&caller.path) {
                 return Flow::clean(Kinds::ANY);
             }
             let original = p.get("inputs.".len()..).unwrap_or(input);
@@ -631,8 +637,8 @@ pub fn tainted_writes(scope: &Scope<'_, '_>, step: &Step<'_>) -> Vec<Write> {
         return out;
     }
     let step_id = step.id.and_then(|n| n.as_str()).map(str::to_string);
-    // Block scalars start on the line after `run: |`.
-    let first_line = run.span.start.line + u32::from(run.span.start.line < run.span.end.line);
+    // A block scalar's span starts at its first line of text, like a plain one's.
+    let first_line = run.span.start.line;
     let mut heredoc: Option<(String, String, bool)> = None; // name, delimiter, to_env
     for (n, line) in script.lines().enumerate() {
         let line_no = first_line + n as u32;
@@ -768,9 +774,6 @@ mod tests {
 
     #[test]
     fn shell_variable_names() {
-        assert_eq!(
-            shell_variables("a=$X ${Y}z $1 $$ ${ {"),
-            vec!["X", "Y"]
-        );
+        assert_eq!(shell_variables("a=$X ${Y}z $1 $$ ${ {"), vec!["X", "Y"]);
     }
 }
