@@ -158,7 +158,12 @@ impl Conditions {
     }
 
     fn add(&mut self, node: &Node) {
-        let Some(text) = node.as_str() else { return };
+        if let Some(text) = node.as_str() {
+            self.add_text(text);
+        }
+    }
+
+    fn add_text(&mut self, text: &str) {
         let Ok(expr) = parse_condition(text) else {
             return;
         };
@@ -253,6 +258,64 @@ pub fn env_definition<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn conditions(text: &str) -> Conditions {
+        let mut c = Conditions::default();
+        c.add_text(text);
+        c
+    }
+
+    fn events(list: &[&str]) -> Events {
+        Events::of_list(list.iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn narrowing_by_conditions() {
+        let all = events(&["push", "pull_request", "pull_request_target", "schedule"]);
+        assert_eq!(
+            all.narrowed(&conditions("github.event_name == 'push'")),
+            events(&["push"])
+        );
+        assert_eq!(
+            all.narrowed(&conditions(
+                "${{ github.event_name != 'schedule' && github.event_name != 'push' }}"
+            )),
+            events(&["pull_request", "pull_request_target"])
+        );
+        // `pull_request` runs on refs/pull/N/merge; `pull_request_target` on the base branch.
+        assert_eq!(
+            all.narrowed(&conditions("github.ref == 'refs/heads/main'")),
+            events(&["push", "pull_request_target", "schedule"])
+        );
+        assert_eq!(
+            all.narrowed(&conditions("startsWith(github.ref, 'refs/tags/v')")),
+            events(&["push", "pull_request_target", "schedule"])
+        );
+        // A disjunction pins nothing.
+        assert_eq!(
+            all.narrowed(&conditions(
+                "github.event_name == 'push' || github.event_name == 'schedule'"
+            )),
+            all
+        );
+        assert_eq!(
+            Events::any().narrowed(&conditions("github.event_name == 'push'")),
+            events(&["push"])
+        );
+    }
+
+    #[test]
+    fn pinned_values() {
+        let c = conditions("success() && github.head_ref == 'main' && 'x' == env.MODE");
+        assert_eq!(c.pinned("github.head_ref"), Some("main"));
+        assert_eq!(c.pinned("GITHUB.HEAD_REF"), Some("main"));
+        assert_eq!(c.pinned("env.MODE"), Some("x"));
+        assert_eq!(
+            conditions("github.head_ref == 'a' || x").pinned("github.head_ref"),
+            None
+        );
+        assert_eq!(conditions("not an (expression").pinned("x"), None);
+    }
 
     #[test]
     fn trigger_events() {
