@@ -694,6 +694,39 @@ mod tests {
         .is_err());
     }
 
+    /// Random soups of expression tokens and odd characters (a fixed-seed generator, so the
+    /// test is reproducible): parsing and evaluating never panic.
+    #[test]
+    fn token_soup_never_panics() {
+        const PIECES: &[&str] = &[
+            "github", ".", "event", "[", "]", "'x'", "''", "'", "(", ")", ",", "*", "!", "==",
+            "!=", "<", "<=", ">", ">=", "&&", "||", "contains", "format", "fromJSON", "0x1f",
+            "-1.5e3", "1e", "null", "true", " ", "é", "${{", "}}", "\"", "-", "_a-b", "9",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let text: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            if let Ok(e) = parse(&text) {
+                let _ = e.path();
+                let _ = e.conjuncts();
+                let f = crate::expr::flow::flow(&e, &mut |p: &str| {
+                    crate::expr::Flow::from(crate::expr::Kinds::STRING, p.to_string())
+                });
+                let _ = f.carries_text();
+            }
+            let _ = parse_condition(&text);
+        }
+    }
+
     /// Every prefix and every byte-truncation of a real expression: no panic.
     #[test]
     fn truncations_never_panic() {

@@ -2,11 +2,12 @@ use crate::context::{Diagnostic, WorkflowContext};
 use crate::model::repository::CallerJob;
 use crate::rules::rule_impl;
 use crate::rules::template_injection::scope::{
-    env_definition, trigger_event, Conditions, EnvLevel, Events,
+    env_definition, trigger_event, Conditions, EnvLevel, Events, ScriptLines,
 };
 use ship_workflow::expr::flow::flow;
 use ship_workflow::expr::{expressions, parse, parse_condition, CompareOp, Expr, Flow, Kinds};
-use ship_workflow::{ActionRef, Job, Node, Span, Step};
+use ship_workflow::{ActionRef, Job, Node, Step};
+use std::collections::HashMap;
 
 declare_rule! {
     /// ## What it reports
@@ -253,29 +254,14 @@ impl DangerousTrigger {
         if places.is_empty() {
             return;
         }
-        // The same thing on several lines is one entry with every line.
-        let mut listed: Vec<(Vec<u32>, String)> = Vec::new();
-        for p in places {
-            match listed.iter_mut().find(|(_, what)| *what == p.what) {
-                Some((lines, _)) => lines.push(p.line),
-                None => listed.push((vec![p.line], p.what)),
-            }
-        }
-        let listed: Vec<String> = listed
-            .iter()
-            .map(|(lines, what)| {
-                let lines: Vec<String> = lines.iter().map(u32::to_string).collect();
-                let label = if lines.len() == 1 { "line" } else { "lines" };
-                format!("{label} {}: {what}", lines.join(", "))
-            })
-            .collect();
+        let listed = list_places(places);
         let (span, message) = match direct.first() {
             Some(t) => (
                 t.key.span,
                 format!(
                     "`{}` runs with this repository's secrets and a write token, and this workflow uses the pull request's code: {}",
                     events_list(&direct.iter().map(|t| t.event).collect::<Vec<_>>()),
-                    listed.join("; ")
+                    listed
                 ),
             ),
             None => {
@@ -295,7 +281,7 @@ impl DangerousTrigger {
                     format!(
                         "called by {}, with that event's secrets and write token, this workflow uses the pull request's code: {}",
                         by.join(", "),
-                        listed.join("; ")
+                        listed
                     ),
                 )
             }
@@ -306,6 +292,37 @@ impl DangerousTrigger {
             "run PR code only under `pull_request` (no secrets, read-only token); otherwise check out the base branch, gate the job on `author_association` (OWNER/MEMBER/COLLABORATOR), or hand data over as an artifact a `workflow_run` job only reads",
         ));
     }
+}
+
+/// The places as the message lists them: the same thing on several lines is one entry
+/// with its lines, and a long list ends with how many more there are.
+fn list_places(places: Vec<Place>) -> String {
+    const SHOWN: usize = 6;
+    let mut groups: Vec<(Vec<u32>, String)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for p in places {
+        match index.get(&p.what) {
+            Some(&i) => groups[i].0.push(p.line),
+            None => {
+                index.insert(p.what.clone(), groups.len());
+                groups.push((vec![p.line], p.what));
+            }
+        }
+    }
+    let mut out: Vec<String> = groups
+        .iter()
+        .take(SHOWN)
+        .map(|(lines, what)| {
+            let shown: Vec<String> = lines.iter().take(SHOWN).map(u32::to_string).collect();
+            let label = if lines.len() == 1 { "line" } else { "lines" };
+            let more = if lines.len() > SHOWN { ", …" } else { "" };
+            format!("{label} {}{more}: {what}", shown.join(", "))
+        })
+        .collect();
+    if groups.len() > SHOWN {
+        out.push(format!("and {} more", groups.len() - SHOWN));
+    }
+    out.join("; ")
 }
 
 fn events_list(events: &[&str]) -> String {
@@ -608,17 +625,17 @@ impl<'s, 'a> JobScan<'s, 'a> {
         let Some(script) = run.as_str() else {
             return places;
         };
+        let mut lines = ScriptLines::new(self.cx.source, run);
         for line in script.lines() {
             let l = line.trim();
-            if l.starts_with('#') || l.is_empty() {
+            if l.is_empty() {
                 continue;
             }
-            let at = || {
-                self.cx
-                    .source
-                    .find_in_span(run.span, l)
-                    .map_or(run.span.start.line, |s: Span| s.start.line)
-            };
+            let line_no = lines.locate(l);
+            if l.starts_with('#') {
+                continue;
+            }
+            let at = || line_no;
             if let Some(what) = self.fetches_pr_head(step, l) {
                 let fetched = if what.is_empty() {
                     String::new()

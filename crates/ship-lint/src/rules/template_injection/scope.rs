@@ -4,7 +4,7 @@
 
 use crate::context::WorkflowContext;
 use ship_workflow::expr::{parse_condition, CompareOp, Expr};
-use ship_workflow::{Job, Node, Step};
+use ship_workflow::{Job, Node, Source, Step};
 
 /// The events that can start a job or step; `None` when any can (a composite action, or a
 /// reusable workflow called from outside the repository).
@@ -255,6 +255,41 @@ pub fn env_definition<'a>(
     }
 }
 
+/// The source line of each line of a scalar's value (a script), found in one forward pass:
+/// a literal block keeps its lines, a folded or quoted one may join them, so each value line
+/// is looked for in the next few source lines and the search resumes after the match.
+pub struct ScriptLines<'s> {
+    source: &'s Source<'s>,
+    next: u32,
+    last: u32,
+}
+
+impl<'s> ScriptLines<'s> {
+    /// How far ahead a value line is looked for: blank lines and joined lines in between.
+    const WINDOW: u32 = 16;
+
+    pub fn new(source: &'s Source<'s>, node: &Node) -> Self {
+        ScriptLines {
+            source,
+            next: node.span.start.line,
+            last: node.span.end.line.max(node.span.start.line),
+        }
+    }
+
+    /// The source line of the next value line; call it for every non-blank value line, in
+    /// order. A line not found (escapes in a quoted scalar) gets the best guess.
+    pub fn locate(&mut self, value_line: &str) -> u32 {
+        let text = value_line.trim();
+        for n in self.next..=self.last.min(self.next.saturating_add(Self::WINDOW)) {
+            if self.source.line(n).is_some_and(|l| l.contains(text)) {
+                self.next = n + 1;
+                return n;
+            }
+        }
+        self.next.min(self.last)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +350,28 @@ mod tests {
             None
         );
         assert_eq!(conditions("not an (expression").pinned("x"), None);
+    }
+
+    #[test]
+    fn script_lines() {
+        let src = "run: |\n  echo a\n\n  # c\n  echo a\nx: >-\n  one\n  two\n";
+        let root = ship_workflow::yaml::parse(src, ship_workflow::yaml::Limits::default())
+            .unwrap()
+            .unwrap();
+        let source = Source::new(src);
+        let run = root.get("run").unwrap();
+        let mut lines = ScriptLines::new(&source, run);
+        let found: Vec<u32> = run
+            .as_str()
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| lines.locate(l))
+            .collect();
+        assert_eq!(found, vec![2, 4, 5]);
+        let x = root.get("x").unwrap();
+        let mut lines = ScriptLines::new(&source, x);
+        assert_eq!(lines.locate("one two"), 7);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `$GITHUB_ENV`/`$GITHUB_OUTPUT` writes of earlier steps, and from the jobs that call a
 //! reusable workflow into its `inputs`.
 
-use super::scope::{env_definition, trigger_event, Conditions, EnvLevel, Events};
+use super::scope::{env_definition, trigger_event, Conditions, EnvLevel, Events, ScriptLines};
 use crate::context::WorkflowContext;
 use crate::model::repository::CallerJob;
 use ship_workflow::expr::flow::flow;
@@ -637,11 +637,13 @@ pub fn tainted_writes(scope: &Scope<'_, '_>, step: &Step<'_>) -> Vec<Write> {
         return out;
     }
     let step_id = step.id.and_then(|n| n.as_str()).map(str::to_string);
-    // A block scalar's span starts at its first line of text, like a plain one's.
-    let first_line = run.span.start.line;
+    let mut lines = ScriptLines::new(scope.cx.source, run);
     let mut heredoc: Option<(String, String, bool)> = None; // name, delimiter, to_env
-    for (n, line) in script.lines().enumerate() {
-        let line_no = first_line + n as u32;
+    for line in script.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_no = lines.locate(line);
         let to_env = line.contains("GITHUB_ENV");
         let redirected = line.contains(">>") && (to_env || line.contains("GITHUB_OUTPUT"));
         if let Some((name, delimiter, env)) = &heredoc {
