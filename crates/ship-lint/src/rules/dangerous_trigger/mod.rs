@@ -34,7 +34,10 @@ declare_rule! {
     /// `if:` admits only trusted authors (`author_association` `OWNER`/`MEMBER`/
     /// `COLLABORATOR`), pull requests from this repository (`head.repo.full_name ==
     /// github.repository`, `!head.repo.fork`), merged pull requests (`pull_request.merged`),
-    /// `workflow_run`s of pushes (`workflow_run.event == 'push'`), and jobs that a
+    /// `workflow_run`s of pushes (`workflow_run.event == 'push'`), jobs that run when a
+    /// maintainer adds a label (`github.event.label.name == 'safe to test'`; a label that
+    /// stays on the pull request, `contains(…labels.*.name, …)`, lets later pushes run
+    /// too, so it is no gate), and jobs that a
     /// `github.event_name` condition keeps off the privileged events. A job that waits for
     /// an `environment:` is still reported (whether it requires reviewers is a setting the
     /// files do not show), and the finding says so. `pull_request_review`
@@ -339,10 +342,15 @@ fn events_list(events: &[&str]) -> String {
 fn privileged_caller(c: &CallerJob) -> Option<&'static str> {
     c.triggers.iter().find_map(|t| {
         let event = trigger_event(t)?;
-        // The description ends with the caller job's `if:`, shortened: an author check
-        // there gates the call.
-        if t.contains("author_association") {
-            return None;
+        // The description ends with the caller job's `if:` (shortened past 60 characters):
+        // a gate there gates the call.
+        if let Some((_, cond)) = t.split_once(" (if ") {
+            let cond = cond.strip_suffix(')').unwrap_or(cond);
+            let gated = cond.contains("author_association")
+                || parse_condition(cond).is_ok_and(|e| e.conjuncts().iter().any(|c| gate(c)));
+            if gated {
+                return None;
+            }
         }
         PRIVILEGED.iter().copied().find(|p| *p == event)
     })
@@ -394,6 +402,12 @@ fn gate(c: &Expr<'_>) -> bool {
             }
             if same_path(&path, "github.event.workflow_run.event") {
                 return !value.starts_with("pull_request") && value != "issue_comment";
+            }
+            // The label a maintainer just added (`types: [labeled]`, "safe to test"): other
+            // events have no `label`, so the job runs only when someone with triage access
+            // labels the pull request, on the head they saw.
+            if same_path(&path, "github.event.label.name") {
+                return true;
             }
             // The pull request's author is a bot account (not `github.actor`, which is
             // whoever triggered this run).
@@ -826,6 +840,10 @@ mod tests {
             "github.event.pull_request.user.login == 'dependabot[bot]'"
         ));
         assert!(!gated("github.event.workflow_run.head_branch == 'main'"));
+        assert!(gated("github.event.label.name == 'safe to test'"));
+        assert!(!gated(
+            "contains(github.event.pull_request.labels.*.name, 'safe to test')"
+        ));
     }
 
     #[test]
