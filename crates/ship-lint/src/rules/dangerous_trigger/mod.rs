@@ -2,7 +2,7 @@ use crate::context::{Diagnostic, WorkflowContext};
 use crate::model::repository::CallerJob;
 use crate::rules::rule_impl;
 use crate::rules::template_injection::scope::{
-    env_definition, trigger_event, Conditions, EnvLevel, Events, ScriptLines,
+    env_definition, trigger_event, trusted_objects, Conditions, EnvLevel, Events, ScriptLines,
 };
 use ship_workflow::expr::flow::flow;
 use ship_workflow::expr::{expressions, parse, parse_condition, CompareOp, Expr, Flow, Kinds};
@@ -371,96 +371,51 @@ fn trusted(cond: Option<&Node>) -> bool {
 
 /// One operand of an `if:` that admits only trusted authors or trusted code.
 fn gate(c: &Expr<'_>) -> bool {
-    const TRUSTED_ASSOCIATIONS: &[&str] = &["owner", "member", "collaborator"];
     match c {
-        Expr::Or(items) => items.iter().all(gate),
-        Expr::And(items) => items.iter().any(gate),
+        Expr::Or(items) => return items.iter().all(gate),
+        Expr::And(items) => return items.iter().any(gate),
+        _ => {}
+    }
+    // Trusted authors (`author_association`), same-repository or bot pull requests.
+    if trusted_objects(c).is_some() {
+        return true;
+    }
+    match c {
         Expr::Compare(CompareOp::Eq, a, b) => {
-            let (pa, pb) = (a.path(), b.path());
-            // Same-repository pull requests: only people who can push made the branch.
-            if let (Some(x), Some(y)) = (&pa, &pb) {
-                let head_repo = |p: &str| {
-                    same_path(p, "github.event.pull_request.head.repo.full_name")
-                        || same_path(p, "github.event.workflow_run.head_repository.full_name")
-                };
-                let this_repo = |p: &str| p.eq_ignore_ascii_case("github.repository");
-                return head_repo(x) && this_repo(y) || head_repo(y) && this_repo(x);
+            if let (Some(x), Some(y)) = (a.path(), b.path()) {
+                let head =
+                    |p: &str| same_path(p, "github.event.workflow_run.head_repository.full_name");
+                let this = |p: &str| p.eq_ignore_ascii_case("github.repository");
+                return head(&x) && this(&y) || head(&y) && this(&x);
             }
-            let Some((path, value)) = c.equality() else {
-                return match (pa.or(pb), a.as_ref(), b.as_ref()) {
-                    (Some(p), Expr::Bool(v), _) | (Some(p), _, Expr::Bool(v)) => bool_gate(&p, *v),
-                    _ => false,
-                };
-            };
-            let value = value.to_ascii_lowercase();
-            // `github.event_name == 'pull_request' || …`: that branch is not privileged.
-            if path.eq_ignore_ascii_case("github.event_name") {
-                return !PRIVILEGED.contains(&value.as_str());
+            if let Some((path, value)) = c.equality() {
+                let value = value.to_ascii_lowercase();
+                // `github.event_name == 'pull_request' || …`: that branch is not privileged.
+                if path.eq_ignore_ascii_case("github.event_name") {
+                    return !PRIVILEGED.contains(&value.as_str());
+                }
+                if same_path(&path, "github.event.workflow_run.event") {
+                    return !value.starts_with("pull_request") && value != "issue_comment";
+                }
+                // The label a maintainer just added (`types: [labeled]`, "safe to test"):
+                // other events have no `label`, so the job runs only when someone with
+                // triage access labels the pull request, on the head they saw.
+                return same_path(&path, "github.event.label.name");
             }
-            if path.to_ascii_lowercase().ends_with(".author_association") {
-                return TRUSTED_ASSOCIATIONS.contains(&value.as_str());
+            match (a.as_ref(), b.as_ref()) {
+                (Expr::Bool(true), other) | (other, Expr::Bool(true)) => {
+                    other.path().is_some_and(|p| merged(&p))
+                }
+                _ => false,
             }
-            if same_path(&path, "github.event.workflow_run.event") {
-                return !value.starts_with("pull_request") && value != "issue_comment";
-            }
-            // The label a maintainer just added (`types: [labeled]`, "safe to test"): other
-            // events have no `label`, so the job runs only when someone with triage access
-            // labels the pull request, on the head they saw.
-            if same_path(&path, "github.event.label.name") {
-                return true;
-            }
-            // The pull request's author is a bot account (not `github.actor`, which is
-            // whoever triggered this run).
-            if same_path(&path, "github.event.pull_request.user.login") {
-                return value.ends_with("[bot]");
-            }
-            false
         }
-        Expr::Not(inner) => inner
-            .path()
-            .is_some_and(|p| same_path(&p, "github.event.pull_request.head.repo.fork")),
-        Expr::Call(..) => {
-            let Some([list, subject]) = c.call("contains") else {
-                return false;
-            };
-            if !mentions_association(subject) {
-                return false;
-            }
-            let literal = match list {
-                Expr::String(s) => Some(s.as_ref()),
-                _ => list
-                    .call("fromJSON")
-                    .and_then(|args| args.first()?.as_str()),
-            };
-            literal.is_some_and(|l| {
-                let words: Vec<String> = l
-                    .split(|c: char| !c.is_ascii_alphabetic() && c != '_')
-                    .filter(|w| !w.is_empty())
-                    .map(|w| w.to_ascii_lowercase())
-                    .collect();
-                !words.is_empty()
-                    && words
-                        .iter()
-                        .all(|w| TRUSTED_ASSOCIATIONS.contains(&w.as_str()))
-            })
-        }
-        other => other.path().is_some_and(|p| bool_gate(&p, true)),
+        other => other.path().is_some_and(|p| merged(&p)),
     }
 }
 
-/// `path == value` for a boolean path: merged pull requests, non-fork heads.
-fn bool_gate(path: &str, value: bool) -> bool {
-    same_path(path, "github.event.pull_request.merged") && value
-        || same_path(path, "github.event.pull_request.head.repo.fork") && !value
-}
-
-fn mentions_association(e: &Expr<'_>) -> bool {
-    match e {
-        Expr::Or(items) => items.iter().all(mentions_association),
-        other => other
-            .path()
-            .is_some_and(|p| p.to_ascii_lowercase().ends_with(".author_association")),
-    }
+/// A merged pull request's head is reviewed code on the base branch.
+fn merged(path: &str) -> bool {
+    same_path(path, "github.event.pull_request.merged")
 }
 
 impl<'s, 'a> JobScan<'s, 'a> {

@@ -35,9 +35,11 @@ declare_rule! {
     /// `!inputs.dry-run` and inputs of `type: boolean`, `number`, `choice` or `environment`
     /// are not reported; `format()`, `join()`, `toJSON()`, `a || b` and the last operand of
     /// `a && b` pass text through and are. A value the step's or job's `if:` pins to a
-    /// literal (`if: github.head_ref == 'main'`) is that literal. A source is only reported
-    /// when the workflow's triggers (narrowed by `if: github.event_name == …`) can carry it:
-    /// `github.head_ref` is empty on `push`.
+    /// literal (`if: github.head_ref == 'main'`) is that literal, and text whose author the
+    /// `if:` admits only when trusted (`comment.author_association` `OWNER`/`MEMBER`/
+    /// `COLLABORATOR`, a pull request from this repository) is theirs. A source is only
+    /// reported when the workflow's triggers (narrowed by `if: github.event_name == …`) can
+    /// carry it: `github.head_ref` is empty on `push`.
     ///
     /// Not reported: `workflow_dispatch` inputs (only people with write access dispatch),
     /// `github.ref`, `github.sha`, numbers and ids, repository and user names (GitHub limits

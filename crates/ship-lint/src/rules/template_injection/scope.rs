@@ -134,7 +134,14 @@ pub struct Conditions {
     pub not_equal: Vec<(String, String)>,
     /// `startsWith(path, 'literal')`.
     pub prefixes: Vec<(String, String)>,
+    /// Event objects whose author the condition admits only when trusted
+    /// (`github.event.comment` for `comment.author_association == 'MEMBER'`; the pull
+    /// request for same-repository pull requests): their text is not an outsider's.
+    pub trusted: Vec<String>,
 }
+
+/// `author_association` values of people with write access to the repository.
+pub const TRUSTED_ASSOCIATIONS: &[&str] = &["owner", "member", "collaborator"];
 
 impl Conditions {
     /// The conditions of a job's and a step's `if:` (either may be absent).
@@ -173,6 +180,13 @@ impl Conditions {
     }
 
     fn add_conjunct(&mut self, c: &Expr<'_>) {
+        if let Some(objects) = trusted_objects(c) {
+            for o in objects {
+                if !self.trusted.contains(&o) {
+                    self.trusted.push(o);
+                }
+            }
+        }
         if let Some((path, value)) = c.equality() {
             self.equal.push((path, value.to_string()));
             return;
@@ -192,6 +206,17 @@ impl Conditions {
         }
     }
 
+    /// The condition admits only a trusted author of the object holding this path.
+    pub fn trusts(&self, path: &str) -> bool {
+        self.trusted.iter().any(|o| {
+            path.len() >= o.len()
+                && path
+                    .get(..o.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(o))
+                && (path.len() == o.len() || path.as_bytes()[o.len()] == b'.')
+        })
+    }
+
     /// The literal a path is pinned to, if any.
     pub fn pinned(&self, path: &str) -> Option<&str> {
         self.equal
@@ -199,6 +224,105 @@ impl Conditions {
             .find(|(p, _)| p.eq_ignore_ascii_case(path))
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// The event objects an `if:` operand admits only from trusted authors: `Some` when the
+/// operand is such a check.
+pub fn trusted_objects(c: &Expr<'_>) -> Option<Vec<String>> {
+    // A pull request from this repository (or from a bot account) was opened by someone
+    // with write access; its title, text and branch name are theirs.
+    let pull_request = || {
+        Some(vec![
+            "github.event.pull_request".to_string(),
+            "github.head_ref".to_string(),
+        ])
+    };
+    let is = |p: &str, q: &str| p.eq_ignore_ascii_case(q);
+    match c {
+        Expr::Or(items) => {
+            let mut all: Vec<String> = Vec::new();
+            for item in items {
+                let objects = trusted_objects(item)?;
+                if !all.is_empty() && all != objects {
+                    return None;
+                }
+                all = objects;
+            }
+            Some(all)
+        }
+        Expr::Compare(CompareOp::Eq, a, b) => {
+            if let (Some(x), Some(y)) = (a.path(), b.path()) {
+                let head = |p: &str| is(p, "github.event.pull_request.head.repo.full_name");
+                let this = |p: &str| is(p, "github.repository");
+                return (head(&x) && this(&y) || head(&y) && this(&x))
+                    .then(pull_request)
+                    .flatten();
+            }
+            if let Some((path, value)) = c.equality() {
+                if let Some(object) = association_object(&path) {
+                    return TRUSTED_ASSOCIATIONS
+                        .contains(&value.to_ascii_lowercase().as_str())
+                        .then(|| vec![object]);
+                }
+                if is(&path, "github.event.pull_request.user.login") && value.ends_with("[bot]") {
+                    return pull_request();
+                }
+                return None;
+            }
+            // `github.event.pull_request.head.repo.fork == false`.
+            match (a.path().or(b.path()), a.as_ref(), b.as_ref()) {
+                (Some(p), Expr::Bool(false), _) | (Some(p), _, Expr::Bool(false))
+                    if is(&p, "github.event.pull_request.head.repo.fork") =>
+                {
+                    pull_request()
+                }
+                _ => None,
+            }
+        }
+        Expr::Not(inner) => inner
+            .path()
+            .filter(|p| is(p, "github.event.pull_request.head.repo.fork"))
+            .and_then(|_| pull_request()),
+        Expr::Call(..) => {
+            let [list, subject] = c.call("contains")? else {
+                return None;
+            };
+            let literal = match list {
+                Expr::String(s) => s.as_ref(),
+                _ => list.call("fromJSON")?.first()?.as_str()?,
+            };
+            let words: Vec<String> = literal
+                .split(|ch: char| !ch.is_ascii_alphabetic() && ch != '_')
+                .filter(|w| !w.is_empty())
+                .map(|w| w.to_ascii_lowercase())
+                .collect();
+            if words.is_empty()
+                || !words
+                    .iter()
+                    .all(|w| TRUSTED_ASSOCIATIONS.contains(&w.as_str()))
+            {
+                return None;
+            }
+            // `comment.author_association || review.author_association`: both objects.
+            let subjects: Vec<&Expr<'_>> = match subject {
+                Expr::Or(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            subjects
+                .iter()
+                .map(|s| association_object(&s.path()?))
+                .collect()
+        }
+        _ => None,
+    }
+}
+
+/// `github.event.comment.author_association` → `github.event.comment`.
+fn association_object(path: &str) -> Option<String> {
+    let (object, field) = path.rsplit_once('.')?;
+    field
+        .eq_ignore_ascii_case("author_association")
+        .then(|| object.to_string())
 }
 
 /// Which env var definitions a `${{ env.X }}` at some place sees.
@@ -336,6 +460,37 @@ mod tests {
         assert_eq!(
             Events::any().narrowed(&conditions("github.event_name == 'push'")),
             events(&["push"])
+        );
+    }
+
+    #[test]
+    fn trusted_authors() {
+        let c = conditions(
+            "github.event.issue.pull_request && contains(fromJSON('[\"OWNER\", \"MEMBER\"]'), github.event.comment.author_association)",
+        );
+        assert!(c.trusts("github.event.comment.body"));
+        assert!(!c.trusts("github.event.issue.title"));
+        assert!(!c.trusts("github.event.commentary"));
+        let c = conditions(
+            "github.event.comment.author_association == 'OWNER' || github.event.comment.author_association == 'MEMBER'",
+        );
+        assert!(c.trusts("github.event.comment.body"));
+        let c = conditions(
+            "github.event.comment.author_association == 'OWNER' || github.event.comment.author_association == 'CONTRIBUTOR'",
+        );
+        assert!(!c.trusts("github.event.comment.body"));
+        let c = conditions("github.event.pull_request.head.repo.full_name == github.repository");
+        assert!(c.trusts("github.event.pull_request.title"));
+        assert!(c.trusts("github.head_ref"));
+        assert!(conditions("!github.event.pull_request.head.repo.fork").trusts("github.head_ref"));
+        assert!(!conditions("github.actor == 'dependabot[bot]'").trusts("github.head_ref"));
+        assert!(
+            conditions("github.event.pull_request.user.login == 'dependabot[bot]'")
+                .trusts("github.head_ref")
+        );
+        assert!(
+            !conditions("github.event.pull_request.head.repo.full_name != github.repository")
+                .trusts("github.head_ref")
         );
     }
 

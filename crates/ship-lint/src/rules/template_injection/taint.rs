@@ -346,6 +346,10 @@ impl<'s, 'a> Scope<'s, 'a> {
             // `if: github.head_ref == 'main'`: here the value is that literal.
             return Flow::clean(Kinds::STRING);
         }
+        if self.conditions.trusts(path) {
+            // `if: github.event.comment.author_association == 'MEMBER'`: a member wrote it.
+            return Flow::clean(Kinds::ANY);
+        }
         let lower = path.to_ascii_lowercase();
         let mut parts = lower.splitn(2, '.');
         let context = parts.next().unwrap_or("");
@@ -368,38 +372,20 @@ impl<'s, 'a> Scope<'s, 'a> {
         }
     }
 
-    /// `env.NAME`: its `env:` definition where this expression is, else a `$GITHUB_ENV`
-    /// write of an earlier step.
+    /// `env.NAME`: the step's own `env:`, else a `$GITHUB_ENV` write of an earlier step
+    /// (it overrides the job's and the workflow's `env:` from then on), else the job's or
+    /// the workflow's `env:`.
     fn env(&self, name: &str) -> Flow<Taint> {
         if self.depth > MAX_HOPS {
             return Flow::clean(Kinds::ANY);
         }
-        if let Some((node, found_at)) =
-            env_definition(self.cx, self.job, self.step, self.level, name)
-        {
-            let Some(text) = node.as_str() else {
-                return Flow::clean(Kinds::ANY);
-            };
-            let inner = self.at(found_at.outer()).taints_in(text);
-            return match inner.into_iter().next() {
-                Some(t) => Flow::from(
-                    Kinds::ANY,
-                    Taint {
-                        shown: format!("env.{name}"),
-                        why: format!(
-                            "set on line {} from `{}`, {}",
-                            node.span.start.line, t.shown, t.why
-                        ),
-                        env_name: Some(name.to_string()),
-                    },
-                ),
-                None => Flow::clean(Kinds::ANY),
-            };
-        }
-        if self.level == EnvLevel::Step {
+        let definition = env_definition(self.cx, self.job, self.step, self.level, name);
+        let from_step = definition.is_some_and(|(_, at)| at == EnvLevel::Step);
+        if self.level == EnvLevel::Step && !from_step {
             if let Some(w) = self
                 .writes
                 .iter()
+                .rev()
                 .find(|w| w.to_env && w.name.eq_ignore_ascii_case(name))
             {
                 return Flow::from(
@@ -415,7 +401,26 @@ impl<'s, 'a> Scope<'s, 'a> {
                 );
             }
         }
-        Flow::clean(Kinds::ANY)
+        let Some((node, found_at)) = definition else {
+            return Flow::clean(Kinds::ANY);
+        };
+        let Some(text) = node.as_str() else {
+            return Flow::clean(Kinds::ANY);
+        };
+        match self.at(found_at.outer()).taints_in(text).into_iter().next() {
+            Some(t) => Flow::from(
+                Kinds::ANY,
+                Taint {
+                    shown: format!("env.{name}"),
+                    why: format!(
+                        "set on line {} from `{}`, {}",
+                        node.span.start.line, t.shown, t.why
+                    ),
+                    env_name: Some(name.to_string()),
+                },
+            ),
+            None => Flow::clean(Kinds::ANY),
+        }
     }
 
     /// `steps.ID.outputs.NAME`: a `$GITHUB_OUTPUT` write of an earlier step. Other step
