@@ -142,7 +142,6 @@ const PR_HEAD_LOOKUPS: &[&str] = &[
     "refs/pull/",
     "pulls.get",
     "gh pr view",
-    "gh pr checkout",
 ];
 
 /// The path names the PR head under one of `events` (an `issue_comment` payload has no
@@ -215,28 +214,22 @@ impl DangerousTrigger {
                 }
             }
         }
-        let privileged = Events::of_list(events.clone());
+        let privileged = Events::of_list(events);
         let mut places: Vec<Place> = Vec::new();
         for job in &cx.workflow.jobs {
-            let conditions = Conditions::of(Some(job), None);
-            if privileged
-                .narrowed(&conditions)
-                .known()
-                .is_some_and(|e| e.is_empty())
-                || trusted(job.node.get("if"))
-            {
+            // The privileged events that can start this job, after its `if:`.
+            let events = privileged.narrowed(&Conditions::of(Some(job), None));
+            if events.known().is_some_and(|e| e.is_empty()) || trusted(job.node.get("if")) {
                 continue;
             }
+            let on_workflow_run = events.includes_any(&["workflow_run"]);
             let mut scan = JobScan {
                 cx,
                 job,
                 callers: &callers,
-                events: privileged.narrowed(&conditions),
+                events,
                 env_writes: Vec::new(),
             };
-            let on_workflow_run = privileged
-                .narrowed(&conditions)
-                .includes_any(&["workflow_run"]);
             let found = scan.places(on_workflow_run);
             if found.is_empty() {
                 continue;
@@ -604,7 +597,6 @@ impl<'s, 'a> JobScan<'s, 'a> {
             if l.starts_with('#') {
                 continue;
             }
-            let at = || line_no;
             if let Some(what) = self.fetches_pr_head(step, l) {
                 let fetched = if what.is_empty() {
                     String::new()
@@ -612,7 +604,7 @@ impl<'s, 'a> JobScan<'s, 'a> {
                     format!(", which fetches {what}")
                 };
                 places.push(Place {
-                    line: at(),
+                    line: line_no,
                     what: format!(
                         "job `{}` runs `{}`{fetched}",
                         self.job.id,
@@ -631,14 +623,13 @@ impl<'s, 'a> JobScan<'s, 'a> {
                 if let Some(why) = self.pr_head_in(step, l) {
                     self.env_writes.push((
                         name.clone(),
-                        format!("written to `$GITHUB_ENV` on line {} from {why}", at()),
+                        format!("written to `$GITHUB_ENV` on line {line_no} from {why}"),
                     ));
                     continue;
                 }
             }
             if let Some(download) = artifact {
                 if reads_files(l) {
-                    let line_no = at();
                     places.push(Place {
                         line: line_no,
                         what: format!(
@@ -687,6 +678,10 @@ impl<'s, 'a> JobScan<'s, 'a> {
             return Some(String::new());
         }
         for var in crate::rules::template_injection::taint::shell_variables(l) {
+            // The runner's own variable for `github.head_ref`.
+            if var == "GITHUB_HEAD_REF" && self.events.includes_any(&["pull_request_target"]) {
+                return Some("`$GITHUB_HEAD_REF`, the pull request's branch".to_string());
+            }
             let path = format!("env.{var}");
             if let Some(why) = self.pr_head_path(step, &path, EnvLevel::Step, 0) {
                 return Some(why);
