@@ -304,12 +304,14 @@ fn main() -> ExitCode {
 
 fn deploys(args: DeploysArgs) -> anyhow::Result<ExitCode> {
     let resolved = ship_lint::resolve_policy(&args.dir, args.policy.as_deref())?;
-    let jobs = ship_lint::deploys::deploys(&args.dir, &resolved.policy)?;
+    let model = ship_lint::deploys::deploys(&args.dir, &resolved.policy)?;
     let mut out = ship_actions_runtime::stdout();
     match args.format {
         ListFormat::Human => {
-            let shown: Vec<_> = jobs
-                .into_iter()
+            let shown: Vec<_> = model
+                .jobs
+                .iter()
+                .cloned()
                 .filter(|j| args.all || !matches!(j.role.as_str(), "ci" | "other"))
                 .collect();
             if shown.is_empty() {
@@ -319,11 +321,18 @@ fn deploys(args: DeploysArgs) -> anyhow::Result<ExitCode> {
             }
         }
         ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &ship_lint::deploys::render_json(&jobs))?;
+            serde_json::to_writer_pretty(&mut out, &ship_lint::deploys::render_json(&model))?;
             writeln!(out)?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // A workflow ship cannot read may hold a deploy: the listing is incomplete, which is an
+    // input error (2), not a clean result.
+    if model.unread.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprint!("{}", ship_lint::deploys::render_unread(&model.unread));
+        Ok(ExitCode::from(2))
+    }
 }
 
 fn rules(format: ListFormat) -> anyhow::Result<ExitCode> {

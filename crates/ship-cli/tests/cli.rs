@@ -987,3 +987,117 @@ fn secrets_are_never_printed() {
     assert!(r.stdout.contains("GH_TOKEN: ****"), "{}", r.stdout);
     assert!(r.stdout.contains("password: ****"), "{}", r.stdout);
 }
+
+// ---------------------------------------------------------------------------------------
+// ship deploys: the deploy model
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn deploys_lists_the_compliant_example_with_roles_environments_and_evidence() {
+    let r = ship_args(&["deploys", &example("compliant"), "--format", "json"]);
+    r.expect_code(0);
+    let v = r.json();
+    assert_eq!(v["unread"], serde_json::json!([]));
+    let jobs = v["jobs"].as_array().expect("`jobs` is an array");
+    let find = |workflow: &str, job: &str| {
+        jobs.iter()
+            .find(|j| j["workflow"] == workflow && j["job"] == job)
+            .unwrap_or_else(|| panic!("{workflow} job {job} missing:\n{}", r.stdout))
+    };
+    let deploy = find(".github/workflows/deploy-production.yml", "deploy");
+    assert_eq!(deploy["role"], "deploy");
+    assert_eq!(deploy["environment"], "production");
+    assert_eq!(deploy["environment_key"], "production");
+    assert!(deploy["line"].as_u64().unwrap() > 0);
+    let evidence = deploy["evidence"].as_array().unwrap();
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("ecs-rollout")),
+        "{evidence:?}"
+    );
+    let triggers = deploy["triggers"].as_array().unwrap();
+    assert!(
+        triggers
+            .iter()
+            .any(|t| t.as_str().unwrap().starts_with("workflow_dispatch")),
+        "{triggers:?}"
+    );
+    assert_eq!(
+        find(".github/workflows/deploy-staging.yml", "migrate")["role"],
+        "migrations"
+    );
+    assert_eq!(find(".github/workflows/ci.yml", "test")["role"], "ci");
+
+    // The human table lists deploys and leaves CI jobs to --all.
+    let r = ship_args(&["deploys", &example("compliant")]);
+    r.expect_code(0);
+    assert!(r.stdout.contains(".github/workflows/deploy-production.yml"));
+    assert!(
+        r.stdout.contains("started by: workflow_dispatch"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains(".github/workflows/ci.yml"),
+        "{}",
+        r.stdout
+    );
+    let all = ship_args(&["deploys", &example("compliant"), "--all"]);
+    all.expect_code(0);
+    assert!(
+        all.stdout.contains(".github/workflows/ci.yml"),
+        "{}",
+        all.stdout
+    );
+}
+
+#[test]
+fn deploys_says_so_when_nothing_deploys() {
+    let dir = repo_with("on: pull_request\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo test\n");
+    let r = ship_in(dir.path(), &["deploys"]);
+    r.expect_code(0);
+    assert!(r.stdout.contains("no job deploys"), "{}", r.stdout);
+}
+
+#[test]
+fn deploys_on_a_missing_directory_is_a_usage_error() {
+    let r = ship_args(&["deploys", "/nonexistent/ship-test-repository"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("/nonexistent/ship-test-repository"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn deploys_names_a_workflow_it_cannot_read_and_exits_2() {
+    let dir = repo(&[
+        ("broken.yml", b"on: push\njobs:\n  deploy: [\n"),
+        (
+            "deploy.yml",
+            b"on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: aws ecs update-service --cluster c --service s\n",
+        ),
+    ]);
+    let r = ship_in(dir.path(), &["deploys", "--format", "json"]);
+    r.expect_code(2);
+    let v = r.json();
+    // The readable workflow is still listed…
+    assert_eq!(v["jobs"][0]["workflow"], ".github/workflows/deploy.yml");
+    assert_eq!(v["jobs"][0]["role"], "deploy");
+    // …and the broken one is named, with where it broke.
+    let unread = &v["unread"][0];
+    assert_eq!(unread["workflow"], ".github/workflows/broken.yml");
+    assert!(unread["line"].as_u64().is_some(), "{unread}");
+    assert!(
+        unread["reason"].as_str().unwrap().contains("invalid YAML"),
+        "{unread}"
+    );
+    assert!(
+        r.stderr.contains(".github/workflows/broken.yml:"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}

@@ -33,28 +33,70 @@ pub struct JobModel {
     pub evidence: Vec<String>,
 }
 
+/// A workflow file whose jobs are missing from the model, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadWorkflow {
+    /// The workflow file, relative to the repository.
+    pub workflow: String,
+    /// Where the YAML broke, when that is the reason.
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub reason: String,
+}
+
+/// The deploy model of a repository: every job it could read, and the files it could not.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeployModel {
+    pub jobs: Vec<JobModel>,
+    /// Files left out, so a missing deploy is never silent (`ship lint` reports them as
+    /// `workflow-syntax` findings).
+    pub unread: Vec<UnreadWorkflow>,
+}
+
 /// Every job of every workflow in `dir`, in file and job order.
-pub fn deploys(dir: &Path, policy: &CompiledPolicy) -> Result<Vec<JobModel>, LintError> {
+pub fn deploys(dir: &Path, policy: &CompiledPolicy) -> Result<DeployModel, LintError> {
     let files = discover(dir)?;
     let repo = Repository::build(dir, &files, policy);
-    let per_file: Vec<Vec<JobModel>> = files
+    let per_file: Vec<Result<Vec<JobModel>, UnreadWorkflow>> = files
         .par_iter()
         .map(|(path, shown)| {
-            let Ok(text) = std::fs::read_to_string(path) else {
-                return Vec::new();
+            let unread = |line: Option<u32>, column: Option<u32>, reason: String| UnreadWorkflow {
+                workflow: shown.clone(),
+                line,
+                column,
+                reason,
             };
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| unread(None, None, format!("cannot read the file: {e}")))?;
             if text.len() as u64 > policy.max_file_size {
-                return Vec::new();
+                return Err(unread(
+                    None,
+                    None,
+                    format!(
+                        "{} bytes, over the policy's max-file-size of {} bytes",
+                        text.len(),
+                        policy.max_file_size
+                    ),
+                ));
             }
-            let Ok(Some(root)) = yaml::parse(&text, Limits::default()) else {
-                return Vec::new();
+            let root = match yaml::parse(&text, Limits::default()) {
+                Ok(Some(root)) => root,
+                Ok(None) => return Err(unread(None, None, "the file is empty".to_string())),
+                Err(e) => {
+                    return Err(unread(
+                        Some(e.pos.line),
+                        Some(e.pos.column),
+                        format!("invalid YAML: {}", e.message),
+                    ))
+                }
             };
             let source = Source::new(&text);
             let wf = Workflow::from_root(&root);
             let facts = WorkflowFacts::new(shown, &source, &wf, policy, &repo);
             let own_triggers = triggers::describe(&wf);
             let callers = repo.callers_of(shown);
-            wf.jobs
+            Ok(wf
+                .jobs
                 .iter()
                 .zip(&facts.jobs)
                 .map(|(job, f)| {
@@ -101,10 +143,33 @@ pub fn deploys(dir: &Path, policy: &CompiledPolicy) -> Result<Vec<JobModel>, Lin
                         evidence,
                     }
                 })
-                .collect()
+                .collect())
         })
         .collect();
-    Ok(per_file.into_iter().flatten().collect())
+    let mut model = DeployModel::default();
+    for file in per_file {
+        match file {
+            Ok(jobs) => model.jobs.extend(jobs),
+            Err(unread) => model.unread.push(unread),
+        }
+    }
+    Ok(model)
+}
+
+/// One line per unread file, for stderr: `path:line:column: reason; its jobs are not listed`.
+pub fn render_unread(unread: &[UnreadWorkflow]) -> String {
+    let mut out = String::new();
+    for u in unread {
+        let at = match (u.line, u.column) {
+            (Some(l), Some(c)) => format!(":{l}:{c}"),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "error: {}{at}: {}; its jobs are not listed (`ship lint` shows the problem in context)\n",
+            u.workflow, u.reason
+        ));
+    }
+    out
 }
 
 fn role_name(role: crate::model::StepRole) -> &'static str {
@@ -152,9 +217,16 @@ pub fn render_human(jobs: &[JobModel]) -> String {
     out
 }
 
-/// The model as JSON: `{"jobs": [...]}`.
-pub fn render_json(jobs: &[JobModel]) -> serde_json::Value {
+/// The model as JSON: `{"jobs": [...], "unread": [...]}`.
+pub fn render_json(model: &DeployModel) -> serde_json::Value {
+    let jobs = &model.jobs;
     serde_json::json!({
+        "unread": model.unread.iter().map(|u| serde_json::json!({
+            "workflow": u.workflow,
+            "line": u.line,
+            "column": u.column,
+            "reason": u.reason,
+        })).collect::<Vec<_>>(),
         "jobs": jobs.iter().map(|j| serde_json::json!({
             "workflow": j.workflow,
             "job": j.job,
