@@ -666,18 +666,20 @@ fn lint_file(
             .iter()
             .any(|i| crate::rules::deploy_version_input::is_version_input(i))
     });
-    let builds = cx.jobs().any(|(job, _)| {
-        job.steps.iter().any(|s| {
-            s.uses_str()
-                .is_some_and(|u| u.starts_with("docker/build-push-action"))
-                || s.run_str().is_some_and(|r| {
-                    let r = crate::model::commands_run(r);
-                    r.contains("docker build") || r.contains("docker buildx build")
-                })
+    let builds = || {
+        cx.jobs().any(|(job, _)| {
+            job.steps.iter().any(|s| {
+                s.uses_str()
+                    .is_some_and(|u| u.starts_with("docker/build-push-action"))
+                    || s.run_str().is_some_and(|r| {
+                        let r = crate::model::commands_run(r);
+                        r.contains("docker build") || r.contains("docker buildx build")
+                    })
+            })
         })
-    });
+    };
     summary.manual_rollback |=
-        names_a_version && !builds && cx.deploy_jobs().any(|(_, f)| production_rollout(f));
+        names_a_version && !builds() && cx.deploy_jobs().any(|(_, f)| production_rollout(f));
 
     FileResult {
         findings,

@@ -231,6 +231,8 @@ pub struct CompiledPolicy {
     pub stage_names: StageMatcher,
     /// Every stage's `commands` in one set (one pass per script).
     pub stage_commands: StageMatcher,
+    /// Every stage's `uses` globs in one set (one pass per action name).
+    pub stage_uses: StageGlobs,
     pub max_file_size: u64,
     /// `actions.ship-repositories`, lower-cased.
     pub ship_repositories: globset::GlobSet,
@@ -287,6 +289,34 @@ impl StageMatcher {
             return;
         }
         for i in self.set.matches(text).iter() {
+            found[self.stage_of[i]] = true;
+        }
+    }
+}
+
+/// Globs of several stages in one [`globset::GlobSet`]: which stages an action satisfies.
+#[derive(Debug, Clone)]
+pub struct StageGlobs {
+    set: globset::GlobSet,
+    stage_of: Vec<usize>,
+}
+
+impl StageGlobs {
+    pub(crate) fn new(globs: Vec<(usize, globset::Glob)>) -> Option<Self> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for (_, g) in &globs {
+            builder.add(g.clone());
+        }
+        Some(StageGlobs {
+            set: builder.build().ok()?,
+            stage_of: globs.into_iter().map(|(i, _)| i).collect(),
+        })
+    }
+
+    /// Mark in `found` each stage whose `uses` globs match `action` (lower-cased
+    /// `owner/repo[/path]`, without its `@ref`).
+    pub fn mark(&self, action: &str, found: &mut [bool]) {
+        for i in self.set.matches(action) {
             found[self.stage_of[i]] = true;
         }
     }

@@ -300,6 +300,7 @@ fn compile(
     }
 
     let mut stages = Vec::new();
+    let mut stage_uses = Vec::new();
     for required in &policy.ci.required_stages {
         if !policy.ci.stages.contains_key(required) {
             problem(
@@ -318,7 +319,10 @@ fn compile(
         };
         for (i, p) in stage.uses.iter().enumerate() {
             match globset::GlobBuilder::new(&p.to_ascii_lowercase()).build() {
-                Ok(g) => compiled.uses.push(g.compile_matcher()),
+                Ok(g) => {
+                    compiled.uses.push(g.compile_matcher());
+                    stage_uses.push((stages.len(), g));
+                }
                 Err(e) => problem(
                     &["ci", "stages", name, "uses", &i.to_string()],
                     format!("`{p}` is not a valid glob: {e}"),
@@ -411,10 +415,17 @@ fn compile(
     };
     let stage_names = matcher("names", |s| &s.names);
     let stage_commands = matcher("commands", |s| &s.commands);
+    let stage_uses = crate::StageGlobs::new(stage_uses);
+    if stage_uses.is_none() {
+        problem(
+            &["ci", "stages"],
+            "the stages' `uses` globs cannot be compiled together; simplify them".to_string(),
+        );
+    }
 
     problems.sort_by_key(|p| (p.line, p.column));
-    if let (true, Some(stage_names), Some(stage_commands)) =
-        (problems.is_empty(), stage_names, stage_commands)
+    if let (true, Some(stage_names), Some(stage_commands), Some(stage_uses)) =
+        (problems.is_empty(), stage_names, stage_commands, stage_uses)
     {
         Ok(CompiledPolicy {
             policy,
@@ -422,6 +433,7 @@ fn compile(
             stages,
             stage_names,
             stage_commands,
+            stage_uses,
             max_file_size,
             ship_repositories,
             production_branch_set: root.is_some_and(|r| r.get("production-branch").is_some()),

@@ -777,34 +777,39 @@ pub(crate) fn plain_signals(
         other: OTHER_NAMES.is_match(job.id),
         ..PlainSignals::default()
     };
-    let mut strong_ci = false;
+    let build = policy.stages.iter().position(|s| s.name == "build");
+    let other_stages = |stage: &[bool]| {
+        stage
+            .iter()
+            .enumerate()
+            .any(|(i, hit)| *hit && Some(i) != build)
+    };
+    // Once the job is known to run a CI stage beyond `build`, further stage matches change
+    // nothing: skip them (these scans are most of this function's time).
+    let mut strong_ci = other_stages(&stage);
     for s in &job.steps {
-        if let Some(name) = s.name_str() {
+        if let Some(name) = s.name_str().filter(|_| !strong_ci) {
             policy.stage_names.mark(name, &mut stage);
         }
         if let Some(run) = s.run_str() {
             let script = strip_shell_comments(run);
-            policy.stage_commands.mark(&script, &mut stage);
-            signals.other |= OTHER_COMMANDS.is_match(&script);
-            strong_ci |= CI_COMMANDS.is_match(&script);
+            if !strong_ci {
+                policy.stage_commands.mark(&script, &mut stage);
+            }
+            signals.other = signals.other || OTHER_COMMANDS.is_match(&script);
+            strong_ci = strong_ci || CI_COMMANDS.is_match(&script);
         }
         if let Some(action) = s.action() {
             let name = action.name_without_ref().to_ascii_lowercase();
-            signals.other |= OTHER_USES.is_match(&name);
-            strong_ci |= ci_events && CI_USES.is_match(&name) && !name.starts_with("actions/");
-            for (i, st) in policy.stages.iter().enumerate() {
-                if !stage[i] && st.uses.iter().any(|g| g.is_match(&name)) {
-                    stage[i] = true;
-                }
+            signals.other = signals.other || OTHER_USES.is_match(&name);
+            strong_ci =
+                strong_ci || ci_events && !name.starts_with("actions/") && CI_USES.is_match(&name);
+            if !strong_ci {
+                policy.stage_uses.mark(&name, &mut stage);
             }
         }
+        strong_ci = strong_ci || other_stages(&stage);
     }
-    let build = policy.stages.iter().position(|s| s.name == "build");
-    let other_stages = stage
-        .iter()
-        .enumerate()
-        .any(|(i, hit)| *hit && Some(i) != build);
-    strong_ci |= other_stages;
     let build_only = build.is_some_and(|b| stage[b]) && !strong_ci;
     signals.ci = strong_ci || build_only;
     // A gate over other jobs' results (`alls-green`, `needs.*.result`) is a CI check.
@@ -1219,8 +1224,8 @@ pub fn mark_step_stages(
     repo: &Repository,
     found: &mut [bool],
 ) {
-    mark_step_commands(step, policy, repo, found);
     let script = step.run_str().map(commands_run);
+    mark_step_commands(step, script.as_deref(), policy, repo, found);
     // A step that only prints ("Generate final coverage report: echo …") runs no stage,
     // whatever its name.
     let only_prints = script.as_deref().is_some_and(|s| s.trim().is_empty());
@@ -1234,12 +1239,12 @@ pub fn mark_step_stages(
 /// The stages a step's commands and action run.
 fn mark_step_commands(
     step: &Step<'_>,
+    script: Option<&str>,
     policy: &CompiledPolicy,
     repo: &Repository,
     found: &mut [bool],
 ) {
-    let script = step.run_str().map(commands_run);
-    if let Some(script) = &script {
+    if let Some(script) = script {
         policy.stage_commands.mark(script, found);
     }
     // pre-commit runs the repository's hooks: their stages, when the config is readable.
@@ -1279,11 +1284,7 @@ fn mark_step_commands(
             return;
         }
         let name = action.name_without_ref().to_ascii_lowercase();
-        for (i, stage) in policy.stages.iter().enumerate() {
-            if !found[i] && stage.uses.iter().any(|g| g.is_match(&name)) {
-                found[i] = true;
-            }
-        }
+        policy.stage_uses.mark(&name, found);
     }
 }
 
