@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 // Linting thousands of files allocates many small strings; mimalloc is markedly faster at
-// that than glibc malloc (see bench/).
+// that than glibc malloc (see bench/). Built without transparent huge pages (`no_thp`): with
+// them every thread's sparse heap is backed by whole 2 MiB pages, 47 MB resident on the 20x
+// bench tree instead of 33 MB, for no speed gain.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -314,6 +314,12 @@ impl Repository {
         // (cheap text tests first: most workflows neither call nor can be called) its tree
         // when it calls or can be called.
         type Read = ([bool; 3], Option<(String, String, Node)>);
+        // Once a workflow mentions the policy's default branch, nothing is inferred: the
+        // other files need not be searched for branch names.
+        let default_seen = std::sync::atomic::AtomicBool::new(false);
+        let default_index = BRANCH_NAMES
+            .iter()
+            .position(|b| *b == policy.policy.production_branch.as_str());
         let read: Vec<Read> = workflows
             .par_iter()
             .map(|(path, shown)| {
@@ -325,10 +331,18 @@ impl Repository {
                     return ([false; 3], None);
                 };
                 // Only needed to read the production branch when the policy does not name it.
-                let mentions = if policy.production_branch_set {
+                let relaxed = std::sync::atomic::Ordering::Relaxed;
+                let mentions = if policy.production_branch_set
+                    || default_index.is_none()
+                    || default_seen.load(relaxed)
+                {
                     [false; 3]
                 } else {
-                    BRANCH_NAMES.map(|b| mentions_branch(&text, b))
+                    let m = BRANCH_NAMES.map(|b| mentions_branch(&text, b));
+                    if default_index.is_some_and(|i| m[i]) {
+                        default_seen.store(true, relaxed);
+                    }
+                    m
                 };
                 let involved = text.contains("workflow_call")
                     || text.contains(".github/workflows/")
