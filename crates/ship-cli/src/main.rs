@@ -313,8 +313,8 @@ fn deploys(args: DeploysArgs) -> anyhow::Result<ExitCode> {
             let shown: Vec<_> = model
                 .jobs
                 .iter()
-                .cloned()
                 .filter(|j| args.all || !matches!(j.role.as_str(), "ci" | "other"))
+                .cloned()
                 .collect();
             if shown.is_empty() {
                 writeln!(out, "no job deploys, migrates, pushes images, checks or rolls back (`--all` lists every job)")?;
