@@ -524,6 +524,26 @@ mod tests {
     }
 
     #[test]
+    fn thousands_of_stage_patterns_compile_into_one_set_and_match() {
+        // A pull request controls the policy file: 8,000 patterns must compile without the
+        // quadratic literal extraction (`StageMatcher`), and still say which stage matched.
+        let mut text = String::from("version: 1\nci:\n  stages:\n    lint:\n      commands:\n");
+        for i in 0..8000 {
+            text.push_str(&format!("        - 'tool{i} (run|exec)\\b.*--flag{i}'\n"));
+        }
+        let p = CompiledPolicy::load("p.yml", &text, RULES).unwrap();
+        let lint = p.stages.iter().position(|s| s.name == "lint").unwrap();
+        let mut found = vec![false; p.stages.len()];
+        p.stage_commands
+            .mark("tool7999 exec x --flag7999", &mut found);
+        assert!(found[lint]);
+        let mut found = vec![false; p.stages.len()];
+        p.stage_commands
+            .mark("tool7999 exec x --flag7998", &mut found);
+        assert!(!found[lint]);
+    }
+
+    #[test]
     fn file_merges_over_default() {
         let p = CompiledPolicy::load(
             "p.yml",

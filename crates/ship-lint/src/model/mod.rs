@@ -589,7 +589,21 @@ impl<'n> JobContext<'n> {
                 }
             }
         }
-        for env in [job.env, wf.env].into_iter().flatten() {
+        // A local URL in the environment makes a job a test against local services, except
+        // where it is what a deploy checks: the workflow-wide environment of a deploy
+        // workflow (`BASE_URL` of a self-hosted service), or any job that runs after a
+        // deploy job (its smoke test checks what was deployed).
+        let after_deploy = wf
+            .needs_closure(job)
+            .iter()
+            .any(|id| DEPLOY_WORD.is_match(id));
+        let workflow_env = wf.env.filter(|_| !DEPLOY_WORD.is_match(names.workflow));
+        let envs = if after_deploy {
+            [None, None]
+        } else {
+            [job.env, workflow_env]
+        };
+        for env in envs.into_iter().flatten() {
             for e in env.as_map().unwrap_or_default() {
                 let k = e.key.as_str().unwrap_or("").to_ascii_uppercase();
                 if (k.contains("DATABASE")
@@ -1486,6 +1500,21 @@ mod tests {
             "on: pull_request\njobs:\n  test:\n    services:\n      db: {image: postgres}\n    steps:\n      - run: bin/rails db:migrate\n      - run: bundle exec rspec\n",
         );
         assert_eq!(facts[0].role, JobRole::Ci);
+        assert!(!facts[0].is_deploy());
+    }
+
+    #[test]
+    fn a_local_url_in_a_deploy_workflow_is_what_its_smoke_test_checks() {
+        // A self-hosted service (or a test of the generated pipeline) at 127.0.0.1: the smoke
+        // job after the deploy checks it, it is not a test against local services.
+        let facts = facts_of(
+            "name: Deploy staging\non: push\nenv:\n  BASE_URL: http://127.0.0.1:8080\njobs:\n  deploy:\n    steps:\n      - uses: org/ship/ecs-rollout@v1\n  smoke:\n    needs: [deploy]\n    steps:\n      - uses: org/ship/smoke-test@v1\n        with:\n          url: ${{ env.BASE_URL }}\n",
+        );
+        assert!(facts[1].has(StepRole::SmokeTest));
+        // The same URL in a test job's own environment still marks it local.
+        let facts = facts_of(
+            "on: pull_request\njobs:\n  test:\n    env:\n      DATABASE_URL: postgres://localhost/test\n    steps:\n      - run: bin/rails db:migrate\n",
+        );
         assert!(!facts[0].is_deploy());
     }
 
