@@ -1101,3 +1101,160 @@ fn deploys_names_a_workflow_it_cannot_read_and_exits_2() {
     );
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile repository files: a pull request controls every file ship lint reads
+// ---------------------------------------------------------------------------------------
+
+fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+#[test]
+fn symlinks_out_of_the_repository_and_special_files_are_reported_never_read() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.yml");
+    std::fs::write(&secret, "on: push # DISTINCTIVE-OUTSIDE-LINE\njobs: {}\n").unwrap();
+    let dir = repo_with(&fixture("warning-only.yml"));
+    let wf = dir.path().join(".github/workflows");
+    let link =
+        |target: &Path, name: &str| std::os::unix::fs::symlink(target, wf.join(name)).unwrap();
+    link(&secret, "outside.yml");
+    link(Path::new("/proc/self/status"), "proc.yml");
+    link(Path::new("/dev/zero"), "zero.yml");
+    link(Path::new("/nonexistent/deploy.yml"), "dangling.yml");
+    // A symlink that stays inside the repository is an ordinary workflow.
+    link(&wf.join("ci.yml"), "inside.yml");
+    mkfifo(&wf.join("fifo.yml"));
+
+    let r = ship_in(dir.path(), &["lint", ".", "--format", "json"]);
+    r.expect_code(1);
+    assert!(
+        !r.stdout.contains("DISTINCTIVE-OUTSIDE-LINE"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("VmRSS"), "{}", r.stdout);
+    let v = r.json();
+    let syntax = of_rule(&v, "workflow-syntax");
+    let message_of = |name: &str| -> String {
+        syntax
+            .iter()
+            .find(|f| f["path"] == format!(".github/workflows/{name}"))
+            .unwrap_or_else(|| panic!("no workflow-syntax finding for {name}: {}", r.stdout))
+            ["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let m = message_of("outside.yml");
+    assert!(
+        m.contains("outside the repository") && m.contains("secret.yml"),
+        "{m}"
+    );
+    assert!(message_of("proc.yml").contains("outside the repository"));
+    assert!(message_of("zero.yml").contains("outside the repository"));
+    assert!(message_of("dangling.yml").contains("/nonexistent/deploy.yml"));
+    assert!(message_of("fifo.yml").contains("FIFO"));
+    assert!(syntax
+        .iter()
+        .all(|f| f["path"] != ".github/workflows/inside.yml"));
+
+    // `ship deploys` names them as files it could not read.
+    let r = ship_in(dir.path(), &["deploys", ".", "--format", "json"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("outside.yml") && r.stderr.contains("outside the repository"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stdout.contains("DISTINCTIVE-OUTSIDE-LINE")
+            && !r.stderr.contains("DISTINCTIVE-OUTSIDE-LINE")
+    );
+}
+
+#[test]
+fn a_repository_policy_that_is_not_a_regular_file_is_an_error_not_the_builtin_policy() {
+    for (what, make) in [
+        ("dangling symlink", 0),
+        ("FIFO", 1),
+        ("directory", 2),
+        ("symlink out of the repository", 3),
+    ] {
+        let dir = repo_with(&fixture("warning-only.yml"));
+        let policy = dir.path().join(".github/ship-policy.yml");
+        match make {
+            0 => std::os::unix::fs::symlink("/nonexistent/policy.yml", &policy).unwrap(),
+            1 => mkfifo(&policy),
+            2 => std::fs::create_dir(&policy).unwrap(),
+            _ => std::os::unix::fs::symlink("/etc/hostname", &policy).unwrap(),
+        }
+        let r = ship_in(dir.path(), &["lint", "."]);
+        r.expect_code(2);
+        assert!(
+            r.stderr.contains(".github/ship-policy.yml"),
+            "{what}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn a_policy_or_workflow_that_is_a_device_or_too_large_is_a_usage_error() {
+    let dir = repo_with(&fixture("warning-only.yml"));
+    let r = ship_in(dir.path(), &["lint", ".", "--policy", "/dev/zero"]);
+    r.expect_code(2);
+    assert!(
+        r.stderr.contains("/dev/zero") && r.stderr.contains("character device"),
+        "{}",
+        r.stderr
+    );
+
+    let big = dir.path().join("big-policy.yml");
+    let mut text = String::from("version: 1\n");
+    while text.len() < (2 << 20) {
+        text.push_str("# padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&big, text).unwrap();
+    let r = ship_in(dir.path(), &["lint", ".", "--policy", "big-policy.yml"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("limit"), "{}", r.stderr);
+
+    let r = ship_in(dir.path(), &["lint", "--workflow", "/dev/zero"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("character device"), "{}", r.stderr);
+    assert!(!r.stderr.contains("no such file"), "{}", r.stderr);
+}
+
+#[test]
+fn an_unreadable_directory_is_reported_by_env_file_committed() {
+    // Permissions do not stop root: as root there is no directory this test can make
+    // unreadable, so it checks nothing there (CI runs as root; developers usually do not).
+    let dir = repo_with(&fixture("warning-only.yml"));
+    let locked = dir.path().join("config/secrets");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::write(locked.join(".env"), "AWS_SECRET_ACCESS_KEY=abc\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read_dir(&locked).is_ok() {
+        eprintln!("running as root: the directory is readable anyway; nothing to check");
+        return;
+    }
+    let r = ship_in(dir.path(), &["lint", ".", "--format", "json"]);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let v = r.json();
+    let env = of_rule(&v, "env-file-committed");
+    assert!(
+        env.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be searched")),
+        "{}",
+        r.stdout
+    );
+}

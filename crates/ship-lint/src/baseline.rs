@@ -37,6 +37,7 @@
 //! }
 //! ```
 
+use crate::repo_files::RepoRoot;
 use crate::rules::{baseline_stale::BaselineStale, hardcoded_secret::HardcodedSecret};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -49,6 +50,10 @@ use std::path::{Path, PathBuf};
 
 /// Where `ship lint DIR` looks for a baseline when `--baseline` is not given.
 pub const DEFAULT_PATH: &str = ".github/ship-baseline.json";
+
+/// A baseline is one line per accepted finding: 64 MiB is far beyond any real one, and
+/// bounds what a hostile file can make ship read.
+const MAX_BASELINE_SIZE: u64 = 64 << 20;
 
 /// The file format version this ship reads and writes.
 pub const VERSION: u32 = 1;
@@ -245,21 +250,25 @@ pub fn resolve(
     dir: &Path,
     explicit: Option<&Path>,
 ) -> Result<Option<LoadedBaseline>, BaselineError> {
-    let file = match explicit {
-        Some(p) => p.to_path_buf(),
+    // The repository's own baseline is the pull request's file: read only when it is a
+    // regular file inside DIR (a symlink to a FIFO or `/dev/zero` is an error, not a hang).
+    let (file, files) = match explicit {
+        Some(p) => (p.to_path_buf(), RepoRoot::unbounded(dir)),
         None => {
             let default = dir.join(DEFAULT_PATH);
-            if !default.is_file() {
+            if std::fs::symlink_metadata(&default).is_err() {
                 return Ok(None);
             }
-            default
+            (default, RepoRoot::new(dir))
         }
     };
     let shown = shown_path(dir, &file);
-    let text = std::fs::read_to_string(&file).map_err(|e| BaselineError::Unreadable {
-        path: display(&file),
-        reason: e.to_string(),
-    })?;
+    let text = files
+        .read_to_string(&file, MAX_BASELINE_SIZE)
+        .map_err(|refusal| BaselineError::Unreadable {
+            path: display(&file),
+            reason: refusal.to_string(),
+        })?;
     let baseline = Baseline::parse(&display(&file), &shown, &text)?;
     Ok(Some(LoadedBaseline { baseline, file }))
 }
@@ -692,12 +701,10 @@ struct FileView {
 }
 
 impl FileView {
-    fn read(path: &Path, max_size: u64) -> Option<FileView> {
-        // A file above the limit was reported, not parsed; it is not parsed here either.
-        if std::fs::metadata(path).ok()?.len() > max_size {
-            return None;
-        }
-        let text = std::fs::read_to_string(path).ok()?;
+    fn read(files: &RepoRoot, path: &Path, max_size: u64) -> Option<FileView> {
+        // A file above the limit (or outside the repository) was reported, not parsed; it is
+        // not read here either.
+        let text = files.read_to_string(path, max_size).ok()?;
         let root = yaml::parse(&text, Limits::default()).ok().flatten();
         Some(FileView { text, root })
     }
@@ -720,12 +727,12 @@ fn keys(findings: &[&Finding], scope: &Scope<'_>) -> Vec<Keyed> {
         };
         let in_file = |f: &Finding| f.line > 0 && !reads_settings(&f.rule);
         let view = if indices.iter().any(|&i| in_file(findings[i])) {
-            let fs_path = if scope.workflows_only {
-                PathBuf::from(path)
+            let (fs_path, files) = if scope.workflows_only {
+                (PathBuf::from(path), RepoRoot::unbounded(scope.dir))
             } else {
-                scope.dir.join(path)
+                (scope.dir.join(path), RepoRoot::new(scope.dir))
             };
-            FileView::read(&fs_path, scope.policy.max_file_size)
+            FileView::read(&files, &fs_path, scope.policy.max_file_size)
         } else {
             None
         };

@@ -3,6 +3,7 @@
 
 use crate::engine::{discover, LintError};
 use crate::model::{triggers, EnvironmentBinding, Repository, WorkflowFacts};
+use crate::repo_files::RepoRoot;
 use rayon::prelude::*;
 use ship_policy::CompiledPolicy;
 use ship_workflow::yaml::{self, Limits};
@@ -57,6 +58,7 @@ pub struct DeployModel {
 pub fn deploys(dir: &Path, policy: &CompiledPolicy) -> Result<DeployModel, LintError> {
     let files = discover(dir)?;
     let repo = Repository::build(dir, &files, policy);
+    let root = RepoRoot::new(dir);
     let per_file: Vec<Result<Vec<JobModel>, UnreadWorkflow>> = files
         .par_iter()
         .map(|(path, shown)| {
@@ -66,19 +68,9 @@ pub fn deploys(dir: &Path, policy: &CompiledPolicy) -> Result<DeployModel, LintE
                 column,
                 reason,
             };
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| unread(None, None, format!("cannot read the file: {e}")))?;
-            if text.len() as u64 > policy.max_file_size {
-                return Err(unread(
-                    None,
-                    None,
-                    format!(
-                        "{} bytes, over the policy's max-file-size of {} bytes",
-                        text.len(),
-                        policy.max_file_size
-                    ),
-                ));
-            }
+            let text = root
+                .read_to_string(path, policy.max_file_size)
+                .map_err(|refusal| unread(None, None, refusal.to_string()))?;
             let root = match yaml::parse(&text, Limits::default()) {
                 Ok(Some(root)) => root,
                 Ok(None) => return Err(unread(None, None, "the file is empty".to_string())),

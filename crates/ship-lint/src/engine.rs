@@ -5,6 +5,7 @@ use crate::context::{
     WorkflowSummary,
 };
 use crate::model::{job_stages, EnvironmentBinding, Repository, StepRole, WorkflowFacts};
+use crate::repo_files::{Refusal, RepoRoot};
 use crate::rules::{registry, unused_ignore::UnusedIgnore, workflow_syntax::WorkflowSyntax, Rule};
 use crate::suppress::{find_suppressions, Suppression};
 use rayon::prelude::*;
@@ -81,11 +82,22 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
     } else {
         discover(&opts.dir)?
     };
+    let root = RepoRoot::new(&opts.dir);
     for (path, shown) in &files {
-        if explicit && !path.is_file() {
+        if !explicit {
+            continue;
+        }
+        // A file named on the command line is read wherever it is, as long as it is a file
+        // (`--workflow /dev/zero` would never end); a symlink is still held to DIR below.
+        if let Err(
+            refusal @ (Refusal::Missing { .. }
+            | Refusal::NotRegular { .. }
+            | Refusal::Unreadable { .. }),
+        ) = RepoRoot::unbounded(&opts.dir).check(path)
+        {
             return Err(LintError::Unreadable {
                 path: shown.clone(),
-                reason: "no such file; pass a workflow file to --workflow".into(),
+                reason: format!("{refusal}; pass a workflow file to --workflow"),
             });
         }
     }
@@ -122,7 +134,14 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
     let results: Vec<FileResult> = units
         .par_iter()
         .map(|(path, shown, kind)| {
-            lint_file(path, shown, *kind, &opts.dir, &rules, &opts.policy, &repo)
+            let unbounded = RepoRoot::unbounded(&opts.dir);
+            // What the user named, unless it is a symlink (that a pull request can plant).
+            let root = if explicit && !path.is_symlink() {
+                &unbounded
+            } else {
+                &root
+            };
+            lint_file(path, shown, *kind, root, &rules, &opts.policy, &repo)
         })
         .collect();
 
@@ -168,7 +187,7 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
                 let path = d.path.clone().unwrap_or_else(|| ".".into());
                 let text = d
                     .span
-                    .and_then(|_| std::fs::read_to_string(opts.dir.join(&path)).ok());
+                    .and_then(|_| root.read_relative(&path, opts.policy.max_file_size).ok());
                 let source = text.as_deref().map(Source::new);
                 findings.push(to_finding(
                     rule.info(),
@@ -235,7 +254,9 @@ fn settings_findings(
             let source_text = if Some(&path) == shown.as_ref() {
                 None
             } else if d.span.is_some() {
-                std::fs::read_to_string(opts.dir.join(&path)).ok()
+                RepoRoot::new(&opts.dir)
+                    .read_relative(&path, opts.policy.max_file_size)
+                    .ok()
             } else {
                 None
             };
@@ -282,11 +303,10 @@ pub(crate) fn discover(dir: &Path) -> Result<Vec<(PathBuf, String)>, LintError> 
     };
     let mut files: Vec<(PathBuf, String)> = entries
         .filter_map(|e| e.ok())
-        // The entry's type comes with the directory listing: no stat per file.
-        .filter(|e| {
-            e.file_type()
-                .is_ok_and(|t| t.is_file() || (t.is_symlink() && e.path().is_file()))
-        })
+        // The entry's type comes with the directory listing: no stat per file. Symlinks and
+        // special files are kept: linting reports them (`RepoRoot`) instead of skipping
+        // a workflow in silence.
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
         .map(|e| e.path())
         .filter(|p| {
             matches!(
@@ -376,7 +396,7 @@ fn lint_file(
     path: &Path,
     shown: &str,
     kind: FileKind,
-    dir: &Path,
+    files: &RepoRoot,
     rules: &[&dyn Rule],
     policy: &CompiledPolicy,
     repo: &Repository,
@@ -413,32 +433,11 @@ fn lint_file(
         kind,
     };
 
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > policy.max_file_size {
-        return fail(
-            syntax_error(
-                format!(
-                    "file is {:.1} MB, above the {:.1} MB limit; it was not parsed",
-                    size as f64 / 1048576.0,
-                    policy.max_file_size as f64 / 1048576.0
-                ),
-                "workflows are small; check this is the right file, or raise `limits.max-file-size` in the policy",
-                None,
-                None,
-            ),
-            summary,
-        );
-    }
-    let bytes = match std::fs::read(path) {
+    let bytes = match files.read(path, policy.max_file_size) {
         Ok(b) => b,
-        Err(e) => {
+        Err(refusal) => {
             return fail(
-                syntax_error(
-                    format!("cannot read the file: {e}"),
-                    "check its permissions",
-                    None,
-                    None,
-                ),
+                syntax_error(refusal.to_string(), refusal.fix(), None, None),
                 summary,
             )
         }
@@ -525,7 +524,7 @@ fn lint_file(
         policy,
         repo,
         kind,
-        dir,
+        dir: files.dir(),
     };
 
     let mut findings = Vec::new();
@@ -551,7 +550,7 @@ fn lint_file(
                 // About another file (the composite action a step uses): show its line.
                 let other = other_sources
                     .entry(path.clone())
-                    .or_insert_with(|| std::fs::read_to_string(dir.join(&path)).ok());
+                    .or_insert_with(|| files.read_relative(&path, policy.max_file_size).ok());
                 let other_source = other.as_deref().map(Source::new);
                 into.push(to_finding(
                     rule.info(),

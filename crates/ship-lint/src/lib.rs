@@ -16,6 +16,7 @@ pub mod deploys;
 mod engine;
 mod images;
 pub mod model;
+mod repo_files;
 pub mod rules;
 mod suppress;
 
@@ -38,32 +39,57 @@ pub struct ResolvedPolicy {
 /// A policy that could not be used: unreadable, or invalid (exit code 2 either way).
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyLoadError {
-    #[error("cannot read policy file `{path}`: {reason}; pass an existing file to --policy")]
-    Unreadable { path: String, reason: String },
+    #[error("cannot read policy file `{path}`: {reason}; {fix}")]
+    Unreadable {
+        path: String,
+        reason: String,
+        fix: &'static str,
+    },
     #[error(transparent)]
     Invalid(#[from] PolicyError),
 }
+
+/// A policy is a page of YAML; 1 MiB leaves room for thousands of patterns and bounds what
+/// `--policy /dev/zero` or a hostile file can make ship read.
+pub const MAX_POLICY_SIZE: u64 = 1 << 20;
 
 /// Find and load the policy for linting `dir`.
 pub fn resolve_policy(
     dir: &Path,
     explicit: Option<&Path>,
 ) -> Result<ResolvedPolicy, PolicyLoadError> {
-    let candidate = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => Some(dir.join(".github").join("ship-policy.yml")).filter(|p| p.is_file()),
-    };
-    let Some(path) = candidate else {
-        return Ok(ResolvedPolicy {
-            policy: CompiledPolicy::builtin(),
-            file: None,
-        });
+    // The repository's own policy is the pull request's file: it must be a regular file
+    // inside DIR. Anything at its path (a dangling symlink, a FIFO, a directory) is an
+    // error, never a silent fall back to the built-in policy.
+    let (path, files, fix) = match explicit {
+        Some(p) => (
+            p.to_path_buf(),
+            repo_files::RepoRoot::unbounded(dir),
+            "pass a policy file to --policy",
+        ),
+        None => {
+            let path = dir.join(".github").join("ship-policy.yml");
+            if std::fs::symlink_metadata(&path).is_err() {
+                return Ok(ResolvedPolicy {
+                    policy: CompiledPolicy::builtin(),
+                    file: None,
+                });
+            }
+            (
+                path,
+                repo_files::RepoRoot::new(dir),
+                "make .github/ship-policy.yml the policy file itself, or remove it to use the built-in policy",
+            )
+        }
     };
     let shown = path.to_string_lossy().replace('\\', "/");
-    let text = std::fs::read_to_string(&path).map_err(|e| PolicyLoadError::Unreadable {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?;
+    let text = files
+        .read_to_string(&path, MAX_POLICY_SIZE)
+        .map_err(|refusal| PolicyLoadError::Unreadable {
+            path: shown.clone(),
+            reason: refusal.to_string(),
+            fix,
+        })?;
     let policy = CompiledPolicy::load(&shown, &text, &rule_ids())?;
     Ok(ResolvedPolicy {
         policy,

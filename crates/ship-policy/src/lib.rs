@@ -300,8 +300,9 @@ impl StageMatcher {
                         .utf8(true),
                 )
                 .build_many(&texts)
+                .ok()
         };
-        let set = build(true).or_else(|_| build(false)).ok()?;
+        let set = build(true).or_else(|| build(false))?;
         Some(StageMatcher {
             set,
             stage_of: patterns.into_iter().map(|(i, _)| i).collect(),

@@ -19,6 +19,7 @@ use super::tools::ToolUse;
 use super::{
     input_value, step_activities, Evidence, InputCondition, JobRole, StepRole, WorkflowFacts,
 };
+use crate::repo_files::RepoRoot;
 use ship_policy::CompiledPolicy;
 use ship_workflow::yaml::{self, Limits};
 use ship_workflow::{Job, Node, Source, Workflow};
@@ -192,30 +193,27 @@ impl Repository {
     /// Read the composite actions under `dir/.github/actions/` and the workflows among
     /// `workflows` that call or can be called, and summarise them.
     pub fn build(dir: &Path, workflows: &[(PathBuf, String)], policy: &CompiledPolicy) -> Self {
+        // Every file here is the pull request's: only regular files inside `dir` are read
+        // (the engine reports the others).
+        let files = RepoRoot::new(dir);
         let mut repo = Repository {
             action_files: discover_actions(dir),
-            precommit_stages: precommit_stages(dir, policy),
+            precommit_stages: precommit_stages(&files, policy),
             ..Repository::default()
         };
-        repo.read_actions(policy);
-        repo.read_workflows(workflows, policy);
+        repo.read_actions(&files, policy);
+        repo.read_workflows(&files, workflows, policy);
         repo
     }
 
-    fn read_actions(&mut self, policy: &CompiledPolicy) {
+    fn read_actions(&mut self, files: &RepoRoot, policy: &CompiledPolicy) {
         struct Raw {
             text: String,
             root: Node,
         }
         let mut raw: HashMap<String, Raw> = HashMap::new();
         for (path, shown) in &self.action_files {
-            let Ok(meta) = std::fs::metadata(path) else {
-                continue;
-            };
-            if meta.len() > policy.max_file_size {
-                continue;
-            }
-            let Ok(text) = std::fs::read_to_string(path) else {
+            let Ok(text) = files.read_to_string(path, policy.max_file_size) else {
                 continue;
             };
             let Ok(Some(root)) = yaml::parse(&text, Limits::default()) else {
@@ -308,7 +306,12 @@ impl Repository {
         self.actions = done;
     }
 
-    fn read_workflows(&mut self, workflows: &[(PathBuf, String)], policy: &CompiledPolicy) {
+    fn read_workflows(
+        &mut self,
+        files: &RepoRoot,
+        workflows: &[(PathBuf, String)],
+        policy: &CompiledPolicy,
+    ) {
         use rayon::prelude::*;
         // One read per file: which of the usual production branch names it mentions, and
         // (cheap text tests first: most workflows neither call nor can be called) its tree
@@ -323,11 +326,7 @@ impl Repository {
         let read: Vec<Read> = workflows
             .par_iter()
             .map(|(path, shown)| {
-                let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX);
-                if size > policy.max_file_size {
-                    return ([false; 3], None);
-                }
-                let Ok(text) = std::fs::read_to_string(path) else {
+                let Ok(text) = files.read_to_string(path, policy.max_file_size) else {
                     return ([false; 3], None);
                 };
                 // Only needed to read the production branch when the policy does not name it.
@@ -623,14 +622,10 @@ pub fn input_reference(value: &str) -> Option<&str> {
 
 /// The policy stages the hooks of `.pre-commit-config.yaml` run: each hook's id and name
 /// read like a command (`bandit` is a security scan, `ruff` a lint).
-fn precommit_stages(dir: &Path, policy: &CompiledPolicy) -> Option<BTreeSet<String>> {
+fn precommit_stages(files: &RepoRoot, policy: &CompiledPolicy) -> Option<BTreeSet<String>> {
     let text = [".pre-commit-config.yaml", ".pre-commit-config.yml"]
         .iter()
-        .find_map(|f| {
-            let p = dir.join(f);
-            let small = std::fs::metadata(&p).is_ok_and(|m| m.len() <= policy.max_file_size);
-            small.then(|| std::fs::read_to_string(p).ok()).flatten()
-        })?;
+        .find_map(|f| files.read_relative(f, policy.max_file_size).ok())?;
     let root = yaml::parse(&text, Limits::default()).ok()??;
     let mut found = vec![false; policy.stages.len()];
     for repo in root
@@ -677,7 +672,8 @@ fn discover_actions(dir: &Path) -> Vec<(PathBuf, String)> {
             let child = format!("{shown}/{name}");
             if ft.is_dir() && depth < 8 {
                 stack.push((e.path(), child, depth + 1));
-            } else if ft.is_file() && (name == "action.yml" || name == "action.yaml") {
+            } else if !ft.is_dir() && (name == "action.yml" || name == "action.yaml") {
+                // Symlinks too: linting reports one that leads out of the repository.
                 out.push((e.path(), child));
             }
         }

@@ -130,6 +130,18 @@ fn unquote(rest: &str, at: usize) -> (&str, usize) {
     (trimmed[..end].trim_end(), at)
 }
 
+/// The path (when the walker knows it) and the bare reason of a directory walk error.
+fn unsearchable(e: &ignore::Error) -> (Option<std::path::PathBuf>, String) {
+    match e {
+        ignore::Error::WithPath { path, err } => (Some(path.clone()), unsearchable(err).1),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            unsearchable(err)
+        }
+        ignore::Error::Io(io) => (None, io.kind().to_string()),
+        other => (None, other.to_string()),
+    }
+}
+
 impl EnvFileCommitted {
     fn check(&self, cx: &RepositoryContext<'_>, out: &mut Vec<Diagnostic>) {
         let ignored: Vec<globset::GlobMatcher> = cx
@@ -152,7 +164,31 @@ impl EnvFileCommitted {
             })
             .build();
         let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
-        for entry in walker.flatten() {
+        let relative = |p: &std::path::Path| {
+            p.strip_prefix(cx.dir)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/")
+        };
+        for entry in walker {
+            // A directory that cannot be listed may hold a committed `.env`: say so rather
+            // than pass it in silence.
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let (path, reason) = unsearchable(&e);
+                    let rel = path.map(|p| relative(&p)).unwrap_or_else(|| ".".into());
+                    if !ignored.iter().any(|g| g.is_match(&rel)) {
+                        out.push(Diagnostic::in_file(
+                            rel.clone(),
+                            None,
+                            format!("`{rel}` could not be searched for committed environment files ({reason}); any in it were not checked"),
+                            "make it readable to the user running ship lint, or list it in the policy's `ignore-paths`",
+                        ));
+                    }
+                    continue;
+                }
+            };
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 continue;
             }
