@@ -5,7 +5,7 @@
 #
 #   bench/startup-bench.sh [RUNS]      default 5 runs of each; prints a Markdown table
 #
-# The job: step 1 records the time, step 2 is `uses: org/ship/actions/tag-image@v1` with
+# The job: step 1 records the time, step 2 is `uses: org/ship/tag-image@v1` with
 # push: false (install + the binary computing its outputs, no registry), step 3 records the
 # time. Cold runs get a fresh HOME (act's tool cache lives under it); warm runs reuse one whose
 # cache a previous run filled. The archive holds the release binaries from target/release when
@@ -72,7 +72,7 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - run: date +%s.%N > "$BENCH_OUT/start"
-      - uses: org/ship/actions/tag-image@v1
+      - uses: org/ship/tag-image@v1
         with:
           image: 127.0.0.1:1/api
           version: v1.2.3

@@ -47,7 +47,7 @@ fn defaults_with_placeholders_lint_clean() {
         std::fs::read_to_string(dir.path().join(".github/workflows/deploy-staging.yml")).unwrap();
     assert!(staging.contains("CLUSTER: SHIP_CLUSTER_STAGING"));
     assert!(staging.contains("            GET /health 200\n"));
-    assert!(staging.contains("uses: org/ship/actions/ecs-rollout@v1"));
+    assert!(staging.contains("uses: org/ship/ecs-rollout@v1"));
     assert!(staging.contains("dir: db/migrations"));
 }
 
@@ -64,7 +64,7 @@ fn full_config_lints_clean_and_has_no_placeholders() {
     }
     let prod = std::fs::read_to_string(dir.path().join(".github/workflows/deploy-production.yml"))
         .unwrap();
-    assert!(prod.contains("uses: acme/ship/actions/ecs-rollout@v1"));
+    assert!(prod.contains("uses: acme/ship/ecs-rollout@v1"));
     assert!(prod
         .contains("role-to-assume: arn:aws:iam::123456789012:role/orders-api-deploy-production"));
     assert!(prod.contains("            GET /v1/orders?limit=1 200\n"));

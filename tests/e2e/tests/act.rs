@@ -1,5 +1,5 @@
 //! ship's actions end to end under act (no Docker: `-P ubuntu-latest=-self-hosted`), used by a
-//! consumer workflow exactly as users write them (`uses: org/ship/actions/<name>@v1`, resolved
+//! consumer workflow exactly as users write them (`uses: org/ship/<name>@v1`, resolved
 //! with `--local-repository org/ship@v1=<a copy of this checkout>`), against real servers: the
 //! OCI registry (tests/infra/registry.sh), PostgreSQL (tests/infra/postgres.sh), the scripted
 //! ECS endpoint (ship-ecs-scripted), an HTTP service for the smoke test, and a release server

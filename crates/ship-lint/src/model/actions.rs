@@ -8,7 +8,7 @@ use super::tools::{recognise, Activity, ToolUse};
 use ship_policy::CompiledPolicy;
 use ship_workflow::{ActionRef, Node};
 
-/// Is this a ship action named `name` (`org/ship/ecs-rollout@v1`, `org/ship/actions/…`, or
+/// Is this a ship action named `name` (`org/ship/ecs-rollout@v1`, `org/ship/…`, or
 /// a local `./actions/<name>` in ship's own repository)?
 pub fn is_ship_action(action: &ActionRef<'_>, name: &str, policy: &CompiledPolicy) -> bool {
     match action {
@@ -19,8 +19,9 @@ pub fn is_ship_action(action: &ActionRef<'_>, name: &str, policy: &CompiledPolic
             ..
         } => {
             let path = path.trim_end_matches('/');
-            (path == name || path.strip_prefix("actions/") == Some(name))
-                && policy.is_ship_repository(owner, repo)
+            // Exactly ship's layout: the old `actions/<name>` paths no longer exist and are
+            // `unknown-ship-action` findings, not deploy steps.
+            path == name && policy.is_ship_repository(owner, repo)
         }
         ActionRef::Local(p) => {
             let p = p.trim_end_matches('/');

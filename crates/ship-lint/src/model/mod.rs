@@ -1455,7 +1455,7 @@ mod tests {
     #[test]
     fn classifies_steps() {
         let roles = roles_of(
-            "on: push\njobs:\n  d:\n    steps:\n      - uses: org/ship/actions/run-migrations@v1\n      - uses: org/ship/ecs-rollout@v1\n      - run: aws ecs update-service --cluster c --service s\n      - name: Smoke test\n        run: curl -fsS https://x/health\n      - run: |\n          # aws ecs update-service is commented out\n          echo hi\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n",
+            "on: push\njobs:\n  d:\n    steps:\n      - uses: org/ship/run-migrations@v1\n      - uses: org/ship/ecs-rollout@v1\n      - run: aws ecs update-service --cluster c --service s\n      - name: Smoke test\n        run: curl -fsS https://x/health\n      - run: |\n          # aws ecs update-service is commented out\n          echo hi\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n",
         );
         assert_eq!(
             roles,

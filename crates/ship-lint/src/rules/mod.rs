@@ -43,6 +43,7 @@ pub mod static_credentials;
 pub mod strict_checks;
 pub mod tag_protection;
 pub mod template_injection;
+pub mod unknown_ship_action;
 pub mod unpinned_action;
 pub mod unused_ignore;
 pub mod workflow_syntax;
@@ -91,6 +92,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
         &template_injection::TemplateInjection,
         &permissions::Permissions,
         &unpinned_action::UnpinnedAction,
+        &unknown_ship_action::UnknownShipAction,
         &static_credentials::StaticCredentials,
         &dangerous_trigger::DangerousTrigger,
         &env_file_committed::EnvFileCommitted,
