@@ -1,11 +1,14 @@
 //! Shared plumbing of the `ship-ecs-rollout` and `ship-rollback` binaries: AWS connection
 //! arguments, progress printing, outputs and exit codes.
 
+pub mod cancel;
+
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use ship_ecs::ecs::short;
+use ship_ecs::journal::ServiceState;
 use ship_ecs::rollout::human_duration;
 use ship_ecs::watch::{Line, Settled, WatchOptions};
 
@@ -236,4 +239,155 @@ pub fn run_to_exit(body: impl std::future::Future<Output = Exit>) -> std::proces
     };
     let code = rt.block_on(body).unwrap_or_else(|early| early);
     std::process::ExitCode::from(code as u8)
+}
+
+/// A service of a cancelled run, as the JSON report lists it.
+#[derive(Debug, serde::Serialize)]
+pub struct CancelledService {
+    pub service: String,
+    /// The revision it ran when the run started.
+    pub from: String,
+    /// The revision it was being moved to (empty: none chosen yet).
+    pub to: String,
+    pub deployment_id: Option<String>,
+    /// What state it is left in, one sentence.
+    pub state: String,
+}
+
+/// The report of a cancelled run (`--format json`).
+#[derive(Debug, serde::Serialize)]
+pub struct CancelledReport {
+    /// Always `cancelled`.
+    pub status: &'static str,
+    /// `SIGINT` or `SIGTERM`.
+    pub signal: &'static str,
+    pub services: Vec<CancelledService>,
+    pub notes: Vec<String>,
+}
+
+impl CancelledReport {
+    /// The report for `states`, each service's state as [`ServiceState::describe`] says it,
+    /// followed by `more(state)` when that has something to add (a rollback under way).
+    pub fn new(
+        signal: cancel::Signal,
+        states: &[ServiceState],
+        more: impl Fn(&ServiceState) -> Option<String>,
+        notes: Vec<String>,
+    ) -> Self {
+        CancelledReport {
+            status: "cancelled",
+            signal: signal.name(),
+            services: states
+                .iter()
+                .map(|s| CancelledService {
+                    service: s.service.clone(),
+                    from: s.from.clone(),
+                    to: s.to.clone(),
+                    deployment_id: s.deployment_id.clone(),
+                    state: match more(s) {
+                        Some(m) => format!("{}; {m}", s.describe()),
+                        None => s.describe(),
+                    },
+                })
+                .collect(),
+            notes,
+        }
+    }
+
+    /// Whether anything was changed before the signal.
+    pub fn changed_anything(&self, states: &[ServiceState]) -> bool {
+        states
+            .iter()
+            .any(|s| s.stage != ship_ecs::journal::Stage::Unchanged)
+    }
+
+    /// The services table of the step summary and the text report.
+    pub fn table(&self) -> ship_actions_runtime::MarkdownTable {
+        let mut table = ship_actions_runtime::MarkdownTable::new(&[
+            "service",
+            "from → to",
+            "deployment",
+            "state",
+        ]);
+        for s in &self.services {
+            table.push_row(vec![
+                s.service.clone(),
+                from_to(&s.from, &s.to),
+                s.deployment_id.clone().unwrap_or_default(),
+                s.state.clone(),
+            ]);
+        }
+        table
+    }
+
+    /// The `services` output: one object per service, with `status` `cancelled` and the state
+    /// as `reason`; `own` adds the command's keys (from the service's state).
+    pub fn services_output(
+        &self,
+        own: impl Fn(&CancelledService) -> Vec<(&'static str, String)>,
+    ) -> String {
+        let rows = self
+            .services
+            .iter()
+            .map(|s| {
+                let mut row = serde_json::json!({
+                    "service": s.service,
+                    "task-definition-arn": s.to,
+                    "status": "cancelled",
+                    "reason": s.state,
+                });
+                for (k, v) in own(s) {
+                    row[k] = serde_json::Value::from(v);
+                }
+                row
+            })
+            .collect();
+        services_output(rows)
+    }
+
+    /// Prints the report: the paragraph on stderr (and as an `::error::` annotation on a
+    /// runner), the step summary, and stdout (`--format`). `what`: `rollout`, `rollback`.
+    pub fn print(&self, what: &str, format: Format, fix: &str) {
+        let mut text = format!(
+            "error: the ECS {what} was cancelled ({}) and stopped waiting",
+            self.signal
+        );
+        if self.services.is_empty() {
+            text.push_str(" before it described any service: nothing was changed");
+        } else {
+            text.push_str(". State left:");
+            for s in &self.services {
+                text.push_str(&format!("\n  {}: {}", s.service, s.state));
+            }
+        }
+        for n in &self.notes {
+            text.push_str(&format!("\n{n}"));
+        }
+        if !fix.is_empty() {
+            text.push_str(&format!("\n{fix}"));
+        }
+        eprintln!("{text}");
+        if ship_actions_runtime::is_github_actions() {
+            // The runner reads workflow commands on either stream; stdout stays pure JSON.
+            let annotation = format!("::error::{}", ship_actions_runtime::escape_data(&text));
+            match format {
+                Format::Json => eprintln!("{annotation}"),
+                Format::Text => ship_actions_runtime::outln!("{annotation}"),
+            }
+        }
+        let table = self.table();
+        let mut md = format!(
+            "### ECS {what}: cancelled\n\nCancelled by {} before it finished.\n\n{}",
+            self.signal,
+            table.render()
+        );
+        for n in &self.notes {
+            md.push_str(&format!("\n- {n}"));
+        }
+        if !fix.is_empty() {
+            md.push_str(&format!("\n\n{fix}\n"));
+        }
+        summary(&md);
+        print_report(format, self, &table, "cancelled");
+    }
 }

@@ -922,3 +922,52 @@ fn run_task_with_an_existing_revision_registers_nothing() {
         serde_json::json!(["bin/migrate", "status"])
     );
 }
+
+/// ECS's reads are eventually consistent: one poll right after UpdateService can still show
+/// the old revision as the only PRIMARY, which looks like a circuit-breaker rollback. A failure
+/// needs a second poll to agree, as a success does, so this rollout goes on and succeeds.
+#[test]
+fn one_stale_poll_is_not_a_failure() {
+    let s = world(Scenario::StaleFirstPoll(2), 3);
+    let r = rollout(&s, &[]);
+    expect_exit(&r, 0);
+    expect_output(&r, "status", "succeeded");
+    assert!(!r.stderr.contains("FAILED"), "{}", show(&r));
+    let w = s.world.lock().unwrap();
+    assert_eq!(
+        w.tag_of(&td_arn(4), "ship:rollout").as_deref(),
+        Some("COMPLETED")
+    );
+}
+
+/// No AWS credentials anywhere in the chain is a configuration error: exit 2 with what to set,
+/// before anything is changed.
+#[test]
+fn missing_credentials_exit_2() {
+    let s = world(Scenario::Healthy(1), 3);
+    let unset = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+    for (bin, args) in [
+        (
+            ROLLOUT,
+            vec!["--cluster", "prod", "--service", "api", "--image"],
+        ),
+        (ROLLBACK, vec!["--cluster", "prod", "--service", "api"]),
+    ] {
+        let img = image();
+        let mut args = args;
+        if bin == ROLLOUT {
+            args.push(&img);
+        }
+        let r = run_without(bin, &s.url, &args, &unset);
+        expect_exit(&r, 2);
+        expect_stderr(
+            &r,
+            &[
+                "no AWS credentials were found",
+                "aws-actions/configure-aws-credentials",
+            ],
+        );
+        assert_eq!(r.stderr.matches("error:").count(), 1, "{}", show(&r));
+    }
+    expect_not_called(&s, &["RegisterTaskDefinition", "UpdateService"]);
+}

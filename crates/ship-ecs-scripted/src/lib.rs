@@ -25,6 +25,9 @@ pub enum Scenario {
     Throttled,
     /// Another deployment is already in progress before we start.
     AlreadyInProgress,
+    /// The first poll after UpdateService still shows the old revision as the only, COMPLETED
+    /// PRIMARY deployment (ECS's eventually consistent read), then healthy in N more polls.
+    StaleFirstPoll(u32),
 }
 
 /// How a one-off task started by RunTask behaves.
@@ -211,6 +214,15 @@ impl World {
                     Self::dep("ecs-svc/old", "ACTIVE", &old, 2, "COMPLETED", 0),
                 ]
             }
+            (Some(_), Scenario::StaleFirstPoll(_)) if k < 1 => {
+                vec![Self::dep("ecs-svc/old", "PRIMARY", &old, 2, "COMPLETED", 0)]
+            }
+            (Some(new), Scenario::StaleFirstPoll(n)) if k < 1 + n => {
+                vec![
+                    Self::dep("ecs-svc/new", "PRIMARY", new, 1, "IN_PROGRESS", 0),
+                    Self::dep("ecs-svc/old", "ACTIVE", &old, 2, "COMPLETED", 0),
+                ]
+            }
             (Some(new), Scenario::Throttled) if k < 1 => {
                 vec![
                     Self::dep("ecs-svc/new", "PRIMARY", new, 1, "IN_PROGRESS", 0),
@@ -218,6 +230,7 @@ impl World {
                 ]
             }
             (Some(new), Scenario::Healthy(_))
+            | (Some(new), Scenario::StaleFirstPoll(_))
             | (Some(new), Scenario::Throttled)
             | (Some(new), Scenario::AlreadyInProgress) => {
                 vec![Self::dep("ecs-svc/new", "PRIMARY", new, 2, "COMPLETED", 0)]
@@ -717,14 +730,16 @@ pub struct Run {
     pub stdout: String,
     pub stderr: String,
     pub outputs: String,
+    /// What the run appended to `$GITHUB_STEP_SUMMARY`.
+    pub summary: String,
 }
 
-pub fn run(bin: &str, url: &str, args: &[&str]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let out_file = dir.path().join("out");
-    std::fs::write(&out_file, "").unwrap();
-    let o = std::process::Command::new(bin)
-        .args(args)
+/// `bin args --poll-interval 20ms` against the endpoint at `url` with test credentials, its
+/// `$GITHUB_OUTPUT` and `$GITHUB_STEP_SUMMARY` in `dir`, and nothing else from the caller's
+/// environment.
+fn command(bin: &str, url: &str, args: &[&str], dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
         .args(["--poll-interval", "20ms"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -733,13 +748,100 @@ pub fn run(bin: &str, url: &str, args: &[&str]) -> Run {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("GITHUB_OUTPUT", &out_file)
-        .output()
-        .unwrap();
+        .env("GITHUB_OUTPUT", dir.join("out"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"));
+    cmd
+}
+
+fn read(dir: &std::path::Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_default()
+}
+
+pub fn run(bin: &str, url: &str, args: &[&str]) -> Run {
+    run_without(bin, url, args, &[])
+}
+
+/// [`run`] without the environment variables `unset` (e.g. the test credentials).
+pub fn run_without(bin: &str, url: &str, args: &[&str], unset: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(bin, url, args, dir.path());
+    for name in unset {
+        cmd.env_remove(name);
+    }
+    let o = cmd.output().unwrap();
     Run {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into(),
         stderr: String::from_utf8_lossy(&o.stderr).into(),
-        outputs: std::fs::read_to_string(&out_file).unwrap(),
+        outputs: read(dir.path(), "out"),
+        summary: read(dir.path(), "summary"),
+    }
+}
+
+/// A binary started with [`spawn`], still running.
+pub struct Running {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+/// Starts `bin` like [`run`] without waiting for it.
+pub fn spawn(bin: &str, url: &str, args: &[&str]) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let child = command(bin, url, args, dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    Running { child, dir }
+}
+
+impl Running {
+    /// Sends `signal` (`TERM`, `INT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for it to exit, at most `limit` (then kills it and panics: a run that ignores a
+    /// signal is the bug these tests look for).
+    pub fn finish(mut self, limit: std::time::Duration) -> Run {
+        let start = std::time::Instant::now();
+        while self.child.try_wait().unwrap().is_none() {
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let o = self.child.wait_with_output().unwrap();
+                panic!(
+                    "still running after {limit:?}; stderr:\n{}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let o = self.child.wait_with_output().unwrap();
+        Run {
+            // A process the signal itself ended has no code: -1, never 130/143.
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+            outputs: read(self.dir.path(), "out"),
+            summary: read(self.dir.path(), "summary"),
+        }
+    }
+}
+
+/// Waits until `pred` holds for the endpoint's world, at most `limit`.
+pub fn wait_for(server: &Server, limit: std::time::Duration, pred: impl Fn(&World) -> bool) {
+    let start = std::time::Instant::now();
+    while !pred(&server.world.lock().unwrap()) {
+        assert!(
+            start.elapsed() < limit,
+            "the endpoint did not reach the expected state within {limit:?}; calls: {:?}",
+            server.world.lock().unwrap().calls
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

@@ -61,7 +61,32 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    if no_credentials(&e) {
+        return Error::Input(format!(
+            "no AWS credentials were found ({what} was not sent): on GitHub Actions run \
+             aws-actions/configure-aws-credentials (role-to-assume, with `permissions: id-token: \
+             write`) before this step; elsewhere set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             or AWS_PROFILE, or run where an instance or container role is available"
+        ));
+    }
     Error::Aws(format!("{what} failed: {}", DisplayErrorContext(&e)))
+}
+
+/// Whether `e` comes from the credential chain finding no credentials at all (no environment
+/// keys, profile, web identity or instance role): configuration, not an AWS failure. A
+/// provider that failed (an STS error, a timeout) is not this; it stays an AWS error.
+fn no_credentials(e: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(CredentialsError::CredentialsNotLoaded(_)) =
+            c.downcast_ref::<CredentialsError>()
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 fn cluster_or<E, R>(cluster: &str, what: &str, e: SdkError<E, R>) -> Error

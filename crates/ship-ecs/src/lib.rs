@@ -7,6 +7,7 @@
 pub mod ecs;
 pub mod elb;
 pub mod image;
+pub mod journal;
 pub mod registry;
 pub mod render;
 pub mod rollback;
@@ -26,7 +27,8 @@ pub mod tags {
     pub const PREVIOUS: &str = "ship:previous";
     pub const RUN_URL: &str = "ship:run-url";
     pub const SCHEMA_VERSION: &str = "ship:schema-version";
-    /// `COMPLETED` or `FAILED`, written when a rollout of the revision finishes.
+    /// `COMPLETED` or `FAILED`, written when a rollout of the revision finishes; `CANCELLED`
+    /// when the rollout was cancelled (SIGINT/SIGTERM) before it settled.
     pub const ROLLOUT: &str = "ship:rollout";
 }
 

@@ -269,6 +269,9 @@ pub struct RollbackPlan {
     pub watch: WatchOptions,
     /// Scan at most this many revisions of the family.
     pub history_limit: usize,
+    /// Where the rollback writes down what it has done as it goes, for a cancelled run to
+    /// report (keep a clone).
+    pub journal: crate::journal::Journal,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -646,6 +649,7 @@ pub async fn rollback(
     for s in &services {
         let name = s.service_name.clone().unwrap_or_default();
         let current_arn = s.task_definition.clone().unwrap_or_default();
+        plan.journal.described(&name, &current_arn);
         let (cur_td, cur_tags) = ecs.describe_task_definition(&current_arn).await?;
         let current = RevisionInfo::from_sdk(&cur_td, cur_tags);
         let family = cur_td.family.clone().unwrap_or_default();
@@ -703,6 +707,7 @@ pub async fn rollback(
         if let Some(why) = deployment_in_progress(s) {
             in_progress.push((name.clone(), why, previous_deployment(s)));
         }
+        plan.journal.registered(&name, &sel.arn);
         chosen.push((name, current_arn, sel));
     }
 
@@ -714,6 +719,7 @@ pub async fn rollback(
                 short(&sel.arn)
             ));
         }
+        plan.journal.updating(name);
         let stopped = match in_progress.iter().find(|(n, _, _)| n == name) {
             Some((_, why, replacing)) => {
                 stop_in_progress(
@@ -730,9 +736,15 @@ pub async fn rollback(
             None => false,
         };
         if !stopped {
-            ecs.update_service(&plan.cluster, name, &sel.arn, false, None)
-                .await?;
+            if let Err(e) = ecs
+                .update_service(&plan.cluster, name, &sel.arn, false, None)
+                .await
+            {
+                plan.journal.update_failed(name);
+                return Err(e);
+            }
         }
+        plan.journal.deploying(name, None);
         reports.push(RollbackService {
             service: name.clone(),
             rolled_back_from: from.clone(),
@@ -755,7 +767,16 @@ pub async fn rollback(
             task_definition: r.rolled_back_to.clone(),
         })
         .collect();
-    let results = watch(ecs, &plan.cluster, &targets, seen, &plan.watch, progress).await;
+    let results = watch(
+        ecs,
+        &plan.cluster,
+        &targets,
+        seen,
+        &plan.watch,
+        &plan.journal,
+        progress,
+    )
+    .await;
     for (r, w) in reports.iter_mut().zip(&results) {
         r.settled = Settled::from_watch(w);
         if plan.deregister_failed

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::ecs::{short, Ecs};
 use crate::image::ImageRef;
+use crate::journal::Journal;
 use crate::render::{diff, render, ship_tags, Rendered};
 use crate::taskdef_file::FileTaskDefinition;
 use crate::verdict::deployment_in_progress;
@@ -37,6 +38,9 @@ pub struct RolloutPlan {
     pub wait: bool,
     pub dry_run: bool,
     pub watch: WatchOptions,
+    /// Where the rollout writes down what it has done as it goes, for a cancelled run to
+    /// report (keep a clone).
+    pub journal: Journal,
 }
 
 /// Split `api, worker` into names; empty entries are dropped.
@@ -190,6 +194,14 @@ pub async fn rollout(
         }
     }
     let seen = event_ids(&services);
+    if !plan.dry_run {
+        for s in &services {
+            plan.journal.described(
+                s.service_name.as_deref().unwrap_or_default(),
+                s.task_definition.as_deref().unwrap_or_default(),
+            );
+        }
+    }
     let file = match &plan.task_definition {
         Some(path) => Some(crate::taskdef_file::load(path)?),
         None => None,
@@ -303,6 +315,7 @@ pub async fn rollout(
             continue;
         }
         let (to, image, reused) = rendered_for[&current].clone();
+        plan.journal.registered(&name, &to);
         reports.push(ServiceReport {
             service: name,
             from: current,
@@ -324,6 +337,7 @@ pub async fn rollout(
     // Update every service; a failure part-way is reported with what was already applied.
     let mut updated: Vec<String> = Vec::new();
     for r in reports.iter_mut() {
+        plan.journal.updating(&r.service);
         match ecs
             .update_service(
                 &plan.cluster,
@@ -342,19 +356,24 @@ pub async fn rollout(
                     short(&r.to),
                     id.as_deref().unwrap_or("?")
                 )));
+                plan.journal.deploying(&r.service, id.as_deref());
                 r.deployment_id = id;
                 r.settled.result = "started".into();
                 updated.push(r.service.clone());
             }
-            Err(e) if updated.is_empty() => return Err(e),
+            Err(e) if updated.is_empty() => {
+                plan.journal.update_failed(&r.service);
+                return Err(e);
+            }
             Err(e) => {
+                plan.journal.update_failed(&r.service);
                 return Err(Error::Failed(format!(
                     "UpdateService failed for {:?} after {} had already been updated: {e}. \
                      The services now run different versions; roll back {} or re-run",
                     r.service,
                     updated.join(", "),
                     updated.join(", ")
-                )))
+                )));
             }
         }
     }
@@ -373,7 +392,16 @@ pub async fn rollout(
             task_definition: r.to.clone(),
         })
         .collect();
-    let results = watch(ecs, &plan.cluster, &targets, seen, &plan.watch, progress).await;
+    let results = watch(
+        ecs,
+        &plan.cluster,
+        &targets,
+        seen,
+        &plan.watch,
+        &plan.journal,
+        progress,
+    )
+    .await;
     for (r, w) in reports.iter_mut().zip(&results) {
         r.deployment_id = w.deployment_id.clone().or(r.deployment_id.take());
         r.settled = Settled::from_watch(w);
@@ -383,8 +411,7 @@ pub async fn rollout(
         } else {
             "FAILED"
         };
-        let tag = Tag::builder().key(tags::ROLLOUT).value(value).build();
-        if let Err(e) = ecs.tag(&r.to, vec![tag]).await {
+        if let Err(e) = tag_rollout(ecs, &r.to, value).await {
             progress(Line::Event(format!(
                 "{}: warning: could not tag {} {}={value}: {e}",
                 r.service,
@@ -399,6 +426,13 @@ pub async fn rollout(
         services: reports,
         diffs,
     })
+}
+
+/// Records how a rollout of `revision` ended in its `ship:rollout` tag: `COMPLETED`,
+/// `FAILED` or `CANCELLED`.
+pub async fn tag_rollout(ecs: &Ecs, revision: &str, value: &str) -> Result<()> {
+    let tag = Tag::builder().key(tags::ROLLOUT).value(value).build();
+    ecs.tag(revision, vec![tag]).await
 }
 
 /// Give a [`reusable`] revision the tags the rollout writes that it lacks; `None` (register a

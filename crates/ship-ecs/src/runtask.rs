@@ -42,6 +42,9 @@ pub struct RunTaskPlan {
     /// false: start the task and return `started` without waiting for it.
     pub wait: bool,
     pub watch: WatchOptions,
+    /// Where the task is recorded once started, for a cancelled run to stop and report (keep a
+    /// clone).
+    pub journal: crate::journal::Journal,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -349,6 +352,12 @@ pub async fn run_task(
         .first()
         .and_then(|t| t.task_arn.clone())
         .ok_or_else(|| Error::Aws("RunTask returned no task".into()))?;
+    plan.journal.task_started(crate::journal::TaskState {
+        task_arn: task_arn.clone(),
+        task_definition: td_arn.clone(),
+        container: cname.clone(),
+        last_status: String::new(),
+    });
     progress(Line::Event(format!(
         "started task {} ({}, container {cname}: {})",
         task_arn.rsplit('/').next().unwrap_or(&task_arn),
@@ -399,6 +408,7 @@ pub async fn run_task(
     let task = loop {
         let t = describe_task(ecs, &plan.cluster, &task_arn).await?;
         let line = task_line(&t);
+        plan.journal.task_seen(&line);
         if line != last {
             progress(Line::Event(line.clone()));
             last = line;
@@ -476,6 +486,25 @@ pub async fn run_task(
         reason,
         duration_secs: started.elapsed().as_secs(),
     })
+}
+
+/// Asks ECS to stop the one-off task (`reason` is recorded on it): ECS sends its containers
+/// SIGTERM, then SIGKILL after their stop timeout.
+pub async fn stop_task(ecs: &Ecs, cluster: &str, task_arn: &str, reason: &str) -> Result<()> {
+    ecs.client
+        .stop_task()
+        .cluster(cluster)
+        .task(task_arn)
+        .reason(reason)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            Error::Aws(format!(
+                "StopTask failed: {}",
+                aws_sdk_ecs::error::DisplayErrorContext(&e)
+            ))
+        })
 }
 
 async fn describe_task(ecs: &Ecs, cluster: &str, arn: &str) -> Result<Task> {

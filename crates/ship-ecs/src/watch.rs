@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_ecs::types::{Service, Task};
 
 use crate::ecs::{short, Ecs};
+use crate::journal::Journal;
 use crate::verdict::{evaluate, Verdict};
 use crate::Error;
 
@@ -155,9 +156,33 @@ pub fn status_line(s: &Service) -> String {
     )
 }
 
+/// A verdict is only final once two consecutive polls agree on it: ECS's reads are eventually
+/// consistent, so one poll right after UpdateService can still show the old PRIMARY (which
+/// looks like a rollback), and one poll can show a COMPLETED state a later one takes back.
+/// Success and failure need the same confirmation; `pending` is the verdict awaiting it.
+/// Returns the verdict when this poll confirms it.
+pub fn confirm(pending: &mut Option<Verdict>, now: Verdict) -> Option<Verdict> {
+    let same_kind = |a: &Verdict, b: &Verdict| {
+        matches!(
+            (a, b),
+            (Verdict::Succeeded, Verdict::Succeeded) | (Verdict::Failed(_), Verdict::Failed(_))
+        )
+    };
+    match (pending.take(), now) {
+        (_, Verdict::InProgress) => None,
+        // The newest reason: a circuit breaker's "FAILED" becomes "our deployment disappeared".
+        (Some(before), now) if same_kind(&before, &now) => Some(now),
+        (_, now) => {
+            *pending = Some(now);
+            None
+        }
+    }
+}
+
 struct State {
     target: Target,
-    confirming: bool,
+    /// The verdict of the last poll, awaiting confirmation by the next ([`confirm`]).
+    pending: Option<Verdict>,
     outcome: Option<Outcome>,
     deployment_id: Option<String>,
     last_status: String,
@@ -167,14 +192,15 @@ struct State {
     target_groups: Vec<String>,
 }
 
-/// Watch `targets` until each is decided. A success must be observed on two consecutive polls
-/// (the PRIMARY deployment still runs our revision at the end).
+/// Watch `targets` until each is decided. A success or a failure must be observed on two
+/// consecutive polls ([`confirm`]); each poll is written to `journal`.
 pub async fn watch(
     ecs: &Ecs,
     cluster: &str,
     targets: &[Target],
     mut seen: HashSet<String>,
     opts: &WatchOptions,
+    journal: &Journal,
     progress: Progress<'_>,
 ) -> Vec<WatchResult> {
     let start = Instant::now();
@@ -182,7 +208,7 @@ pub async fn watch(
         .iter()
         .map(|t| State {
             target: t.clone(),
-            confirming: false,
+            pending: None,
             outcome: None,
             deployment_id: None,
             last_status: String::new(),
@@ -215,6 +241,7 @@ pub async fn watch(
                              it before retrying"
                         )));
                         s.finished = start.elapsed();
+                        journal.settled(&s.target.service, "failed");
                     }
                     break;
                 }
@@ -262,8 +289,9 @@ pub async fn watch(
                     {
                         st.deployment_id = d.id.clone().or(st.deployment_id.take());
                     }
-                    match evaluate(svc, &st.target.task_definition) {
-                        Verdict::Succeeded if st.confirming => {
+                    journal.seen(&name, &st.last_status, st.deployment_id.as_deref());
+                    match confirm(&mut st.pending, evaluate(svc, &st.target.task_definition)) {
+                        Some(Verdict::Succeeded) => {
                             st.outcome = Some(Outcome::Succeeded);
                             st.finished = start.elapsed();
                             progress(Line::Event(format!(
@@ -271,13 +299,15 @@ pub async fn watch(
                                 short(&st.target.task_definition)
                             )));
                         }
-                        Verdict::Succeeded => st.confirming = true,
-                        Verdict::InProgress => st.confirming = false,
-                        Verdict::Failed(why) => {
+                        Some(Verdict::Failed(why)) => {
                             st.outcome = Some(Outcome::Failed(why.clone()));
                             st.finished = start.elapsed();
                             progress(Line::Event(format!("{name}: FAILED: {why}")));
                         }
+                        Some(Verdict::InProgress) | None => {}
+                    }
+                    if let Some(o) = &st.outcome {
+                        journal.settled(&name, o.label());
                     }
                 }
             }
@@ -286,19 +316,30 @@ pub async fn watch(
             break;
         }
         // The confirming poll comes quickly; otherwise back off.
-        let pause = if states.iter().any(|s| s.outcome.is_none() && s.confirming) {
+        let pause = if states
+            .iter()
+            .any(|s| s.outcome.is_none() && s.pending.is_some())
+        {
             opts.poll_interval
         } else {
             interval
         };
         if start.elapsed() + pause > opts.timeout {
             for s in states.iter_mut().filter(|s| s.outcome.is_none()) {
+                // A failure seen once, with no time left to confirm it, is worth knowing.
+                let unconfirmed = match &s.pending {
+                    Some(Verdict::Failed(why)) => {
+                        format!("; the last poll saw a failure not yet confirmed: {why}")
+                    }
+                    _ => String::new(),
+                };
                 s.outcome = Some(Outcome::TimedOut(format!(
-                    "not stable after {}s; last state: {}",
+                    "not stable after {}s; last state: {}{unconfirmed}",
                     opts.timeout.as_secs(),
                     s.last_status
                 )));
                 s.finished = start.elapsed();
+                journal.settled(&s.target.service, "timed-out");
                 progress(Line::Event(format!(
                     "{}: TIMED OUT after {}s",
                     s.target.service,
@@ -392,4 +433,52 @@ pub fn describe_stopped(service: &str, t: &Task) -> String {
             .unwrap_or_default(),
         containers.join("; ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(why: &str) -> Verdict {
+        Verdict::Failed(why.into())
+    }
+
+    #[test]
+    fn success_and_failure_both_need_two_polls() {
+        let mut pending = None;
+        assert_eq!(confirm(&mut pending, Verdict::Succeeded), None);
+        assert_eq!(
+            confirm(&mut pending, Verdict::Succeeded),
+            Some(Verdict::Succeeded)
+        );
+
+        // One stale poll that looks like a rollback, then the deployment shows: not a failure.
+        let mut pending = None;
+        assert_eq!(confirm(&mut pending, failed("PRIMARY runs api:7")), None);
+        assert_eq!(confirm(&mut pending, Verdict::InProgress), None);
+        assert_eq!(pending, None);
+        assert_eq!(confirm(&mut pending, Verdict::Succeeded), None);
+        assert_eq!(
+            confirm(&mut pending, Verdict::Succeeded),
+            Some(Verdict::Succeeded)
+        );
+
+        // A failure on two polls in a row is final, with the newer reason.
+        let mut pending = None;
+        assert_eq!(confirm(&mut pending, failed("FAILED")), None);
+        assert_eq!(
+            confirm(&mut pending, failed("disappeared")),
+            Some(failed("disappeared"))
+        );
+
+        // Success then failure (or the reverse) confirms neither: the next poll decides.
+        let mut pending = None;
+        assert_eq!(confirm(&mut pending, Verdict::Succeeded), None);
+        assert_eq!(confirm(&mut pending, failed("x")), None);
+        assert_eq!(confirm(&mut pending, Verdict::Succeeded), None);
+        assert_eq!(
+            confirm(&mut pending, Verdict::Succeeded),
+            Some(Verdict::Succeeded)
+        );
+    }
 }

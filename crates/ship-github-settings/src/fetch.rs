@@ -26,6 +26,11 @@ pub struct FetchOptions {
     pub max_rate_limit_wait: Duration,
 }
 
+/// Largest API response read. A page of 100 rulesets or environments is a few hundred
+/// kilobytes; a body past this is not GitHub's API answering (a proxy, a web page, a broken
+/// server) and would otherwise be held in memory whole.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Default of [`FetchOptions::timeout`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default of [`FetchOptions::max_rate_limit_wait`].
@@ -128,6 +133,14 @@ pub enum FetchError {
     RateLimitPersists { endpoint: String, attempts: u32 },
     #[error("unexpected answer from {endpoint}: {reason}")]
     Protocol { endpoint: String, reason: String },
+    #[error("the GitHub API answered GET {url} with a body over the {} MiB limit{}; reading stopped there. Check that GITHUB_API_URL points at GitHub's REST API (https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server) and not at a web page or proxy", .limit / (1024 * 1024), .declared.map(|n| format!(" (Content-Length {n})")).unwrap_or_default())]
+    TooLarge {
+        /// The URL, without credentials or query.
+        url: String,
+        limit: usize,
+        /// The `Content-Length` the response declared, when that was already too large.
+        declared: Option<u64>,
+    },
 }
 
 struct Client {
@@ -400,17 +413,39 @@ impl Client {
             };
             let status = response.status().as_u16();
             let resp_headers = response.headers().clone();
-            let text = tokio::time::timeout(self.opts.timeout, self.octo.body_to_string(response))
-                .await
-                .map_err(|_| FetchError::Timeout {
-                    api_url: self.opts.api_url.clone(),
+            let too_large = |declared| FetchError::TooLarge {
+                url: display_url(&url),
+                limit: MAX_RESPONSE_BYTES,
+                declared,
+            };
+            let declared = resp_headers
+                .get("content-length")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if let Some(n) = declared.filter(|n| *n > MAX_RESPONSE_BYTES as u64) {
+                return Err(too_large(Some(n)));
+            }
+            let bytes = tokio::time::timeout(
+                self.opts.timeout,
+                read_limited(response.into_body(), MAX_RESPONSE_BYTES),
+            )
+            .await
+            .map_err(|_| FetchError::Timeout {
+                api_url: self.opts.api_url.clone(),
+                endpoint: endpoint.clone(),
+                timeout: self.opts.timeout,
+            })?
+            .map_err(|e| match e {
+                BodyRead::TooLarge => too_large(None),
+                BodyRead::Failed(reason) => FetchError::Protocol {
                     endpoint: endpoint.clone(),
-                    timeout: self.opts.timeout,
-                })?
-                .map_err(|e| FetchError::Protocol {
-                    endpoint: endpoint.clone(),
-                    reason: error_chain(&e),
-                })?;
+                    reason,
+                },
+            })?;
+            let text = String::from_utf8(bytes).map_err(|e| FetchError::Protocol {
+                endpoint: endpoint.clone(),
+                reason: format!("body is not UTF-8 ({e})"),
+            })?;
             if let Some(wait) = rate_limit_wait(status, &resp_headers) {
                 if Duration::from_secs(wait) > self.opts.max_rate_limit_wait {
                     return Err(FetchError::RateLimited {
@@ -487,6 +522,48 @@ impl Client {
     }
 }
 
+/// Why a body was not read whole.
+enum BodyRead {
+    /// Larger than the limit: reading stopped there.
+    TooLarge,
+    /// The connection failed part-way.
+    Failed(String),
+}
+
+/// The body, frame by frame, stopping as soon as it would exceed `limit`: a server sending a
+/// body without end costs at most the limit, never the whole body.
+async fn read_limited<B>(mut body: B, limit: usize) -> Result<Vec<u8>, BodyRead>
+where
+    B: http_body::Body + Unpin,
+    B::Data: AsRef<[u8]>,
+    B::Error: std::error::Error,
+{
+    use http_body_util::BodyExt;
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyRead::Failed(error_chain(&e)))?;
+        if let Ok(data) = frame.into_data() {
+            let data = data.as_ref();
+            if out.len() + data.len() > limit {
+                return Err(BodyRead::TooLarge);
+            }
+            out.extend_from_slice(data);
+        }
+    }
+    Ok(out)
+}
+
+/// `url` for messages: without a user name or password in its authority, nor its query.
+fn display_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}{path}")
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -536,6 +613,18 @@ mod tests {
         assert_eq!(show_duration(&Duration::from_secs(2)), "2 s");
         assert_eq!(show_duration(&Duration::from_millis(500)), "500 ms");
         assert_eq!(show_duration(&Duration::from_millis(1500)), "1.5 s");
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(
+            display_url("https://x:tok@ghe.example.com/api/v3/repos/a/b?per_page=100"),
+            "https://ghe.example.com/api/v3/repos/a/b"
+        );
+        assert_eq!(
+            display_url("http://127.0.0.1:1/repos/a/b"),
+            "http://127.0.0.1:1/repos/a/b"
+        );
     }
 
     #[test]

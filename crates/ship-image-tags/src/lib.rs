@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod body;
 pub mod digest;
 pub mod ecr;
 pub mod error;

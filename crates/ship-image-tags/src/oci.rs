@@ -3,6 +3,10 @@
 //! and no layer moves. Speaks basic auth and the bearer-token flow.
 
 use crate::auth::{CredentialSource, Credentials};
+use crate::body::{
+    read_limited, read_prefix, BodyError, ERROR_BODY_LIMIT, MANIFEST_LIMIT, TAG_LIST_LIMIT,
+    TOKEN_LIMIT,
+};
 use crate::digest::{is_sha256_digest, sha256_digest};
 use crate::error::{error_chain, target, ErrorKind, RegistryError};
 use crate::floating::ListLimits;
@@ -30,9 +34,6 @@ pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
     OCI_MANIFEST,
     DOCKER_MANIFEST,
 ];
-
-/// Manifests larger than this are refused (the distribution spec's suggested limit).
-const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// A manifest exactly as the registry stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -496,10 +497,9 @@ impl RegistryClient {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let body = response
-            .bytes()
+        let body = read_limited(response, TOKEN_LIMIT)
             .await
-            .map_err(|e| self.transport_error(&token_op, &e))?;
+            .map_err(|e| self.body_error(&token_op, e))?;
         let reply: TokenReply = serde_json::from_slice(&body).map_err(|e| {
             RegistryError::new(
                 ErrorKind::Protocol,
@@ -586,6 +586,32 @@ impl RegistryClient {
         )
     }
 
+    /// A body that could not be read: the transport failed part-way, or it is larger than
+    /// this client reads, which names the URL and the limit.
+    fn body_error(&self, op: &Op<'_>, e: BodyError) -> RegistryError {
+        match e {
+            BodyError::Transport(e) => self.transport_error(op, &e),
+            BodyError::TooLarge {
+                url,
+                limit,
+                declared,
+            } => RegistryError::new(
+                ErrorKind::Protocol,
+                &self.registry,
+                format!(
+                    "registry {} answered {} {} ({url}) with a body {}",
+                    self.registry,
+                    op.doing,
+                    target(&self.repository, op.reference),
+                    BodyError::over_limit(limit, declared)
+                ),
+                "that the image name points at an OCI distribution registry and not at a proxy or \
+                 web server answering in its place (no image manifest, token reply or tag list \
+                 page is that large)",
+            ),
+        }
+    }
+
     /// Turns an unsuccessful response into an error naming the registry and what to check.
     async fn status_error(&self, op: &Op<'_>, response: Response) -> RegistryError {
         let status = response.status();
@@ -640,11 +666,9 @@ impl RegistryClient {
             return Err(self.status_error(&op, response).await);
         }
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
+        let bytes = read_limited(response, MANIFEST_LIMIT)
             .await
-            .map_err(|e| self.transport_error(&op, &e))?
-            .to_vec();
+            .map_err(|e| self.body_error(&op, e))?;
         self.manifest_from_response(&op, reference, &headers, bytes)
     }
 
@@ -666,12 +690,6 @@ impl RegistryClient {
                 "that the source is an image built by a current builder (docker buildx, buildah)",
             )
         };
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(protocol(format!(
-                "it is {} bytes, over the 4 MiB limit",
-                bytes.len()
-            )));
-        }
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
         let manifest = Manifest::from_bytes(bytes, content_type).map_err(protocol)?;
         if let SourceRef::Digest(d) = reference {
@@ -752,10 +770,9 @@ impl RegistryClient {
                 return Err(error);
             }
             let next = next_link(response.headers());
-            let body = response
-                .bytes()
+            let body = read_limited(response, TAG_LIST_LIMIT)
                 .await
-                .map_err(|e| self.transport_error(&op, &e))?;
+                .map_err(|e| self.body_error(&op, e))?;
             let page: TagList = serde_json::from_slice(&body).map_err(|e| {
                 RegistryError::new(
                     ErrorKind::Protocol,
@@ -926,7 +943,7 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
 /// The registry's explanation from an error response: the first `errors[]` entry of an OCI
 /// error body (`MANIFEST_UNKNOWN: manifest unknown`), else the first line of the body.
 async fn error_detail(response: Response) -> String {
-    let body = response.bytes().await.unwrap_or_default();
+    let body = read_prefix(response, ERROR_BODY_LIMIT).await;
     detail_from_body(&body)
 }
 

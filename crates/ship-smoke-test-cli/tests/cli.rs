@@ -502,3 +502,86 @@ fn docs_show_the_tested_seed_flow() {
         "docs/smoke-test.md must contain tests/fixtures/seed-flow.yml verbatim"
     );
 }
+
+/// A body that never ends: read up to 1 MiB and no further (the server is left writing into
+/// a closed connection), and each kind of check says what that means for it.
+#[test]
+fn endless_bodies_stop_at_the_limit_with_their_own_messages() {
+    let (url, sent) = support::server::endless_json();
+    let dir = tempfile::tempdir().unwrap();
+    let outputs = dir.path().join("output");
+
+    // Reading the version from it: the version check says the body was too large, not that
+    // no response carried a version.
+    let r = run(smoke()
+        .args(["--url", &format!("{url}/info")])
+        .args(["--expect-version", "v1.2.3", "--wait-timeout", "0"])
+        .env("GITHUB_OUTPUT", &outputs));
+    assert_eq!(r.code, 1, "{}", r.all());
+    let want = format!(
+        "the JSON field `version` could not be read: `{url}/info`: the body of GET {url}/info is over the 1 MiB limit; reading stopped there"
+    );
+    assert!(r.stdout.contains(&want), "missing {want:?}:\n{}", r.all());
+    assert!(
+        !r.all().contains("no response carried a version"),
+        "{}",
+        r.all()
+    );
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    assert!(outputs.contains("failed-checks=version\n"), "{outputs}");
+
+    // A check of its JSON content fails naming the limit; one of the status alone passes.
+    std::fs::write(
+        dir.path().join("smoke.yml"),
+        format!(
+            "base_url: {url}\nchecks:\n  - name: info\n    path: /info\n    expect:\n      status: 200\n      json:\n        version: {{ equals: v1.2.3 }}\n"
+        ),
+    )
+    .unwrap();
+    let r =
+        run(smoke()
+            .current_dir(dir.path())
+            .args(["--spec", "smoke.yml", "--wait-timeout", "0"]));
+    assert_eq!(r.code, 1, "{}", r.all());
+    let want = format!(
+        "the body of GET {url}/info is over the 1 MiB limit; reading stopped there, so its content was not checked"
+    );
+    assert!(r.stdout.contains(&want), "missing {want:?}:\n{}", r.all());
+    let r = run(smoke().args(["--url", &format!("{url}/info"), "--wait-timeout", "0"]));
+    assert_eq!(r.code, 0, "{}", r.all());
+
+    // Four requests of at most 1 MiB each, plus what socket buffers held when they hung up;
+    // reading any of them whole would never end.
+    let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(sent < 64 << 20, "{sent} body bytes were sent");
+}
+
+/// JSON cut off half-way: the version check says the body is not valid JSON, with the parse
+/// error and an excerpt, not that no response carried a version.
+#[test]
+fn invalid_json_is_named_as_such_by_the_version_check() {
+    let server = TestServer::start(Behaviour::default());
+    let r = run(smoke().args([
+        "--url",
+        &format!("{}/broken-json", server.url),
+        "--expect-version",
+        "v1.2.3",
+        "--wait-timeout",
+        "0",
+    ]));
+    assert_eq!(r.code, 1, "{}", r.all());
+    for want in [
+        format!(
+            "the JSON field `version` could not be read: `{0}/broken-json`: the body of GET {0}/broken-json is not valid JSON (EOF while parsing",
+            server.url
+        ),
+        r#"(body: {"version": "v1.2.3", "build": {)"#.to_string(),
+    ] {
+        assert!(r.stdout.contains(&want), "missing {want:?}:\n{}", r.all());
+    }
+    assert!(
+        !r.all().contains("no response carried a version"),
+        "{}",
+        r.all()
+    );
+}

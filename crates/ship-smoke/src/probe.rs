@@ -9,8 +9,12 @@ use std::error::Error as _;
 use std::time::{Duration, Instant};
 
 /// Bodies are read up to this size; a smoke test never needs more, and a runaway response
-/// must not eat the runner's memory.
-const MAX_BODY: usize = 1 << 20;
+/// must not eat the runner's memory. Reading stops there (the rest is never taken off the
+/// wire); a check that needs the body then fails saying so, naming the URL and the limit.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// [`MAX_BODY`] for messages.
+pub const MAX_BODY_TEXT: &str = "1 MiB";
 
 /// The outcome of one request.
 #[derive(Debug, Clone)]
@@ -23,6 +27,10 @@ pub struct Probe {
     pub failures: Vec<String>,
     /// The JSON body, kept when asked for (captures, version).
     pub json: Option<Value>,
+    /// Why `json` is `None` although it was asked for: the body is empty, not JSON, or over
+    /// [`MAX_BODY`] (one sentence, naming the request). `None` when there is JSON or no
+    /// response.
+    pub json_problem: Option<String>,
     pub headers: reqwest::header::HeaderMap,
 }
 
@@ -91,6 +99,7 @@ pub async fn probe(
         latency,
         failures: vec![plan.secrets.redact(&message)],
         json: None,
+        json_problem: None,
         headers: reqwest::header::HeaderMap::new(),
     };
     let parsed = match reqwest::Url::parse(&url) {
@@ -132,12 +141,15 @@ pub async fn probe(
     };
     let status = response.status().as_u16();
     let mut body = Vec::new();
+    // Whether the body goes on past MAX_BODY: only its first MAX_BODY bytes are kept.
+    let mut over_limit = false;
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 let room = MAX_BODY - body.len();
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= MAX_BODY {
+                if chunk.len() > room {
+                    over_limit = true;
                     break;
                 }
             }
@@ -158,10 +170,34 @@ pub async fn probe(
     let latency = start.elapsed();
     let headers = std::mem::take(response.headers_mut());
     let wants_json = keep_json || !check.expect.json.is_empty() || !check.captures.is_empty();
-    let json = if wants_json && looks_like_json(&body) {
-        serde_json::from_slice::<Value>(&body).ok()
+    let over_limit_note = over_limit.then(|| {
+        format!("the body of {request} is over the {MAX_BODY_TEXT} limit; reading stopped there")
+    });
+    let (json, json_problem) = if !wants_json {
+        (None, None)
+    } else if let Some(note) = &over_limit_note {
+        (None, Some(note.clone()))
+    } else if body.iter().all(u8::is_ascii_whitespace) {
+        (None, Some(format!("the body of {request} is empty")))
+    } else if !looks_like_json(&body) {
+        (
+            None,
+            Some(format!(
+                "the body of {request} is not JSON{}",
+                crate::assert::excerpt_suffix(&body)
+            )),
+        )
     } else {
-        None
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(v) => (Some(v), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "the body of {request} is not valid JSON ({e}){}",
+                    crate::assert::excerpt_suffix(&body)
+                )),
+            ),
+        }
     };
     let mut failures = evaluate(
         &check.expect,
@@ -170,6 +206,7 @@ pub async fn probe(
             headers: &headers,
             body: &body,
             json: json.as_ref(),
+            over_limit: over_limit_note.as_deref(),
             latency,
         },
         vars,
@@ -178,6 +215,11 @@ pub async fn probe(
         for cap in &check.captures {
             if capture(cap, json.as_ref(), &headers).is_none() {
                 failures.push(match &cap.from {
+                    CaptureSource::Json(_) if over_limit_note.is_some() => format!(
+                        "cannot capture `{}`: {}",
+                        cap.name,
+                        over_limit_note.as_deref().unwrap_or_default()
+                    ),
                     CaptureSource::Json(p) => format!(
                         "cannot capture `{}`: the response has no `{p}`{}",
                         cap.name,
@@ -202,6 +244,7 @@ pub async fn probe(
             .map(|f| plan.secrets.redact(&f))
             .collect(),
         json,
+        json_problem: json_problem.map(|p| plan.secrets.redact(&p)),
         headers,
     }
 }

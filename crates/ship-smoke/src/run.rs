@@ -134,6 +134,9 @@ impl Runner {
         let mut vars = builtin_vars(plan.expected_version.as_deref());
         let mut checks = Vec::with_capacity(plan.checks.len() + 1);
         let mut served: Option<(String, String)> = None;
+        // Why responses that could have carried the version field did not (their bodies were
+        // not JSON, or too large to read), for the version check's message.
+        let mut unreadable: Vec<String> = Vec::new();
         let mut failed = false;
         for (i, check) in plan.checks.iter().enumerate() {
             if failed {
@@ -151,6 +154,11 @@ impl Runner {
             let reads_version = plan.version.check.is_none_or(|c| c == i);
             if served.is_none() && reads_version && p.status.is_some() {
                 served = self.version_in(&p).map(|v| (v, check.name.clone()));
+                if let (None, VersionLocator::Field(_), Some(why)) =
+                    (&served, &plan.version.locator, &p.json_problem)
+                {
+                    unreadable.push(format!("`{}`: {why}", check.name));
+                }
             }
             if p.passed() {
                 for cap in &check.captures {
@@ -175,7 +183,7 @@ impl Runner {
             });
         }
         if let Some(expected) = &plan.expected_version {
-            checks.push(self.version_outcome(expected, served.as_ref(), failed));
+            checks.push(self.version_outcome(expected, served.as_ref(), &unreadable, failed));
         }
         SequenceOutcome {
             checks,
@@ -201,6 +209,7 @@ impl Runner {
         &self,
         expected: &str,
         served: Option<&(String, String)>,
+        unreadable: &[String],
         checks_failed: bool,
     ) -> CheckOutcome {
         let locator = &self.plan.version.locator;
@@ -214,6 +223,16 @@ impl Runner {
             ),
             // The failing check already says what is wrong; the version may be fine.
             None if checks_failed => (CheckResult::Skipped, Vec::new()),
+            // Not "no response carried a version": the body that should carry it could not be
+            // read as JSON, which is a different fix (the endpoint, or its size).
+            None if !unreadable.is_empty() => (
+                CheckResult::Failed,
+                vec![format!(
+                    "expected version `{expected}`, but the {locator} could not be read: {}; the version is read from a JSON body of at most {} or from a header (--version-header, or the spec's `version:`)",
+                    unreadable.join("; "),
+                    crate::probe::MAX_BODY_TEXT
+                )],
+            ),
             None => (
                 CheckResult::Failed,
                 vec![format!(

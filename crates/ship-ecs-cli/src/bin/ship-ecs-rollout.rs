@@ -2,16 +2,23 @@
 //! several ECS services, and report success only when the services really run it.
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::{Args, Parser};
 use ship_actions_runtime::MarkdownTable;
-use ship_ecs::ecs::short;
+use ship_ecs::ecs::{short, Ecs};
+use ship_ecs::journal::Journal;
 use ship_ecs::rollback::{rollback, RollbackPlan};
-use ship_ecs::rollout::{human_duration, rollout, split_list, RolloutPlan, RolloutReport};
-use ship_ecs::runtask::{parse_command, run_task, RunTaskPlan};
+use ship_ecs::rollout::{
+    human_duration, rollout, split_list, tag_rollout, RolloutPlan, RolloutReport,
+};
+use ship_ecs::runtask::{parse_command, run_task, stop_task, RunTaskPlan};
+use ship_ecs::tags;
+use ship_ecs_cli::cancel::{run_cancellable, within_budget, Signal, CANCEL_BUDGET};
 use ship_ecs_cli::{
     connect_checked, from_to, or_fail, outputs, per_service_value, print_report, progress_printer,
-    run_to_exit, service_output_row, service_row, services_output, summary, Common, Exit, Format,
+    run_to_exit, service_output_row, service_row, services_output, summary, CancelledReport,
+    Common, Exit, Format,
 };
 
 #[derive(Debug, Parser)]
@@ -121,6 +128,92 @@ fn main() -> ExitCode {
 }
 
 async fn run_task_main(cli: RunTaskCli) -> Exit {
+    let journal = Journal::default();
+    let ecs = OnceLock::new();
+    run_cancellable(run_task_body(&cli, &journal, &ecs), |signal| {
+        run_task_cancelled(&cli, signal, &journal, ecs.get())
+    })
+    .await
+}
+
+/// A cancelled `run-task`: stop the one-off task (a cancelled step should not leave a
+/// migration running unwatched), and report it.
+async fn run_task_cancelled(
+    cli: &RunTaskCli,
+    signal: Signal,
+    journal: &Journal,
+    ecs: Option<&Ecs>,
+) {
+    let started = tokio::time::Instant::now();
+    let task = journal.task();
+    let state = match &task {
+        None => "no task was started".to_string(),
+        Some(t) => format!(
+            "task {} ({}, container {}) was running{}; asking ECS to stop it (StopTask: \
+             SIGTERM to its containers, then SIGKILL after their stop timeout)",
+            t.task_arn.rsplit('/').next().unwrap_or(&t.task_arn),
+            short(&t.task_definition),
+            t.container,
+            if t.last_status.is_empty() {
+                String::new()
+            } else {
+                format!(" (last seen {})", t.last_status)
+            }
+        ),
+    };
+    let text = format!(
+        "error: the one-off ECS task run was cancelled ({}) and stopped waiting: {state}",
+        signal.name()
+    );
+    eprintln!("{text}");
+    if ship_actions_runtime::is_github_actions() {
+        eprintln!("::error::{}", ship_actions_runtime::escape_data(&text));
+    }
+    let task = task.unwrap_or_default();
+    outputs(&[
+        ("status", "cancelled".into()),
+        ("task-arn", task.task_arn.clone()),
+        ("task-definition-arn", task.task_definition.clone()),
+        ("exit-code", String::new()),
+    ]);
+    summary(&format!(
+        "### ECS one-off task: cancelled\n\nCancelled by {}: {state}.\n",
+        signal.name()
+    ));
+    if cli.common.format == Format::Json {
+        let report = serde_json::json!({
+            "status": "cancelled",
+            "signal": signal.name(),
+            "task_arn": task.task_arn,
+            "task_definition_arn": task.task_definition,
+            "container": task.container,
+            "state": state,
+        });
+        ship_actions_runtime::outln!("{report:#}");
+    } else {
+        ship_actions_runtime::outln!("status: cancelled");
+    }
+    if let (Some(ecs), false) = (ecs, task.task_arn.is_empty()) {
+        let reason = format!("ship run-task: cancelled ({})", signal.name());
+        let stop = stop_task(ecs, &cli.common.cluster, &task.task_arn, &reason);
+        match within_budget(started, stop).await {
+            Some(Ok(())) => eprintln!("StopTask sent for {}", task.task_arn),
+            Some(Err(e)) => eprintln!(
+                "warning: could not stop task {}: {e}; stop it with `aws ecs stop-task --cluster {} --task {}`",
+                task.task_arn, cli.common.cluster, task.task_arn
+            ),
+            None => eprintln!(
+                "warning: StopTask for {} got no answer within {}s; check the task with `aws ecs describe-tasks --cluster {} --tasks {}`",
+                task.task_arn,
+                CANCEL_BUDGET.as_secs(),
+                cli.common.cluster,
+                task.task_arn
+            ),
+        }
+    }
+}
+
+async fn run_task_body(cli: &RunTaskCli, journal: &Journal, slot: &OnceLock<Ecs>) -> Exit {
     let command = or_fail(parse_command(&cli.command))?;
     let plan = RunTaskPlan {
         cluster: cli.common.cluster.clone(),
@@ -136,9 +229,12 @@ async fn run_task_main(cli: RunTaskCli) -> Exit {
         run_url: run_url_from_env(),
         wait: !cli.common.no_wait,
         watch: cli.common.watch_options(),
+        journal: journal.clone(),
     };
     let ecs = connect_checked(&cli.common, plan.validate()).await?;
-    let report = or_fail(run_task(&ecs, &plan, &mut progress_printer()).await)?;
+    // The cancellation report needs the client to stop the task.
+    let ecs = slot.get_or_init(|| ecs);
+    let report = or_fail(run_task(ecs, &plan, &mut progress_printer()).await)?;
     let exit_code = report.exit_code.map(|c| c.to_string()).unwrap_or_default();
     outputs(&[
         ("status", report.status.clone()),
@@ -188,6 +284,121 @@ async fn run_task_main(cli: RunTaskCli) -> Exit {
 }
 
 async fn run(cli: Cli) -> Exit {
+    let journal = Journal::default();
+    let rollback_journal = Journal::default();
+    let ecs = OnceLock::new();
+    run_cancellable(deploy(&cli, &journal, &rollback_journal, &ecs), |signal| {
+        cancelled(&cli, signal, &journal, &rollback_journal, ecs.get())
+    })
+    .await
+}
+
+/// A cancelled rollout: say where every service is left, write the outputs and the summary,
+/// and tag the revisions whose rollout had not settled `ship:rollout=CANCELLED` (rollback's
+/// fallback then never takes them for known good).
+async fn cancelled(
+    cli: &Cli,
+    signal: Signal,
+    journal: &Journal,
+    rollback_journal: &Journal,
+    ecs: Option<&Ecs>,
+) {
+    let started = tokio::time::Instant::now();
+    let states = journal.services();
+    let rolling_back = rollback_journal.services();
+    let mut to_tag: Vec<String> = Vec::new();
+    for s in states.iter().filter(|s| s.interrupted()) {
+        if !to_tag.contains(&s.to) {
+            to_tag.push(s.to.clone());
+        }
+    }
+    let mut notes = Vec::new();
+    if !to_tag.is_empty() {
+        // Said before the tags are written (the outputs and summary come first, in case
+        // SIGKILL follows); each tag's outcome is added once known.
+        notes.push(format!(
+            "Tagging {} {}=CANCELLED.",
+            to_tag
+                .iter()
+                .map(|t| short(t))
+                .collect::<Vec<_>>()
+                .join(", "),
+            tags::ROLLOUT
+        ));
+    }
+    let report = CancelledReport::new(
+        signal,
+        &states,
+        |s| {
+            rolling_back
+                .iter()
+                .find(|r| r.service == s.service)
+                .map(|r| format!("its rollback: {}", r.describe()))
+        },
+        notes,
+    );
+    let fix = if report.changed_anything(&states) {
+        "Check the services in the ECS console; re-run the rollout, or return them to the revision they ran with ship-rollback."
+    } else {
+        "Nothing was changed; re-run the rollout."
+    };
+    outputs(&[
+        (
+            "task-definition-arn",
+            per_service_value(states.iter().map(|s| s.to.as_str())),
+        ),
+        (
+            "previous-task-definition-arn",
+            per_service_value(states.iter().map(|s| s.from.as_str())),
+        ),
+        (
+            "deployment-id",
+            per_service_value(
+                states
+                    .iter()
+                    .map(|s| s.deployment_id.as_deref().unwrap_or("")),
+            ),
+        ),
+        ("status", "cancelled".into()),
+        (
+            "services",
+            report.services_output(|s| {
+                vec![
+                    ("previous-task-definition-arn", s.from.clone()),
+                    ("deployment-id", s.deployment_id.clone().unwrap_or_default()),
+                ]
+            }),
+        ),
+    ]);
+    report.print("rollout", cli.common.format, fix);
+    let Some(ecs) = ecs else { return };
+    for arn in &to_tag {
+        let failure = match within_budget(started, tag_rollout(ecs, arn, "CANCELLED")).await {
+            Some(Ok(())) => {
+                let done = format!("{} tagged {}=CANCELLED.", short(arn), tags::ROLLOUT);
+                eprintln!("{done}");
+                summary(&format!("- {done}\n"));
+                continue;
+            }
+            Some(Err(e)) => e.to_string(),
+            None => format!("no answer within {}s", CANCEL_BUDGET.as_secs()),
+        };
+        let warning = format!(
+            "could not tag {} {}=CANCELLED: {failure}",
+            short(arn),
+            tags::ROLLOUT
+        );
+        eprintln!("warning: {warning}");
+        summary(&format!("- warning: {warning}\n"));
+    }
+}
+
+async fn deploy(
+    cli: &Cli,
+    journal: &Journal,
+    rollback_journal: &Journal,
+    slot: &OnceLock<Ecs>,
+) -> Exit {
     let plan = RolloutPlan {
         cluster: cli.common.cluster.clone(),
         services: split_list(&cli.common.service),
@@ -205,11 +416,14 @@ async fn run(cli: Cli) -> Exit {
         wait: !cli.common.no_wait,
         dry_run: cli.dry_run,
         watch: cli.common.watch_options(),
+        journal: journal.clone(),
     };
     let ecs = connect_checked(&cli.common, plan.validate()).await?;
+    // The cancellation report needs the client to tag.
+    let ecs = slot.get_or_init(|| ecs);
     let mut progress = progress_printer();
-    let report = or_fail(rollout(&ecs, &plan, &mut progress).await)?;
-    report_out(&cli, &report);
+    let report = or_fail(rollout(ecs, &plan, &mut progress).await)?;
+    report_out(cli, &report);
     if report.success() {
         return Ok(0);
     }
@@ -235,9 +449,10 @@ async fn run(cli: Cli) -> Exit {
                 wait: true,
                 watch: plan.watch.clone(),
                 history_limit: 50,
+                journal: rollback_journal.clone(),
                 ..Default::default()
             };
-            match rollback(&ecs, &plan, &mut progress).await {
+            match rollback(ecs, &plan, &mut progress).await {
                 Ok(r) => eprintln!(
                     "rollback of {}: {} ({} -> {})",
                     s.service,

@@ -5,11 +5,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ship_actions_runtime::MarkdownTable;
+use ship_ecs::journal::Journal;
 use ship_ecs::rollback::{rollback, RollbackPlan};
 use ship_ecs::rollout::split_list;
+use ship_ecs_cli::cancel::{run_cancellable, Signal};
 use ship_ecs_cli::{
     connect_checked, from_to, or_fail, outputs, per_service_value, print_report, progress_printer,
-    run_to_exit, service_output_row, service_row, services_output, summary, Common, Exit, Format,
+    run_to_exit, service_output_row, service_row, services_output, summary, CancelledReport,
+    Common, Exit, Format,
 };
 
 #[derive(Debug, Parser)]
@@ -47,6 +50,48 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Exit {
+    let journal = Journal::default();
+    run_cancellable(rollback_body(&cli, &journal), |signal| {
+        cancelled(&cli, signal, &journal)
+    })
+    .await
+}
+
+/// A cancelled rollback: say where every service is left, write the outputs and the summary.
+/// No tag is written: a rollback's targets are known-good revisions whose `ship:rollout` tag
+/// records the rollout that deployed them, which a cancelled rollback does not change (a
+/// rollback never tags, whatever its outcome).
+async fn cancelled(cli: &Cli, signal: Signal, journal: &Journal) {
+    let states = journal.services();
+    let report = CancelledReport::new(signal, &states, |_| None, Vec::new());
+    let fix = if report.changed_anything(&states) {
+        "Check the services in the ECS console, then re-run the rollback."
+    } else {
+        "Nothing was changed; re-run the rollback."
+    };
+    let to = per_service_value(states.iter().map(|s| s.to.as_str()));
+    outputs(&[
+        ("task-definition-arn", to.clone()),
+        (
+            "rolled-back-from",
+            per_service_value(states.iter().map(|s| s.from.as_str())),
+        ),
+        ("rolled-back-to", to),
+        ("status", "cancelled".into()),
+        (
+            "services",
+            report.services_output(|s| {
+                vec![
+                    ("rolled-back-from", s.from.clone()),
+                    ("rolled-back-to", s.to.clone()),
+                ]
+            }),
+        ),
+    ]);
+    report.print("rollback", cli.common.format, fix);
+}
+
+async fn rollback_body(cli: &Cli, journal: &Journal) -> Exit {
     let plan = RollbackPlan {
         cluster: cli.common.cluster.clone(),
         services: split_list(&cli.common.service),
@@ -60,6 +105,7 @@ async fn run(cli: Cli) -> Exit {
         wait: !cli.common.no_wait,
         watch: cli.common.watch_options(),
         history_limit: 100,
+        journal: journal.clone(),
     };
     let ecs = connect_checked(&cli.common, plan.spec().map(|_| ())).await?;
     let report = or_fail(rollback(&ecs, &plan, &mut progress_printer()).await)?;

@@ -79,6 +79,7 @@ impl TestServer {
             .route("/version", get(version))
             .route("/slow", get(slow))
             .route("/flaky", get(flaky))
+            .route("/broken-json", get(broken_json))
             .route("/v1/tenants", post(create_tenant))
             .route("/v1/tenants/{tenant}/catalog", post(create_item))
             .route("/v1/tenants/{tenant}/orders", post(place_order))
@@ -187,6 +188,59 @@ async fn flaky(State(app): Shared) -> Response {
         );
     }
     with_version(&app, StatusCode::OK, json!({"status": "ok"}))
+}
+
+/// JSON cut off half-way, as a crashing service or a dropped proxy connection leaves it.
+async fn broken_json(State(app): Shared) -> Response {
+    let body = format!(r#"{{"version": "{}", "build": {{"#, served_version(&app));
+    (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+}
+
+/// A service whose every answer is `200 OK` with a JSON body that never ends (chunked):
+/// `{"version": "v1.2.3", "pad": "xxxx…`. Returns its URL and the count of body bytes
+/// written, which shows how much the client took before it hung up.
+pub fn endless_json() -> (String, Arc<AtomicU64>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let url = format!("http://{}", listener.local_addr().expect("local addr"));
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&sent);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let counter = Arc::clone(&counter);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let start = r#"{"version": "v1.2.3", "pad": ""#;
+                let chunk = |data: &[u8]| {
+                    let mut c = format!("{:x}\r\n", data.len()).into_bytes();
+                    c.extend_from_slice(data);
+                    c.extend_from_slice(b"\r\n");
+                    c
+                };
+                if stream.write_all(head.as_bytes()).is_err()
+                    || stream.write_all(&chunk(start.as_bytes())).is_err()
+                {
+                    return;
+                }
+                let block = chunk(&[b'x'; 64 * 1024]);
+                while stream.write_all(&block).is_ok() {
+                    counter.fetch_add(64 * 1024, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (url, sent)
 }
 
 async fn create_tenant(State(app): Shared, Json(body): Json<Value>) -> Response {

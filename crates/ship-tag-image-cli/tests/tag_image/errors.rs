@@ -351,3 +351,110 @@ fn unreadable_docker_config_is_an_input_error() {
         .run_in(home.path());
     assert_one_line_error(&run, 2, &["cannot read Docker config", "config.json"]);
 }
+
+/// Body bytes a stub may have written before the client hung up: what the client read (at
+/// most the limit plus a chunk) and what the kernel's socket buffers held. A client that read
+/// a 2 GB or endless body whole would push this into the gigabytes.
+const SENT_BOUND: u64 = 64 << 20;
+
+#[track_caller]
+fn assert_bounded(stub: &Stub, what: &str) {
+    let sent = stub.sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        sent < SENT_BOUND,
+        "{what}: the stub wrote {sent} body bytes before ship-tag-image hung up; it should stop near the limit"
+    );
+}
+
+/// A manifest body without end (chunked, so only reading tells), or one declaring 2 GB: both
+/// are refused at the 4 MiB limit with the URL, having read at most a few MiB, and nothing is
+/// tagged.
+#[test]
+fn manifest_bodies_over_the_limit_are_refused() {
+    for declared in [None, Some(2u64 << 30)] {
+        let stub = Stub::start(move |_| {
+            StubResponse::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .endless(declared)
+        });
+        let run = TagArgs::new(&format!("{}/api", stub.host()))
+            .sha()
+            .version("v1.2.3")
+            .run();
+        let limit = match declared {
+            Some(n) => format!("over the 4 MiB limit (Content-Length {n}); not read"),
+            None => "over the 4 MiB limit; reading stopped there".to_string(),
+        };
+        assert_one_line_error(
+            &run,
+            1,
+            &[
+                &format!(
+                    "registry {} answered reading manifest api:sha-abc1234",
+                    stub.host()
+                ),
+                &format!("(http://{}/v2/api/manifests/sha-abc1234)", stub.host()),
+                &limit,
+                "nothing was tagged",
+            ],
+        );
+        assert_bounded(&stub, &format!("declared {declared:?}"));
+        assert!(stub.requests().iter().all(|r| r.method != "PUT"));
+    }
+}
+
+/// An error body without end: the error is still reported promptly, with the start of the
+/// body as its detail; the rest is never read.
+#[test]
+fn endless_error_bodies_are_cut() {
+    let stub = Stub::start(|_| StubResponse::new(500).endless(None));
+    let run = TagArgs::new(&format!("{}/api", stub.host()))
+        .sha()
+        .version("v1.2.3")
+        .run();
+    assert_one_line_error(
+        &run,
+        1,
+        &[
+            &format!("registry {} failed with HTTP 500", stub.host()),
+            r#"{"x":"xxxx"#,
+            "nothing was tagged",
+        ],
+    );
+    assert_bounded(&stub, "error body");
+}
+
+/// A token service whose reply never ends: refused at its 1 MiB limit, naming the token URL.
+#[test]
+fn endless_token_replies_are_refused() {
+    let port = Arc::new(OnceLock::<u16>::new());
+    let realm_port = port.clone();
+    let stub = Stub::start(move |req| {
+        if req.path.starts_with("/token") {
+            return StubResponse::new(200).endless(None);
+        }
+        let realm = format!(
+            "http://127.0.0.1:{}/token",
+            realm_port.get().copied().unwrap_or(0)
+        );
+        StubResponse::new(401).header(
+            "WWW-Authenticate",
+            &format!(r#"Bearer realm="{realm}",service="stub",scope="repository:api:pull""#),
+        )
+    });
+    port.set(stub.port).unwrap();
+    let run = TagArgs::new(&format!("{}/api", stub.host()))
+        .sha()
+        .version("v1.2.3")
+        .run();
+    assert_one_line_error(
+        &run,
+        1,
+        &[
+            "answered requesting a token from",
+            &format!("(http://{}/token)", stub.host()),
+            "over the 1 MiB limit; reading stopped there",
+        ],
+    );
+    assert_bounded(&stub, "token reply");
+}

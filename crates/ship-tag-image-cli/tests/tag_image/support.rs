@@ -861,6 +861,9 @@ pub struct StubResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Instead of `body`, bytes without end (`{"x":"xxxx…`) until the client hangs up: with
+    /// `Some(n)` under `Content-Length: n`, with `None` chunked.
+    pub endless: Option<Option<u64>>,
 }
 
 impl StubResponse {
@@ -869,7 +872,15 @@ impl StubResponse {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            endless: None,
         }
+    }
+
+    /// A body that never ends (see [`StubResponse::endless`]); `declared`, the
+    /// `Content-Length` it claims, if any.
+    pub fn endless(mut self, declared: Option<u64>) -> Self {
+        self.endless = Some(declared);
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -891,6 +902,8 @@ type Handler = dyn Fn(&StubRequest) -> StubResponse + Send + Sync;
 pub struct Stub {
     pub port: u16,
     pub requests: Arc<Mutex<Vec<StubRequest>>>,
+    /// Body bytes written to clients, over all connections.
+    pub sent: Arc<std::sync::atomic::AtomicU64>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -900,21 +913,23 @@ impl Stub {
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
-        let (log, stopped) = (requests.clone(), stop.clone());
+        let (log, stopped, counter) = (requests.clone(), stop.clone(), sent.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stopped.load(std::sync::atomic::Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (handler, log) = (handler.clone(), log.clone());
-                std::thread::spawn(move || serve(stream, &*handler, &log));
+                let (handler, log, counter) = (handler.clone(), log.clone(), counter.clone());
+                std::thread::spawn(move || serve(stream, &*handler, &log, &counter));
             }
         });
         Self {
             port,
             requests,
+            sent,
             stop,
         }
     }
@@ -936,7 +951,12 @@ impl Drop for Stub {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<StubRequest>>) {
+fn serve(
+    stream: TcpStream,
+    handler: &Handler,
+    log: &Mutex<Vec<StubRequest>>,
+    sent: &std::sync::atomic::AtomicU64,
+) {
     let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() || request_line.trim().is_empty() {
@@ -975,13 +995,55 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<StubRequest>>) {
     for (k, v) in &response.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    // For HEAD this is the length a GET would have had; no body follows.
-    out.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
+    match response.endless {
+        Some(Some(declared)) => out.push_str(&format!("Content-Length: {declared}\r\n")),
+        Some(None) => out.push_str("Transfer-Encoding: chunked\r\n"),
+        // For HEAD this is the length a GET would have had; no body follows.
+        None => out.push_str(&format!("Content-Length: {}\r\n", response.body.len())),
+    }
     out.push_str("\r\n");
     let mut stream = reader.into_inner();
     let _ = stream.write_all(out.as_bytes());
-    if request.method != "HEAD" {
-        let _ = stream.write_all(&response.body);
+    if request.method == "HEAD" {
+        let _ = stream.flush();
+        return;
+    }
+    let count = |n: usize| sent.fetch_add(n as u64, std::sync::atomic::Ordering::SeqCst);
+    match response.endless {
+        None => {
+            if stream.write_all(&response.body).is_ok() {
+                count(response.body.len());
+            }
+        }
+        Some(declared) => {
+            // Until the client hangs up (or, with a length, that length is sent: 2 GB in
+            // tests, so in practice the client hangs up first).
+            let block = [b'x'; 64 * 1024];
+            let mut total = 0u64;
+            // The JSON-looking start, framed as its own chunk when the body is chunked.
+            let start: &[u8] = b"{\"x\":\"";
+            let _ = match declared {
+                Some(_) => stream.write_all(start),
+                None => stream
+                    .write_all(format!("{:x}\r\n", start.len()).as_bytes())
+                    .and_then(|_| stream.write_all(start))
+                    .and_then(|_| stream.write_all(b"\r\n")),
+            };
+            while declared.is_none_or(|d| total < d) {
+                let written = match declared {
+                    Some(_) => stream.write_all(&block),
+                    None => stream
+                        .write_all(format!("{:x}\r\n", block.len()).as_bytes())
+                        .and_then(|_| stream.write_all(&block))
+                        .and_then(|_| stream.write_all(b"\r\n")),
+                };
+                if written.is_err() {
+                    break;
+                }
+                total += block.len() as u64;
+                count(block.len());
+            }
+        }
     }
     let _ = stream.flush();
 }
