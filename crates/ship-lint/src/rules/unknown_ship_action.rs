@@ -8,7 +8,7 @@ declare_rule! {
     /// `actions.ship-repositories`, `*/ship` by default) at a path where ship has no action.
     /// ship's actions are the repository root (the policy linter) and one folder each at the
     /// root: `tag-image`, `run-migrations`, `ecs-rollout`, `smoke-test` and `rollback`. The
-    /// layout before 1.1 (`OWNER/ship/actions/ecs-rollout@v1`) and misspelt names
+    /// earlier layout (`OWNER/ship/actions/ecs-rollout@v1`) and misspelt names
     /// (`ecs-rolout`) are reported.
     ///
     /// ## Why
