@@ -292,3 +292,37 @@ fn processes_left_in_the_background_are_stopped_before_the_lock_is_released() {
     );
     assert!(run.stderr.contains("killed (SIGKILL)"), "{}", run.stderr);
 }
+
+#[test]
+fn sigterm_reaches_a_background_grandchild_and_exits_143() {
+    let db = TestDb::postgres("command_grandchild");
+    let work = db.work.path();
+    // The shape of a real tool: a wrapper script whose work runs in a grandchild. Before the
+    // command had its own process group, only `sh` got the signal and `sleep` outlived us.
+    let cmd = "sleep 300 & echo $! > pidfile; wait";
+    let first = db.spawn(&["--command", cmd]);
+    assert!(
+        wait_until(Duration::from_secs(20), || std::fs::read_to_string(
+            work.join("pidfile")
+        )
+        .is_ok_and(|s| s.ends_with('\n'))),
+        "the command started"
+    );
+    let grandchild = read_pid(&work.join("pidfile"));
+    assert!(running(grandchild));
+    signal(first.id(), "TERM");
+    let first = common::Run::from(first.wait_with_output().unwrap());
+    first.expect(143);
+    assert!(
+        !running(grandchild),
+        "the grandchild `sleep 300` outlived ship-run-migrations"
+    );
+    assert!(
+        first.stderr.contains("interrupted by SIGTERM"),
+        "{}",
+        first.stderr
+    );
+    // The lock was released: the next run takes it at once.
+    db.run(&["--command", "true", "--lock-timeout", "1s"])
+        .expect(0);
+}

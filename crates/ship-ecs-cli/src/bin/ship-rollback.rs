@@ -104,12 +104,12 @@ async fn run(cli: Cli) -> Exit {
     }
     summary(&md);
     for n in &report.notes {
-        eprintln!("note: {n}");
+        ship_actions_runtime::errln!("note: {n}");
     }
     if cli.common.format == Format::Text {
         for s in &report.services {
             for d in &s.settled.diagnostics {
-                eprintln!("  {d}");
+                ship_actions_runtime::errln!("  {d}");
             }
         }
     }
