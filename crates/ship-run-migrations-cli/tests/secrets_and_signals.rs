@@ -280,7 +280,9 @@ fn sigint_reaches_a_cooperative_command_which_exits_at_once() {
 fn processes_left_in_the_background_are_stopped_before_the_lock_is_released() {
     let db = TestDb::postgres("command_background");
     let work = db.work.path();
-    let cmd = r#"(trap '' TERM; while :; do date +%s%N > beat; sleep 0.05; done) & echo $! > grandchild.pid; echo done"#;
+    // `sh` waits for the loop to ignore SIGTERM before it exits: otherwise SIGTERM could reach
+    // the loop before its `trap` ran, and the SIGKILL path would go untested.
+    let cmd = r#"(trap '' TERM; touch ready; while :; do date +%s%N > beat; sleep 0.05; done) & echo $! > grandchild.pid; while [ ! -e ready ]; do sleep 0.01; done; echo done"#;
     let run = db.run(&["--command", cmd, "--command-grace", "500ms"]);
     run.expect(0);
     let grandchild = read_pid(&work.join("grandchild.pid"));
