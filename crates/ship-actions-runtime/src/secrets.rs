@@ -77,7 +77,8 @@ pub fn register_url(url: &str) {
 pub fn register_basic_auth(username: &str, password: &str) {
     with_registry(|r| {
         r.add(password);
-        let pair = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        let pair =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         r.add(&pair);
     });
 }
@@ -331,8 +332,11 @@ fn global() -> &'static RwLock<Registry> {
     REGISTRY.get_or_init(|| {
         let mut registry = Registry::default();
         registry.learn_from_process(
-            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-            std::env::args_os().skip(1).filter_map(|a| a.into_string().ok()),
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            std::env::args_os()
+                .skip(1)
+                .filter_map(|a| a.into_string().ok()),
         );
         RwLock::new(registry)
     })
@@ -355,7 +359,10 @@ fn matcher() -> Option<Arc<AhoCorasick>> {
             return Some(Arc::clone(m));
         }
     }
-    global().write().unwrap_or_else(|e| e.into_inner()).matcher()
+    global()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .matcher()
 }
 
 fn longest_pattern() -> usize {
@@ -444,7 +451,9 @@ pub(crate) fn url_secrets(text: &str, scheme_less: bool) -> Vec<String> {
     let mut out = Vec::new();
     let userinfo = |authority_and_rest: &str, out: &mut Vec<String>| {
         let end = authority_and_rest
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"' || c == '\'')
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"' || c == '\''
+            })
             .unwrap_or(authority_and_rest.len());
         let authority = &authority_and_rest[..end];
         let Some(at) = authority.rfind('@') else {
@@ -480,7 +489,9 @@ pub(crate) fn url_secrets(text: &str, scheme_less: bool) -> Vec<String> {
             value = quoted.split('\'').next().unwrap_or("");
         } else {
             let end = value
-                .find(|c: char| matches!(c, '&' | ';' | '#' | '"' | '\'' | ',') || c.is_whitespace())
+                .find(|c: char| {
+                    matches!(c, '&' | ';' | '#' | '"' | '\'' | ',') || c.is_whitespace()
+                })
                 .unwrap_or(value.len());
             value = &value[..end];
         }
@@ -569,7 +580,10 @@ mod tests {
         let mut r = registry(&["Sup3r-s3cret-pw"]);
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         for user in ["", "u", "us", "use", "user", "admin"] {
-            let header = format!("Authorization: Basic {}", b64(&format!("{user}:Sup3r-s3cret-pw")));
+            let header = format!(
+                "Authorization: Basic {}",
+                b64(&format!("{user}:Sup3r-s3cret-pw"))
+            );
             let redacted = redact_with(&mut r, &header);
             assert!(redacted.contains(MASK), "{user}: {redacted}");
             // What is left cannot be decoded back to the password.
@@ -597,7 +611,10 @@ mod tests {
         ] {
             let redacted = redact_with(&mut r, text);
             assert!(!redacted.contains("ss w"), "{text} -> {redacted}");
-            assert!(!redacted.contains("ss%20w") && !redacted.contains("ss+w"), "{text} -> {redacted}");
+            assert!(
+                !redacted.contains("ss%20w") && !redacted.contains("ss+w"),
+                "{text} -> {redacted}"
+            );
         }
     }
 
@@ -626,17 +643,33 @@ mod tests {
             ("postgres://u:pw1@h/db", false, vec!["pw1"]),
             ("user:SECRET@host/db", true, vec!["SECRET"]),
             ("user:SECRET@host/db", false, vec![]),
-            ("postgres://user@host/db?password=SECRET", false, vec!["SECRET"]),
-            ("postgres://h/db?sslmode=require&sslpassword=S2&user=u", false, vec!["S2"]),
+            (
+                "postgres://user@host/db?password=SECRET",
+                false,
+                vec!["SECRET"],
+            ),
+            (
+                "postgres://h/db?sslmode=require&sslpassword=S2&user=u",
+                false,
+                vec!["S2"],
+            ),
             ("host=h password='a b' user=u", false, vec!["a b"]),
             ("Server=h;Password=pw3;User=u", false, vec!["pw3"]),
             ("--url=http://u:p%40ss@h/x", false, vec!["p%40ss"]),
-            ("https://ghp_0123456789abcdefghij@github.com/o/r", false, vec!["ghp_0123456789abcdefghij"]),
+            (
+                "https://ghp_0123456789abcdefghij@github.com/o/r",
+                false,
+                vec!["ghp_0123456789abcdefghij"],
+            ),
             ("https://git@github.com/o/r", false, vec![]),
             ("https://host/?q=a:b@c", false, vec![]),
             ("sqlite://app.db?mode=rwc", false, vec![]),
             ("http://a:x@h and https://b:y@i", false, vec!["x", "y"]),
-            ("https://h/?X-Amz-Signature=abc123&X-Amz-Credential=AKIA/x", false, vec!["abc123", "AKIA/x"]),
+            (
+                "https://h/?X-Amz-Signature=abc123&X-Amz-Credential=AKIA/x",
+                false,
+                vec!["abc123", "AKIA/x"],
+            ),
         ] {
             assert_eq!(url_secrets(text, scheme_less), want, "{text}");
         }
@@ -662,7 +695,14 @@ mod tests {
         let learned: Vec<&str> = r.secrets.iter().map(String::as_str).collect();
         assert_eq!(
             learned,
-            ["argpw", "dbpw", "ghs_tokenvalue", "k3y-value", "proxypw", "regpass"]
+            [
+                "argpw",
+                "dbpw",
+                "ghs_tokenvalue",
+                "k3y-value",
+                "proxypw",
+                "regpass"
+            ]
         );
     }
 

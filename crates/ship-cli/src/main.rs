@@ -712,7 +712,9 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if skipped > 0 {
-        ship_actions_runtime::errln!("{skipped} file(s) left as they were: they differ from what ship init generates");
+        ship_actions_runtime::errln!(
+            "{skipped} file(s) left as they were: they differ from what ship init generates"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -514,16 +514,16 @@ impl RegistryClient {
             ship_actions_runtime::secrets::register(token);
         }
         token.ok_or_else(|| {
-                RegistryError::new(
-                    ErrorKind::Protocol,
-                    &self.registry,
-                    format!(
-                        "registry {}'s token service {realm} answered without a token",
-                        self.registry
-                    ),
-                    "that the registry speaks the Docker token protocol",
-                )
-            })
+            RegistryError::new(
+                ErrorKind::Protocol,
+                &self.registry,
+                format!(
+                    "registry {}'s token service {realm} answered without a token",
+                    self.registry
+                ),
+                "that the registry speaks the Docker token protocol",
+            )
+        })
     }
 
     fn no_credentials(&self, op: &Op<'_>) -> RegistryError {

@@ -1085,7 +1085,10 @@ async fn command_locked(
     // could keep them open forever, so do not wait on it long.
     for copy in copies {
         let abort = copy.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(2), copy).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(2), copy)
+            .await
+            .is_err()
+        {
             abort.abort();
         }
     }

@@ -119,7 +119,11 @@ fn url_without_scheme_or_with_the_password_in_the_query_is_masked() {
             .unwrap(),
     );
     flag.expect(2);
-    assert!(flag.stderr.contains("app:***@db.internal/app"), "{}", flag.stderr);
+    assert!(
+        flag.stderr.contains("app:***@db.internal/app"),
+        "{}",
+        flag.stderr
+    );
 }
 
 #[test]
@@ -146,7 +150,11 @@ fn format_json_on_a_runner_is_one_json_document() {
 fn command_output_is_masked() {
     let db = TestDb::postgres("command_output");
     let cmd = r#"echo "out: $DATABASE_URL"; echo "err: $DATABASE_URL" >&2; printf 'partial line %s' "$DATABASE_URL""#;
-    let run = on_runner(db.work.path(), &db.url, &["--command", cmd, "--format", "json"]);
+    let run = on_runner(
+        db.work.path(),
+        &db.url,
+        &["--command", cmd, "--format", "json"],
+    );
     run.expect(0);
     assert_eq!(run.json()["success"], true);
     for prefix in ["out: ", "err: ", "partial line "] {
@@ -196,7 +204,14 @@ fn sigterm_stops_the_whole_command_group_before_the_lock_is_released() {
     // `sh` ignores SIGTERM, and so does the grandchild it leaves beating in the background
     // (ignored signals are inherited): only SIGKILL stops them.
     let cmd = r#"trap '' TERM; (while :; do date +%s%N > beat; sleep 0.05; done) & echo $! > grandchild.pid; touch started; while :; do sleep 0.05; done"#;
-    let first = db.spawn(&["--command", cmd, "--command-grace", "1s", "--format", "json"]);
+    let first = db.spawn(&[
+        "--command",
+        cmd,
+        "--command-grace",
+        "1s",
+        "--format",
+        "json",
+    ]);
     assert!(
         wait_until(Duration::from_secs(20), || work.join("started").exists()),
         "the command started"
@@ -218,7 +233,9 @@ fn sigterm_stops_the_whole_command_group_before_the_lock_is_released() {
         "the grandchild was still running ({verdict:?}) when the second runner got the lock"
     );
     assert_eq!(
-        std::fs::read_to_string(work.join("heartbeat")).unwrap().trim(),
+        std::fs::read_to_string(work.join("heartbeat"))
+            .unwrap()
+            .trim(),
         "still",
         "nothing of the first command ran alongside the second"
     );
@@ -248,7 +265,8 @@ fn sigterm_stops_the_whole_command_group_before_the_lock_is_released() {
 fn sigint_reaches_a_cooperative_command_which_exits_at_once() {
     let db = TestDb::postgres("command_sigint");
     let work = db.work.path();
-    let cmd = r#"trap 'echo stopping cleanly; exit 7' INT; touch started; while :; do sleep 0.05; done"#;
+    let cmd =
+        r#"trap 'echo stopping cleanly; exit 7' INT; touch started; while :; do sleep 0.05; done"#;
     let first = db.spawn(&["--command", cmd]);
     assert!(wait_until(Duration::from_secs(20), || work
         .join("started")

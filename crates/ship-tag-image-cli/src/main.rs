@@ -523,7 +523,8 @@ fn credentials_options(settings: &Settings) -> Result<ClientOptions, Failure> {
         );
         runtime::errln!(
             "ship-tag-image: credentials for {} from {}",
-            settings.image.registry, found.source
+            settings.image.registry,
+            found.source
         );
         options.credentials = Some(found.credentials);
         options.credential_source = Some(found.source);

@@ -59,7 +59,6 @@ fn forms(secret: &str) -> Vec<String> {
 /// One request as the stub saw it.
 #[derive(Clone, Debug)]
 struct Request {
-    method: String,
     path: String,
     /// The request line and headers, as received.
     head: String,
@@ -143,10 +142,9 @@ fn serve(conn: TcpStream, handler: &Handler, base: &str, seen: &Mutex<Vec<Reques
             }
             head.push_str(&line);
         }
-        let mut first = head.split_whitespace();
+        // `GET /path HTTP/1.1`: the second word.
         let request = Request {
-            method: first.next().unwrap_or("").to_string(),
-            path: first.next().unwrap_or("").to_string(),
+            path: head.split_whitespace().nth(1).unwrap_or("").to_string(),
             head: head.clone(),
         };
         let length = request
@@ -190,17 +188,20 @@ fn run(label: &str, bin: &str, args: &[&str], env: &[(&str, &str)], stdin_dir: &
     let reports = dir.path().join("reports");
     std::fs::create_dir_all(&reports).unwrap();
     let mut cmd = Command::new(bin_dir().join(bin));
-    cmd.args(args.iter().map(|a| a.replace("{reports}", &reports.display().to_string())))
-        .current_dir(stdin_dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_OUTPUT", &output)
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("RUNNER_TEMP", &reports)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
+    cmd.args(
+        args.iter()
+            .map(|a| a.replace("{reports}", &reports.display().to_string())),
+    )
+    .current_dir(stdin_dir)
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("HOME", dir.path())
+    .env("GITHUB_ACTIONS", "true")
+    .env("GITHUB_OUTPUT", &output)
+    .env("GITHUB_STEP_SUMMARY", &summary)
+    .env("RUNNER_TEMP", &reports)
+    .env("NO_COLOR", "1")
+    .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -283,13 +284,14 @@ fn basic_registry() -> Stub {
     Stub::start(|r, _| match r.header("authorization") {
         None => Response {
             status: 401,
-            headers: vec![(
-                "www-authenticate".into(),
-                "Basic realm=\"stub\"".into(),
-            )],
+            headers: vec![("www-authenticate".into(), "Basic realm=\"stub\"".into())],
             body: String::new(),
         },
-        Some(_) => respond(500, "text/plain", format!("upstream said no to: {}\n", r.echo())),
+        Some(_) => respond(
+            500,
+            "text/plain",
+            format!("upstream said no to: {}\n", r.echo()),
+        ),
     })
 }
 
@@ -327,7 +329,11 @@ fn bearer_registry() -> Stub {
 fn refusing_token_service() -> Stub {
     Stub::start(|r, base| {
         if r.path.starts_with("/token") {
-            return respond(401, "text/plain", format!("bad credentials in {}\n", r.echo()));
+            return respond(
+                401,
+                "text/plain",
+                format!("bad credentials in {}\n", r.echo()),
+            );
         }
         Response {
             status: 401,
@@ -344,8 +350,8 @@ fn refusing_token_service() -> Stub {
 /// quoting the request (token included); with `deny_all`, the repository too (401).
 fn github_api(deny_all: bool) -> Stub {
     Stub::start(move |r, _| {
-        let message = serde_json::json!({ "message": format!("Bad credentials: {}", r.echo()) })
-            .to_string();
+        let message =
+            serde_json::json!({ "message": format!("Bad credentials: {}", r.echo()) }).to_string();
         if !deny_all && r.path.split('?').next() == Some("/repos/org/app") {
             return respond(
                 200,
@@ -485,9 +491,21 @@ fn no_binary_prints_a_secret_on_its_error_paths() {
     ];
     for (label, stub, dry_run) in [
         ("ship-tag-image (basic, 500 echo)", basic_registry(), false),
-        ("ship-tag-image --dry-run (basic, 500 echo)", basic_registry(), true),
-        ("ship-tag-image (bearer, 403 echo)", bearer_registry(), false),
-        ("ship-tag-image (token service refuses)", refusing_token_service(), false),
+        (
+            "ship-tag-image --dry-run (basic, 500 echo)",
+            basic_registry(),
+            true,
+        ),
+        (
+            "ship-tag-image (bearer, 403 echo)",
+            bearer_registry(),
+            false,
+        ),
+        (
+            "ship-tag-image (token service refuses)",
+            refusing_token_service(),
+            false,
+        ),
     ] {
         let image = format!("{}/org/api", stub.host());
         let mut args = vec!["--image", &image, "--version", "1.2.3", "--format", "json"];
@@ -557,7 +575,9 @@ fn no_binary_prints_a_secret_on_its_error_paths() {
     // ship-smoke-test: userinfo in --url (sent as Basic, echoed by the service), a token in
     // the query and in a header, an unreachable service, a bad check line.
     let service = smoke_service();
-    let with_userinfo = service.url.replace("http://", &format!("http://robot:{SECRET}@"));
+    let with_userinfo = service
+        .url
+        .replace("http://", &format!("http://robot:{SECRET}@"));
     let with_query = format!("{}/?token={SECRET}", service.url);
     let bearer = format!("Authorization: Bearer {SECRET}");
     let unreachable = format!("http://robot:{SECRET}@{dead}");
@@ -613,7 +633,9 @@ fn no_binary_prints_a_secret_on_its_error_paths() {
     // ship-ecs-rollout and ship-rollback: an endpoint with credentials in its URL refusing
     // every call with the request quoted (the session token travels in a header).
     let ecs = ecs_endpoint();
-    let endpoint = ecs.url.replace("http://", &format!("http://robot:{SECRET}@"));
+    let endpoint = ecs
+        .url
+        .replace("http://", &format!("http://robot:{SECRET}@"));
     let aws_env = [
         ("AWS_ACCESS_KEY_ID", "AKIDSHIPTEST"),
         ("AWS_SECRET_ACCESS_KEY", SECRET),
@@ -626,22 +648,61 @@ fn no_binary_prints_a_secret_on_its_error_paths() {
         (
             "ship-ecs-rollout (refused)",
             "ship-ecs-rollout",
-            vec!["--cluster", "prod", "--service", "api", "--image", image, "--endpoint-url", &endpoint],
+            vec![
+                "--cluster",
+                "prod",
+                "--service",
+                "api",
+                "--image",
+                image,
+                "--endpoint-url",
+                &endpoint,
+            ],
         ),
         (
             "ship-ecs-rollout --format json (refused)",
             "ship-ecs-rollout",
-            vec!["--cluster", "prod", "--service", "api", "--image", image, "--endpoint-url", &endpoint, "--format", "json"],
+            vec![
+                "--cluster",
+                "prod",
+                "--service",
+                "api",
+                "--image",
+                image,
+                "--endpoint-url",
+                &endpoint,
+                "--format",
+                "json",
+            ],
         ),
         (
             "ship-ecs-rollout run-task (refused)",
             "ship-ecs-rollout",
-            vec!["run-task", "--cluster", "prod", "--service", "api", "--image", image, "--command", "migrate", "--endpoint-url", &endpoint],
+            vec![
+                "run-task",
+                "--cluster",
+                "prod",
+                "--service",
+                "api",
+                "--image",
+                image,
+                "--command",
+                "migrate",
+                "--endpoint-url",
+                &endpoint,
+            ],
         ),
         (
             "ship-rollback (refused)",
             "ship-rollback",
-            vec!["--cluster", "prod", "--service", "api", "--endpoint-url", &endpoint],
+            vec![
+                "--cluster",
+                "prod",
+                "--service",
+                "api",
+                "--endpoint-url",
+                &endpoint,
+            ],
         ),
     ] {
         let r = run(label, bin, &args, &aws_env, repo);
