@@ -1068,6 +1068,9 @@ async fn command_locked(
     // terminal reaches only us, so we decide the order (stop the command, then unlock).
     #[cfg(unix)]
     cmd.process_group(0);
+    // Listening before the spawn: a SIGTERM between the spawn and the wait would otherwise
+    // end us at once and leave the command running without the lock.
+    let signals = group::Signals::install();
     let mut child = cmd.spawn().map_err(|e| {
         Error::failed(format!(
             "cannot start `{shown}` with sh -c: {e}. Check that `sh` is on PATH."
@@ -1080,7 +1083,7 @@ async fn command_locked(
     .into_iter()
     .flatten()
     .collect();
-    let supervised = group::supervise(&mut child, opts.command_grace, progress).await;
+    let supervised = group::supervise(&mut child, signals, opts.command_grace, progress).await;
     // The pipes close once no process of the group holds them; a process that left the group
     // could keep them open forever, so do not wait on it long.
     for copy in copies {
@@ -1149,9 +1152,21 @@ mod group {
     const KILL_WAIT: Duration = Duration::from_secs(10);
     const POLL: Duration = Duration::from_millis(50);
 
+    /// Nothing to listen to without Unix signals.
+    #[cfg(not(unix))]
+    pub(super) struct Signals;
+
+    #[cfg(not(unix))]
+    impl Signals {
+        pub(super) fn install() -> Signals {
+            Signals
+        }
+    }
+
     #[cfg(not(unix))]
     pub(super) async fn supervise(
         child: &mut tokio::process::Child,
+        _signals: Signals,
         _grace: Duration,
         _progress: Progress<'_>,
     ) -> Supervised {
@@ -1168,11 +1183,11 @@ mod group {
     #[cfg(unix)]
     pub(super) async fn supervise(
         child: &mut tokio::process::Child,
+        mut signals: Signals,
         grace: Duration,
         progress: Progress<'_>,
     ) -> Supervised {
         use nix::sys::signal::Signal;
-        use tokio::signal::unix::{signal, SignalKind};
         // `process_group(0)`: the group's id is the child's pid.
         let Some(pgid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
             return Supervised {
@@ -1181,10 +1196,6 @@ mod group {
                 stopped: None,
                 left_running: 0,
             };
-        };
-        let mut signals = Signals {
-            term: signal(SignalKind::terminate()).ok(),
-            int: signal(SignalKind::interrupt()).ok(),
         };
         tokio::select! {
             status = child.wait() => {
@@ -1224,14 +1235,26 @@ mod group {
         }
     }
 
+    /// SIGTERM and SIGINT, caught instead of ending the process.
     #[cfg(unix)]
-    struct Signals {
+    pub(super) struct Signals {
         term: Option<tokio::signal::unix::Signal>,
         int: Option<tokio::signal::unix::Signal>,
     }
 
     #[cfg(unix)]
     impl Signals {
+        /// Starts catching SIGTERM and SIGINT (for the rest of the process: tokio never puts
+        /// the default action back). A handler that cannot be installed leaves that signal's
+        /// default action, ending the process, as before.
+        pub(super) fn install() -> Signals {
+            use tokio::signal::unix::{signal, SignalKind};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
+            }
+        }
+
         /// The next SIGTERM or SIGINT (never, if neither handler could be installed).
         async fn next(&mut self) -> nix::sys::signal::Signal {
             use nix::sys::signal::Signal;

@@ -79,6 +79,8 @@ struct Global {
     run_command: Option<String>,
     /// With --command, when the runner is interrupted: how long the command's processes get
     /// to exit after the signal before they are killed (and only then is the lock released).
+    // The default is `runner::DEFAULT_COMMAND_GRACE`, written out because clap wants text; a
+    // test keeps the two equal. (Not a doc comment: that would be part of --help.)
     #[arg(long, default_value = "5s", value_parser = parse_duration, global = true)]
     command_grace: Duration,
 }
@@ -907,4 +909,15 @@ async fn lint_command(g: &Global, url: &DatabaseUrl, args: &LintArgs) -> anyhow:
         FailOn::Note => Severity::Note,
     };
     Ok(Exit(if summary.fails(threshold) { 1 } else { 0 }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_grace_default_is_the_runners() {
+        let cli = Cli::try_parse_from(["ship-run-migrations", "status"]).unwrap();
+        assert_eq!(cli.global.command_grace, runner::DEFAULT_COMMAND_GRACE);
+    }
 }
