@@ -10,6 +10,10 @@
 //! `*_from` variant that takes the path, writer or environment explicitly. Those are
 //! what the tests exercise, and what callers should use when they need determinism.
 //!
+//! Every channel here redacts the secrets of the process-wide [`secrets`] registry: a
+//! credential registered once (or found in the environment) is `***` on stdout, stderr, in
+//! outputs, the step summary and workflow commands.
+//!
 //! Nothing in this crate panics; failures to write a runner file are reported as
 //! [`RuntimeError`], and failures to write a workflow command to stdout are ignored
 //! (if stdout is gone the runner cannot read the command anyway).
@@ -22,6 +26,7 @@ mod group;
 mod input;
 mod mask;
 mod output;
+pub mod secrets;
 mod stdout;
 mod summary;
 
@@ -33,6 +38,7 @@ pub use group::{group, group_to, GroupGuard};
 pub use input::{bool_input, bool_input_from, input, input_from, parse_bool_input};
 pub use mask::{add_mask, add_mask_to, mask_url_password};
 pub use output::{set_output, set_output_to, set_outputs, set_outputs_to};
+pub use secrets::{redact, stderr, Redacting, Stderr};
 pub use stdout::{stdout, write_out, Stdout};
 pub use summary::{append_step_summary, append_step_summary_to, MarkdownTable};
 
@@ -115,12 +121,16 @@ fn append_file(what: &'static str, path: &std::path::Path, data: &str) -> Result
     file.write_all(data.as_bytes()).map_err(wrap)
 }
 
-/// Writes one workflow-command line to stdout, ignoring failures.
+/// Writes one workflow-command line to stdout, redacted, ignoring failures.
 ///
 /// `println!` would panic on a closed stdout; a lost command is harmless by comparison.
 fn write_stdout_command(f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
+    let mut line = Vec::new();
+    if f(&mut line).is_err() {
+        return;
+    }
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
-    let _ = f(&mut lock);
+    let _ = std::io::Write::write_all(&mut lock, &secrets::redact_bytes(&line));
     let _ = std::io::Write::flush(&mut lock);
 }

@@ -4,14 +4,12 @@ use std::io::{self, Write};
 
 use crate::annotation::escape_data;
 
-/// Asks the runner to mask `value` in all later log output.
+/// Registers `value` as a secret: `***` in every output of this process, and on GitHub
+/// Actions an `::add-mask::` command (on standard error) asks the runner to mask it in the log.
 ///
-/// Only on GitHub Actions; elsewhere there is no log masker and the command would just
-/// print the secret. See [`add_mask_to`] for the format.
+/// The same as [`secrets::register`](crate::secrets::register); see there.
 pub fn add_mask(value: &str) {
-    if crate::is_github_actions() {
-        crate::write_stdout_command(|out| add_mask_to(out, value));
-    }
+    crate::secrets::register(value);
 }
 
 /// Writes `::add-mask::` commands for `value` to `out`, unconditionally.

@@ -32,6 +32,8 @@ pub fn set_outputs<'a>(
 
 /// Appends the output `name=value` to the output file at `path`.
 ///
+/// Registered secrets in `value` are written as `***` (see [`crate::secrets`]).
+///
 /// Single-line values are written as `name=value`. Values containing `\n` or `\r`
 /// use the runner's heredoc form with a random `ship_EOF_<hex>` delimiter that does
 /// not occur in the value, so no value can end the block early or inject another
@@ -52,7 +54,9 @@ pub fn set_outputs_to<'a>(
 ) -> Result<(), RuntimeError> {
     let mut record = String::new();
     for (name, value) in pairs {
-        record.push_str(&encode_output(name, value, random_delimiter)?);
+        // Redacted before encoding, so the heredoc delimiter is chosen against what is written.
+        let value = crate::secrets::redact(value);
+        record.push_str(&encode_output(name, &value, random_delimiter)?);
     }
     if record.is_empty() {
         return Ok(());

@@ -5,18 +5,36 @@
 //! deploy's exit code must stay the deploy's, not the pipe's. So every binary writes its
 //! standard output through [`stdout`] (or [`outln!`](crate::outln)): writes to a closed pipe
 //! are dropped and the command goes on to its own exit code.
+//!
+//! Everything written through [`stdout`] is also redacted line by line (see
+//! [`crate::secrets`]).
 
 use std::io::{ErrorKind, StdoutLock, Write};
 
-/// Standard output, locked, dropping what is written after the reader went away.
-pub struct Stdout(StdoutLock<'static>);
+use crate::secrets::Redacting;
+
+/// Standard output, locked and redacted, dropping what is written after the reader went away.
+pub struct Stdout(Redacting<PipeTolerant>);
 
 /// The process's standard output as a [`Stdout`].
 pub fn stdout() -> Stdout {
-    Stdout(std::io::stdout().lock())
+    Stdout(Redacting::new(PipeTolerant(std::io::stdout().lock())))
 }
 
 impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The locked stdout, with a closed pipe treated as success.
+struct PipeTolerant(StdoutLock<'static>);
+
+impl Write for PipeTolerant {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self.0.write(buf) {
             Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(buf.len()),

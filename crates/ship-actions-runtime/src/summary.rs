@@ -20,13 +20,15 @@ pub fn append_step_summary(markdown: &str) -> Result<(), RuntimeError> {
 /// Appends `markdown` to the summary file at `path`.
 ///
 /// A trailing newline is added when missing, so that two appended blocks (say, two
-/// tables) do not run together into one Markdown element.
+/// tables) do not run together into one Markdown element. Registered secrets are written as
+/// `***` (see [`crate::secrets`]).
 pub fn append_step_summary_to(path: &Path, markdown: &str) -> Result<(), RuntimeError> {
     if markdown.is_empty() {
         return Ok(());
     }
+    let markdown = crate::secrets::redact(markdown);
     if markdown.ends_with('\n') {
-        crate::append_file(SUMMARY_FILE, path, markdown)
+        crate::append_file(SUMMARY_FILE, path, &markdown)
     } else {
         crate::append_file(SUMMARY_FILE, path, &format!("{markdown}\n"))
     }

@@ -298,7 +298,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            ship_actions_runtime::errln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -332,7 +332,7 @@ fn deploys(args: DeploysArgs) -> anyhow::Result<ExitCode> {
     if model.unread.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprint!("{}", ship_lint::deploys::render_unread(&model.unread));
+        ship_actions_runtime::err!("{}", ship_lint::deploys::render_unread(&model.unread));
         Ok(ExitCode::from(2))
     }
 }
@@ -395,12 +395,14 @@ fn settings(command: SettingsCommand) -> anyhow::Result<ExitCode> {
                         .production_branch
                 }
             };
-            let opts = ship_github_settings::fetch::FetchOptions::from_env();
+            let opts = github_fetch_options();
             let snapshot =
                 ship_github_settings::fetch::fetch_snapshot_blocking(&opts, &repository, &branch)?;
+            // The snapshot keeps the API's error bodies, which may echo the token back.
             let text = serde_json::to_string_pretty(&snapshot)? + "\n";
+            let text = ship_actions_runtime::redact(&text);
             match output {
-                Some(path) => std::fs::write(&path, text)
+                Some(path) => std::fs::write(&path, text.as_bytes())
                     .with_context(|| format!("cannot write `{}`", path.display()))?,
                 None => ship_actions_runtime::out!("{text}"),
             }
@@ -409,13 +411,23 @@ fn settings(command: SettingsCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How to reach the GitHub API, from the environment; the token is registered as a secret, so
+/// an error body that echoes it back is masked wherever it is printed.
+fn github_fetch_options() -> ship_github_settings::fetch::FetchOptions {
+    let opts = ship_github_settings::fetch::FetchOptions::from_env();
+    if let Some(token) = &opts.token {
+        ship_actions_runtime::secrets::register(token);
+    }
+    opts
+}
+
 /// The settings to lint against, from the API or a file.
 fn load_settings(
     args: &LintArgs,
     branch: &str,
 ) -> anyhow::Result<Option<ship_github_settings::EffectiveSettings>> {
     let snapshot = if let Some(repo) = &args.github {
-        let opts = ship_github_settings::fetch::FetchOptions::from_env();
+        let opts = github_fetch_options();
         ship_github_settings::fetch::fetch_snapshot_blocking(&opts, repo, branch)?
     } else if let Some(path) = &args.settings {
         let text = std::fs::read_to_string(path).with_context(|| {
@@ -558,9 +570,12 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
     }
     if let Some(path) = &args.sarif_file {
-        let mut file = std::fs::File::create(path)
+        let file = std::fs::File::create(path)
             .with_context(|| format!("cannot write SARIF to `{}`", path.display()))?;
+        let mut file = ship_actions_runtime::Redacting::new(std::io::BufWriter::new(file));
         render(&mut file, &findings, &summary, &render_opts(Format::Sarif))?;
+        file.flush()
+            .with_context(|| format!("cannot write SARIF to `{}`", path.display()))?;
     }
     if format == Format::Github {
         ship_actions_runtime::append_step_summary(&render_step_summary(
@@ -613,7 +628,7 @@ fn write_baseline(
              did not check (pass --github or --settings to check them)"
         ));
     }
-    eprintln!("{note}");
+    ship_actions_runtime::errln!("{note}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -622,7 +637,7 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     let flags = args.given()?;
     let mut given = from_file.clone().overridden_by(&flags);
     if config_path.is_some() && given != from_file {
-        eprintln!(
+        ship_actions_runtime::errln!(
             "note: flags override {} for this run; put them there so `ship init --check` agrees",
             config_path
                 .as_ref()
@@ -658,10 +673,10 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
             ship_actions_runtime::out!("{}", d.diff);
         }
         if drift.is_empty() {
-            eprintln!("ship init --check: {} files in sync", files.len());
+            ship_actions_runtime::errln!("ship init --check: {} files in sync", files.len());
             return Ok(ExitCode::SUCCESS);
         }
-        eprintln!(
+        ship_actions_runtime::errln!(
             "ship init --check: {} of {} files drifted from the templates and the configuration; run `ship init --force` or update the configuration",
             drift.len(),
             files.len()
@@ -691,13 +706,15 @@ fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .filter_map(|f| f.token().map(|t| format!("{t} ({})", f.key())))
             .collect();
-        eprintln!(
+        ship_actions_runtime::errln!(
             "placeholders left to fill in (set them in ship.toml and run `ship init --force`): {}",
             names.join(", ")
         );
     }
     if skipped > 0 {
-        eprintln!("{skipped} file(s) left as they were: they differ from what ship init generates");
+        ship_actions_runtime::errln!(
+            "{skipped} file(s) left as they were: they differ from what ship init generates"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

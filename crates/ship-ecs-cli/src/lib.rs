@@ -84,7 +84,9 @@ pub fn progress_printer() -> impl FnMut(Line) + Send {
     let tty = std::io::stderr().is_terminal() && !ship_actions_runtime::is_github_actions();
     let mut dangling = false;
     move |line: Line| {
-        let mut err = std::io::stderr().lock();
+        // Through the secret registry: an API error quoting the request or the endpoint URL
+        // shows `***` for the credentials (dropped, hence flushed, after each line).
+        let mut err = ship_actions_runtime::stderr();
         match line {
             Line::Status(s) if tty => {
                 let _ = write!(err, "\r\x1b[2K{s}");
@@ -121,7 +123,7 @@ pub fn print_report<T: serde::Serialize>(
     match format {
         Format::Json => match serde_json::to_string_pretty(report) {
             Ok(j) => ship_actions_runtime::outln!("{j}"),
-            Err(e) => eprintln!("error: cannot print the report: {e}"),
+            Err(e) => ship_actions_runtime::errln!("error: cannot print the report: {e}"),
         },
         Format::Text => {
             ship_actions_runtime::out!("{}", table.render());
@@ -132,7 +134,7 @@ pub fn print_report<T: serde::Serialize>(
 
 /// Print an error as one paragraph and return its exit code.
 pub fn fail(e: &ship_ecs::Error) -> i32 {
-    eprintln!("error: {e}");
+    ship_actions_runtime::errln!("error: {e}");
     if ship_actions_runtime::is_github_actions() {
         ship_actions_runtime::outln!(
             "::error::{}",
@@ -145,7 +147,7 @@ pub fn fail(e: &ship_ecs::Error) -> i32 {
 /// Set step outputs; a failure to write them is reported but not fatal to the deploy result.
 pub fn outputs(pairs: &[(&str, String)]) {
     if let Err(e) = ship_actions_runtime::set_outputs(pairs.iter().map(|(k, v)| (*k, v.as_str()))) {
-        eprintln!("warning: could not write step outputs: {e}");
+        ship_actions_runtime::errln!("warning: could not write step outputs: {e}");
     }
 }
 
@@ -187,7 +189,7 @@ pub fn services_output(rows: Vec<serde_json::Value>) -> String {
 
 pub fn summary(markdown: &str) {
     if let Err(e) = ship_actions_runtime::append_step_summary(markdown) {
-        eprintln!("warning: could not write the step summary: {e}");
+        ship_actions_runtime::errln!("warning: could not write the step summary: {e}");
     }
 }
 
@@ -233,7 +235,7 @@ pub fn run_to_exit(body: impl std::future::Future<Output = Exit>) -> std::proces
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            ship_actions_runtime::errln!("error: cannot start the async runtime: {e}");
             return std::process::ExitCode::from(1);
         }
     };

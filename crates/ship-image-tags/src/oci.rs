@@ -508,21 +508,22 @@ impl RegistryClient {
                 "that the registry speaks the Docker token protocol",
             )
         })?;
-        reply
-            .token
-            .or(reply.access_token)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                RegistryError::new(
-                    ErrorKind::Protocol,
-                    &self.registry,
-                    format!(
-                        "registry {}'s token service {realm} answered without a token",
-                        self.registry
-                    ),
-                    "that the registry speaks the Docker token protocol",
-                )
-            })
+        let token = reply.token.or(reply.access_token).filter(|t| !t.is_empty());
+        if let Some(token) = &token {
+            // A credential like the password: masked in every output of the process.
+            ship_actions_runtime::secrets::register(token);
+        }
+        token.ok_or_else(|| {
+            RegistryError::new(
+                ErrorKind::Protocol,
+                &self.registry,
+                format!(
+                    "registry {}'s token service {realm} answered without a token",
+                    self.registry
+                ),
+                "that the registry speaks the Docker token protocol",
+            )
+        })
     }
 
     fn no_credentials(&self, op: &Op<'_>) -> RegistryError {
@@ -966,12 +967,17 @@ fn detail_from_body(body: &[u8]) -> String {
                 (false, true) => first.code.clone(),
                 _ => first.message.clone(),
             };
+            // Masked before it is cut short: a cut secret would no longer match.
+            let text = ship_actions_runtime::redact(&text).into_owned();
             if !text.is_empty() {
                 return truncate(&text);
             }
         }
     }
+    // A server may echo the request, Authorization header included: masked (in all its
+    // forms, base64 too) before the line is cut short, when it still matches whole.
     let text = String::from_utf8_lossy(body);
+    let text = ship_actions_runtime::redact(&text);
     let line = text
         .lines()
         .map(str::trim)

@@ -27,11 +27,14 @@ use std::str::FromStr;
 use std::time::{Duration, Instant, SystemTime};
 
 /// A database URL and the ways to show it without its password.
+///
+/// Its credentials (the password of `postgres://user:pw@host`, of `user:pw@host/db` written
+/// without a scheme, `?password=pw`) are registered in the process-wide secret registry when
+/// the URL is made, so every output of the process masks them, including errors quoting the
+/// URL back (see `ship_actions_runtime::secrets`).
 #[derive(Clone)]
 pub struct DatabaseUrl {
     raw: String,
-    /// The password, as written and percent-decoded, for redaction.
-    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for DatabaseUrl {
@@ -50,15 +53,8 @@ pub enum Backend {
 impl DatabaseUrl {
     pub fn new(raw: impl Into<String>) -> DatabaseUrl {
         let raw = raw.into();
-        let mut secrets = Vec::new();
-        if let Some(pw) = url_password(&raw) {
-            let decoded = percent_decode(pw);
-            if decoded != pw && !decoded.is_empty() {
-                secrets.push(decoded);
-            }
-            secrets.push(pw.to_string());
-        }
-        DatabaseUrl { raw, secrets }
+        ship_actions_runtime::secrets::register_url(&raw);
+        DatabaseUrl { raw }
     }
 
     /// The URL as given. Only for connecting and for a child process's `DATABASE_URL`.
@@ -71,20 +67,9 @@ impl DatabaseUrl {
         self.redact(&ship_actions_runtime::mask_url_password(&self.raw))
     }
 
-    /// The password (as written, and percent-decoded when different), for `::add-mask::`.
-    pub fn secrets(&self) -> &[String] {
-        &self.secrets
-    }
-
-    /// `text` with every occurrence of the password replaced by `***`.
+    /// `text` with every registered secret (this URL's password among them) replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if s.len() >= 2 {
-                out = out.replace(s.as_str(), "***");
-            }
-        }
-        out
+        ship_actions_runtime::redact(text).into_owned()
     }
 
     pub fn backend(&self) -> Result<Backend, Error> {
@@ -101,6 +86,12 @@ impl DatabaseUrl {
                 "no database URL: pass --database-url or set DATABASE_URL \
                  (postgres://user:password@host:5432/db or sqlite://path/to/file.db)",
             )),
+            _ if !self.raw.contains("://") => Err(Error::config(format!(
+                "the database URL `{}` has no scheme: write it as postgres://{} \
+                 (or postgresql://…, or sqlite://path/to/file.db) in --database-url / DATABASE_URL",
+                self.masked(),
+                self.masked()
+            ))),
             other => Err(Error::config(format!(
                 "unsupported database URL scheme `{other}:` in {}: ship-run-migrations supports \
                  postgres://… (or postgresql://…) and sqlite://…",
@@ -108,35 +99,6 @@ impl DatabaseUrl {
             ))),
         }
     }
-}
-
-fn url_password(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let at = authority.rfind('@')?;
-    let (_, pw) = authority[..at].split_once(':')?;
-    (!pw.is_empty()).then_some(pw)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if let Some(h) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(h);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A validated history table name: `table` or `schema.table`.
@@ -1209,8 +1171,16 @@ mod tests {
         );
         assert_eq!(u.backend().unwrap(), Backend::Postgres);
         let plain = DatabaseUrl::new("sqlite://x.db");
-        assert!(plain.secrets().is_empty());
+        assert_eq!(plain.masked(), "sqlite://x.db");
         assert_eq!(plain.backend().unwrap(), Backend::Sqlite);
+        // Without a scheme, and with the password in the query: masked all the same.
+        let bare = DatabaseUrl::new("app:zq-bare-pw@db/app");
+        assert_eq!(bare.masked(), "app:***@db/app");
+        let err = bare.backend().unwrap_err().to_string();
+        assert!(err.contains("has no scheme"), "{err}");
+        assert!(!err.contains("zq-bare-pw"), "{err}");
+        let query = DatabaseUrl::new("postgres://app@db/app?password=zq-query-pw");
+        assert_eq!(query.masked(), "postgres://app@db/app?password=***");
         assert!(DatabaseUrl::new("mysql://x").backend().is_err());
         assert!(DatabaseUrl::new("").backend().is_err());
     }

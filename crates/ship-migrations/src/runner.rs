@@ -28,7 +28,14 @@ pub struct Options {
     pub lint: bool,
     /// Apply up to and including this version.
     pub target: Option<i64>,
+    /// `--command` mode, when the runner is interrupted: how long the command's processes get
+    /// to exit after the signal is passed on to them, before they are killed.
+    pub command_grace: Duration,
 }
+
+/// The default of [`Options::command_grace`]: GitHub's runner sends SIGINT on cancel and
+/// SIGTERM 7.5 s later, so 5 s leaves time to kill the command and release the lock before.
+pub const DEFAULT_COMMAND_GRACE: Duration = Duration::from_secs(5);
 
 /// Where progress lines go (the binary prints them to stderr).
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
@@ -1005,13 +1012,29 @@ pub struct CommandReport {
     pub exit_code: Option<i32>,
     pub success: bool,
     pub duration_ms: u64,
-    /// Ended by a signal we forwarded (the runner was cancelled).
+    /// Ended by a signal we passed on (the runner was cancelled).
     pub interrupted: bool,
+    /// The signal that interrupted the runner: `SIGTERM` or `SIGINT`.
+    pub signal: Option<String>,
+    /// How the command's processes were stopped, when they had to be (interrupted, or
+    /// processes left running in the background after the command exited).
+    pub stopped: Option<String>,
+    /// Processes of the command's group still running when the lock was released: 0 unless
+    /// one survived SIGKILL (stuck in the kernel) or left the group.
+    pub left_running: usize,
 }
 
 /// `--command`: run another tool's migrations under the same lock. The command runs with
-/// `sh -c`, `DATABASE_URL` set, its standard output sent to our standard error (so `--format
-/// json` output stays clean), and is stopped if the runner is interrupted.
+/// `sh -c`, `DATABASE_URL` set, in a process group of its own, its standard output and error
+/// copied to our standard error (so `--format json` output stays clean) with every registered
+/// secret masked.
+///
+/// When the runner is interrupted (SIGTERM, SIGINT), the signal goes to the command's whole
+/// process group (the tool `sh` started, and whatever it started), the group gets
+/// [`Options::command_grace`] to exit, is then killed, and only once none of it is running is
+/// the lock released: otherwise a second runner could take the lock while the first tool is
+/// still migrating. Processes the command leaves running in the background after it exits are
+/// stopped the same way.
 pub async fn run_command(
     opts: &Options,
     command: &str,
@@ -1038,47 +1061,44 @@ async fn command_locked(
         .arg(command)
         .env("DATABASE_URL", opts.url.expose())
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::from(std::io::stderr()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
+    // Its own group: one signal reaches everything the command starts, and a Ctrl-C on a
+    // terminal reaches only us, so we decide the order (stop the command, then unlock).
+    #[cfg(unix)]
+    cmd.process_group(0);
+    // Listening before the spawn: a SIGTERM between the spawn and the wait would otherwise
+    // end us at once and leave the command running without the lock.
+    let signals = group::Signals::install();
     let mut child = cmd.spawn().map_err(|e| {
         Error::failed(format!(
             "cannot start `{shown}` with sh -c: {e}. Check that `sh` is on PATH."
         ))
     })?;
-    let mut interrupted = false;
-    let status = {
-        #[cfg(unix)]
+    let copies: Vec<_> = [
+        child.stdout.take().map(|s| tokio::spawn(copy_redacted(s))),
+        child.stderr.take().map(|s| tokio::spawn(copy_redacted(s))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let supervised = group::supervise(&mut child, signals, opts.command_grace, progress).await;
+    // The pipes close once no process of the group holds them; a process that left the group
+    // could keep them open forever, so do not wait on it long.
+    for copy in copies {
+        let abort = copy.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), copy)
+            .await
+            .is_err()
         {
-            use tokio::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate()).ok();
-            let mut int = signal(SignalKind::interrupt()).ok();
-            let stop = async {
-                match (&mut term, &mut int) {
-                    (Some(t), Some(i)) => {
-                        tokio::select! {
-                            _ = t.recv() => {},
-                            _ = i.recv() => {},
-                        }
-                    }
-                    _ => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                s = child.wait() => s,
-                _ = stop => {
-                    interrupted = true;
-                    progress("interrupted: stopping the command");
-                    let _ = child.start_kill();
-                    child.wait().await
-                }
-            }
+            abort.abort();
         }
-        #[cfg(not(unix))]
-        {
-            child.wait().await
-        }
-    };
-    let status = status.map_err(|e| Error::failed(format!("waiting for `{shown}` failed: {e}")))?;
+    }
+    let status = supervised
+        .status
+        .map_err(|e| Error::failed(format!("waiting for `{shown}` failed: {e}")))?;
+    let interrupted = supervised.signal.is_some();
     let report = CommandReport {
         database: opts.url.masked(),
         command: shown,
@@ -1087,8 +1107,298 @@ async fn command_locked(
         success: status.success() && !interrupted,
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted,
+        signal: supervised.signal.map(str::to_owned),
+        stopped: supervised.stopped,
+        left_running: supervised.left_running,
     };
     Ok(report)
+}
+
+/// Copies a child's output to our standard error, line by line, with secrets masked.
+async fn copy_redacted(mut from: impl tokio::io::AsyncRead + Unpin) {
+    use std::io::Write as _;
+    use tokio::io::AsyncReadExt as _;
+    let mut to = ship_actions_runtime::Redacting::new(std::io::stderr());
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let _ = to.write_all(&buf[..n]);
+            }
+        }
+    }
+    let _ = to.flush();
+}
+
+/// Supervising the command's process group.
+mod group {
+    use super::Progress;
+    use std::process::ExitStatus;
+    use std::time::{Duration, Instant};
+
+    /// How the command ended.
+    pub(super) struct Supervised {
+        pub status: std::io::Result<ExitStatus>,
+        /// The signal that interrupted the runner.
+        pub signal: Option<&'static str>,
+        /// How the group was stopped, when it had to be.
+        pub stopped: Option<String>,
+        /// Processes still running after the group was stopped.
+        pub left_running: usize,
+    }
+
+    /// After SIGKILL, how long to wait for the kernel to tear the group down.
+    const KILL_WAIT: Duration = Duration::from_secs(10);
+    const POLL: Duration = Duration::from_millis(50);
+
+    /// Nothing to listen to without Unix signals.
+    #[cfg(not(unix))]
+    pub(super) struct Signals;
+
+    #[cfg(not(unix))]
+    impl Signals {
+        pub(super) fn install() -> Signals {
+            Signals
+        }
+    }
+
+    #[cfg(not(unix))]
+    pub(super) async fn supervise(
+        child: &mut tokio::process::Child,
+        _signals: Signals,
+        _grace: Duration,
+        _progress: Progress<'_>,
+    ) -> Supervised {
+        Supervised {
+            status: child.wait().await,
+            signal: None,
+            stopped: None,
+            left_running: 0,
+        }
+    }
+
+    /// Waits for the command; on SIGTERM/SIGINT, or when it leaves processes behind, stops
+    /// its whole group (see [`stop`]) before returning.
+    #[cfg(unix)]
+    pub(super) async fn supervise(
+        child: &mut tokio::process::Child,
+        mut signals: Signals,
+        grace: Duration,
+        progress: Progress<'_>,
+    ) -> Supervised {
+        use nix::sys::signal::Signal;
+        // `process_group(0)`: the group's id is the child's pid.
+        let Some(pgid) = child.id().and_then(|p| i32::try_from(p).ok()) else {
+            return Supervised {
+                status: child.wait().await,
+                signal: None,
+                stopped: None,
+                left_running: 0,
+            };
+        };
+        tokio::select! {
+            status = child.wait() => {
+                // Whatever it left in the background would go on migrating after the lock is
+                // released.
+                let running = running_in_group(pgid);
+                if running == 0 {
+                    return Supervised { status, signal: None, stopped: None, left_running: 0 };
+                }
+                progress(&format!(
+                    "the command exited but left {running} process{} of its group running; stopping {} before the migration lock is released",
+                    if running == 1 { "" } else { "es" },
+                    if running == 1 { "it" } else { "them" },
+                ));
+                let stop = stop(pgid, Signal::SIGTERM, grace, &mut signals, child, progress).await;
+                Supervised {
+                    status,
+                    signal: None,
+                    stopped: Some(format!("left in the background by the command: {}", stop.describe)),
+                    left_running: stop.left_running,
+                }
+            }
+            received = signals.next() => {
+                progress(&format!(
+                    "interrupted by {}: passing it on to the command's process group {pgid}; it is killed if it has not exited within {}",
+                    received.as_str(),
+                    crate::runner::seconds(grace),
+                ));
+                let stop = stop(pgid, received, grace, &mut signals, child, progress).await;
+                Supervised {
+                    status: child.wait().await,
+                    signal: Some(received.as_str()),
+                    stopped: Some(stop.describe),
+                    left_running: stop.left_running,
+                }
+            }
+        }
+    }
+
+    /// SIGTERM and SIGINT, caught instead of ending the process.
+    #[cfg(unix)]
+    pub(super) struct Signals {
+        term: Option<tokio::signal::unix::Signal>,
+        int: Option<tokio::signal::unix::Signal>,
+    }
+
+    #[cfg(unix)]
+    impl Signals {
+        /// Starts catching SIGTERM and SIGINT (for the rest of the process: tokio never puts
+        /// the default action back). A handler that cannot be installed leaves that signal's
+        /// default action, ending the process, as before.
+        pub(super) fn install() -> Signals {
+            use tokio::signal::unix::{signal, SignalKind};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
+            }
+        }
+
+        /// The next SIGTERM or SIGINT (never, if neither handler could be installed).
+        async fn next(&mut self) -> nix::sys::signal::Signal {
+            use nix::sys::signal::Signal;
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                let received = match s {
+                    Some(s) => s.recv().await.is_some(),
+                    None => false,
+                };
+                if !received {
+                    std::future::pending::<()>().await;
+                }
+            }
+            tokio::select! {
+                () = recv(&mut self.term) => Signal::SIGTERM,
+                () = recv(&mut self.int) => Signal::SIGINT,
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    struct Stopped {
+        describe: String,
+        left_running: usize,
+    }
+
+    /// Sends `first` to group `pgid`, waits up to `grace` (cut short by another signal) for
+    /// every process of it to exit, then SIGKILLs what is left and waits until the kernel has
+    /// torn it down.
+    #[cfg(unix)]
+    async fn stop(
+        pgid: i32,
+        first: nix::sys::signal::Signal,
+        grace: Duration,
+        signals: &mut Signals,
+        child: &mut tokio::process::Child,
+        progress: Progress<'_>,
+    ) -> Stopped {
+        use nix::sys::signal::{killpg, Signal};
+        use nix::unistd::Pid;
+        let group = Pid::from_raw(pgid);
+        let started = Instant::now();
+        let _ = killpg(group, first);
+        let deadline = started + grace;
+        let mut hurried = false;
+        loop {
+            // Reap `sh` as soon as it exits (a zombie is not counted, but tidy anyway).
+            let _ = child.try_wait();
+            if running_in_group(pgid) == 0 {
+                return Stopped {
+                    describe: format!(
+                        "its processes exited {} after {}",
+                        super::seconds(started.elapsed()),
+                        first.as_str()
+                    ),
+                    left_running: 0,
+                };
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                again = signals.next() => {
+                    progress(&format!("{} again: killing the command's process group {pgid} now", again.as_str()));
+                    hurried = true;
+                    break;
+                }
+            }
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+        let killed_at = Instant::now();
+        let mut running = running_in_group(pgid);
+        while running > 0 && killed_at.elapsed() < KILL_WAIT {
+            let _ = child.try_wait();
+            tokio::time::sleep(POLL).await;
+            running = running_in_group(pgid);
+        }
+        let why = if hurried {
+            format!(
+                "a second signal came {} after {}",
+                super::seconds(started.elapsed()),
+                first.as_str()
+            )
+        } else {
+            format!(
+                "they had not exited {} after {}",
+                super::seconds(grace),
+                first.as_str()
+            )
+        };
+        Stopped {
+            describe: format!("its processes were killed (SIGKILL): {why}"),
+            left_running: running,
+        }
+    }
+
+    /// How many processes of group `pgid` are running (zombies, already dead, are not).
+    #[cfg(target_os = "linux")]
+    fn running_in_group(pgid: i32) -> usize {
+        let Ok(proc) = std::fs::read_dir("/proc") else {
+            return probe_group(pgid);
+        };
+        proc.filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .filter(|e| {
+                // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+                let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                    return false;
+                };
+                let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                    return false;
+                };
+                let mut fields = after.split_whitespace();
+                let state = fields.next().unwrap_or("");
+                let pgrp = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
+                pgrp == Some(pgid) && !matches!(state, "Z" | "X" | "x")
+            })
+            .count()
+    }
+
+    #[cfg(all(unix, not(target_os = "linux")))]
+    fn running_in_group(pgid: i32) -> usize {
+        probe_group(pgid)
+    }
+
+    /// 1 if group `pgid` has any member (zombies included), else 0: what `kill(2)` can tell.
+    #[cfg(unix)]
+    fn probe_group(pgid: i32) -> usize {
+        usize::from(nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok())
+    }
+}
+
+/// `0.3 s`, `5 s`.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 || d.subsec_millis() == 0 {
+        format!("{:.0} s", s)
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 #[cfg(test)]

@@ -2,13 +2,14 @@
 //! and exit codes; the work is in `ship-migrations`.
 //!
 //! Exit status: 0 success; 1 a migration, the lint, `verify` or the `--command` failed;
-//! 2 usage, configuration or input error (nothing was changed).
+//! 2 usage, configuration or input error (nothing was changed); 130/143 a `--command` run
+//! interrupted by SIGINT/SIGTERM (the command stopped, then the lock released).
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use ship_actions_runtime::{
-    add_mask, append_step_summary, is_github_actions, set_outputs, MarkdownTable,
+    append_step_summary, errln, is_github_actions, set_outputs, MarkdownTable,
 };
 use ship_findings::{render, render_step_summary, Format, RenderOptions, Severity, Summary};
 use ship_migrations::db::{DatabaseUrl, TableName};
@@ -30,7 +31,8 @@ use std::time::Duration;
                   transaction, under a lock so that two deploys never migrate at once; lints \
                   pending migrations for changes that break the old code still running during a \
                   rolling deploy. Without a command, runs `up`.\n\nExit status: 0 success; 1 a \
-                  migration, the lint, verify or the --command failed; 2 usage or input error."
+                  migration, the lint, verify or the --command failed; 2 usage or input error; 130/143 \
+                  --command interrupted by SIGINT/SIGTERM."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -75,6 +77,12 @@ struct Global {
         global = true
     )]
     run_command: Option<String>,
+    /// With --command, when the runner is interrupted: how long the command's processes get
+    /// to exit after the signal before they are killed (and only then is the lock released).
+    // The default is `runner::DEFAULT_COMMAND_GRACE`, written out because clap wants text; a
+    // test keeps the two equal. (Not a doc comment: that would be part of --help.)
+    #[arg(long, default_value = "5s", value_parser = parse_duration, global = true)]
+    command_grace: Duration,
 }
 
 #[derive(Subcommand)]
@@ -155,17 +163,16 @@ struct Exit(u8);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Registers the URL's credentials in the process's secret registry: from here on they are
+    // `***` in every output.
     let url = DatabaseUrl::new(cli.global.database_url.clone().unwrap_or_default());
-    for secret in url.secrets() {
-        add_mask(secret);
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
@@ -179,7 +186,7 @@ fn main() -> ExitCode {
                 None => (2, format!("{e:#}")),
             };
             let message = url.redact(&message);
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             if json {
                 // Machine readers get a document on stdout whatever happened.
                 let _ = print_json(&json!({ "error": message, "exit_code": code }));
@@ -209,7 +216,7 @@ async fn run(cli: Cli, url: &DatabaseUrl) -> anyhow::Result<Exit> {
     }
     let opts = options(&g, url)?;
     let progress = |line: &str| {
-        eprintln!("{}", url.redact(line));
+        errln!("{}", url.redact(line));
     };
     match command {
         Command::Up => match &g.run_command {
@@ -234,6 +241,7 @@ fn options(g: &Global, url: &DatabaseUrl) -> Result<Options, Error> {
         allow_changed: g.allow_changed,
         lint: !g.no_lint,
         target: g.target,
+        command_grace: g.command_grace,
     })
 }
 
@@ -251,13 +259,13 @@ fn version_str(v: Option<i64>) -> String {
 
 fn summary_output(markdown: &str) {
     if let Err(e) = append_step_summary(markdown) {
-        eprintln!("warning: {e}");
+        errln!("warning: {e}");
     }
 }
 
 fn outputs(pairs: &[(&str, String)]) {
     if let Err(e) = set_outputs(pairs.iter().map(|(k, v)| (*k, v.as_str()))) {
-        eprintln!("warning: {e}");
+        errln!("warning: {e}");
     }
 }
 
@@ -283,7 +291,7 @@ fn print_lint(g: &Global, report: &LintReport) -> anyhow::Result<()> {
     };
     if g.format == OutFormat::Json {
         render(
-            &mut std::io::stderr().lock(),
+            &mut ship_actions_runtime::stderr(),
             &report.findings,
             &summary,
             &opts(Format::Human, false),
@@ -333,7 +341,7 @@ async fn up(g: &Global, opts: &Options, progress: runner::Progress<'_>) -> anyho
         ("pending", report.pending.to_string()),
     ]);
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
 
     let mut md = String::from("### ship-run-migrations up\n\n");
@@ -416,7 +424,7 @@ async fn up(g: &Global, opts: &Options, progress: runner::Progress<'_>) -> anyho
         );
     }
     if let Some(text) = failure_text {
-        eprintln!("error: {}", opts.url.redact(&text));
+        errln!("error: {}", opts.url.redact(&text));
     }
     Ok(Exit(code))
 }
@@ -425,7 +433,7 @@ async fn plan(g: &Global, opts: &Options) -> anyhow::Result<Exit> {
     let report = runner::plan(opts).await?;
     print_lint(g, &report.lint)?;
     for w in &report.warnings {
-        eprintln!("warning: {}", opts.url.redact(w));
+        errln!("warning: {}", opts.url.redact(w));
     }
     outputs(&[
         ("applied", "0".into()),
@@ -587,7 +595,7 @@ fn by(actor: Option<&str>, sha: Option<&str>, run: Option<&str>) -> String {
 async fn verify(g: &Global, opts: &Options) -> anyhow::Result<Exit> {
     let report = runner::verify(opts).await?;
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let mut md = String::from("### ship-run-migrations verify\n\n");
     if report.changed.is_empty() {
@@ -623,11 +631,11 @@ async fn verify(g: &Global, opts: &Options) -> anyhow::Result<Exit> {
         }
     }
     if let Some(err) = runner::verify_error(&report) {
-        eprintln!("error: {err}");
+        errln!("error: {err}");
         return Ok(Exit(1));
     }
     if !report.changed.is_empty() {
-        eprintln!("warning: accepted changed applied migrations (--allow-changed)");
+        errln!("warning: accepted changed applied migrations (--allow-changed)");
     }
     Ok(Exit(0))
 }
@@ -687,7 +695,7 @@ async fn down(
         );
     }
     if let Some(f) = failure {
-        eprintln!("error: {}", opts.url.redact(&f));
+        errln!("error: {}", opts.url.redact(&f));
         return Ok(Exit(1));
     }
     Ok(Exit(0))
@@ -700,21 +708,51 @@ async fn command_mode(
     progress: runner::Progress<'_>,
 ) -> anyhow::Result<Exit> {
     let report = runner::run_command(opts, cmd, progress).await?;
-    let status = match report.exit_code {
-        Some(c) => format!("exit status {c}"),
-        None => "killed by a signal".into(),
+    let status = match (report.exit_code, &report.signal) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(_)) => "stopped".into(),
+        (None, None) => "killed by a signal".into(),
     };
     outputs(&[(
         "exit-code",
         report.exit_code.map(|c| c.to_string()).unwrap_or_default(),
     )]);
-    summary_output(&format!(
+    // What an interruption leaves behind, for the log, the summary and the JSON alike.
+    let aftermath = report.signal.as_ref().map(|signal| {
+        let stopped = report.stopped.as_deref().unwrap_or("");
+        let left = if report.left_running == 0 {
+            "no process of the command is left running".to_string()
+        } else {
+            format!(
+                "{} process{} of the command could not be stopped: stop them by hand before running again",
+                report.left_running,
+                if report.left_running == 1 { "" } else { "es" }
+            )
+        };
+        format!(
+            "interrupted by {signal} while `{}` ran under the migration lock on {}: {stopped}; {left}; \
+             the migration lock is released. The command may have stopped part-way through its \
+             migrations: check its own state (e.g. `alembic current`) before running it again.",
+            report.command, report.database
+        )
+    });
+    let mut md = format!(
         "### ship-run-migrations --command\n\n`{}` ran under the migration lock on `{}`: **{}** ({status}) in {:.1}s.\n",
         report.command,
         report.database,
-        if report.success { "succeeded" } else { "failed" },
+        match (&report.signal, report.success) {
+            (Some(_), _) => "interrupted",
+            (None, true) => "succeeded",
+            (None, false) => "failed",
+        },
         report.duration_ms as f64 / 1000.0
-    ));
+    );
+    if let Some(text) = &aftermath {
+        md.push_str(&format!("\n> [!WARNING]\n> {text}\n"));
+    } else if let Some(stopped) = &report.stopped {
+        md.push_str(&format!("\n> [!WARNING]\n> Processes {stopped}.\n"));
+    }
+    summary_output(&md);
     if g.format == OutFormat::Json {
         let mut v = serde_json::to_value(&report)?;
         v["command_mode"] = json!(true);
@@ -723,23 +761,36 @@ async fn command_mode(
         ship_actions_runtime::outln!(
             "command `{}` {} ({status}) in {:.1}s under the migration lock",
             report.command,
-            if report.success {
-                "succeeded"
-            } else {
-                "failed"
+            match (&report.signal, report.success) {
+                (Some(_), _) => "was interrupted",
+                (None, true) => "succeeded",
+                (None, false) => "failed",
             },
             report.duration_ms as f64 / 1000.0
         );
     }
-    if !report.success {
-        eprintln!(
-            "error: the migration command `{}` failed ({status}){}",
-            report.command,
-            if report.interrupted {
-                " after the runner was interrupted"
+    if let Some(text) = aftermath {
+        errln!("error: {text}");
+        // 128 + the signal's number, as a shell reports a command a signal ended.
+        return Ok(Exit(match report.signal.as_deref() {
+            Some("SIGINT") => 130,
+            _ => 143,
+        }));
+    }
+    if let Some(stopped) = &report.stopped {
+        errln!(
+            "warning: processes {stopped}{}",
+            if report.left_running > 0 {
+                format!("; {} could not be stopped", report.left_running)
             } else {
-                ""
+                String::new()
             }
+        );
+    }
+    if !report.success {
+        errln!(
+            "error: the migration command `{}` failed ({status})",
+            report.command,
         );
         return Ok(Exit(1));
     }
@@ -858,4 +909,15 @@ async fn lint_command(g: &Global, url: &DatabaseUrl, args: &LintArgs) -> anyhow:
         FailOn::Note => Severity::Note,
     };
     Ok(Exit(if summary.fails(threshold) { 1 } else { 0 }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_grace_default_is_the_runners() {
+        let cli = Cli::try_parse_from(["ship-run-migrations", "status"]).unwrap();
+        assert_eq!(cli.global.command_grace, runner::DEFAULT_COMMAND_GRACE);
+    }
 }

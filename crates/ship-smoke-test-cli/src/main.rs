@@ -173,7 +173,7 @@ fn main() -> ExitCode {
                 Some(u) => u.0.clone(),
                 None => format!("error: {e:#}"),
             };
-            eprintln!("{message}");
+            ship_actions_runtime::errln!("{message}");
             // The workflow still gets an answer: not passed, and no grounds for a rollback.
             let _ = actions::set_outputs([
                 ("passed", "false"),
@@ -191,6 +191,11 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 
 /// Runs the smoke test; `Ok(passed)`, or an error that means exit 2.
 fn run(args: RunArgs) -> anyhow::Result<bool> {
+    // `http://user:password@host` or `?token=`: masked from here on, errors about the URL
+    // included.
+    if let Some(url) = &args.url {
+        actions::secrets::register_url(url);
+    }
     let env = |name: &str| std::env::var(name).ok();
     let overrides = Overrides {
         base_url: None,
@@ -279,8 +284,9 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
         }
     };
 
+    actions::secrets::register_url(&plan.base_url);
     for secret in plan.secrets.values() {
-        actions::add_mask(secret);
+        actions::secrets::register(secret);
     }
     let report_path = args.report_file.clone().or_else(default_report_path);
     for path in [&report_path, &args.junit].into_iter().flatten() {
@@ -321,11 +327,11 @@ fn run(args: RunArgs) -> anyhow::Result<bool> {
     drop(out);
 
     if let Some(path) = &report_path {
-        std::fs::write(path, report.to_json() + "\n")
+        std::fs::write(path, actions::redact(&(report.to_json() + "\n")).as_bytes())
             .with_context(|| format!("cannot write the report to `{}`", path.display()))?;
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, report.junit())
+        std::fs::write(path, actions::redact(&report.junit()).as_bytes())
             .with_context(|| format!("cannot write JUnit XML to `{}`", path.display()))?;
     }
     actions::append_step_summary(&report.markdown())?;

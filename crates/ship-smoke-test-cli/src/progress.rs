@@ -44,7 +44,7 @@ impl Progress {
         let due = self.last_line.is_none_or(|t| t.elapsed() >= LOG_EVERY);
         if force || due {
             self.last_line = Some(Instant::now());
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            let _ = writeln!(ship_actions_runtime::stderr(), "{line}");
         }
     }
 }
@@ -71,7 +71,8 @@ impl Observer for Progress {
             format_duration(self.wait_timeout)
         );
         match &self.bar {
-            Some(bar) => bar.set_message(line),
+            // The bar draws straight to the terminal, not through the redacting stderr.
+            Some(bar) => bar.set_message(ship_actions_runtime::redact(&line).into_owned()),
             // The first failure always shows, so a misconfiguration is visible at once.
             None => self.log_line(&line, attempt == 1 || retry_in.is_none()),
         }

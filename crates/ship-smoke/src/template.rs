@@ -238,7 +238,9 @@ impl Secrets {
         &self.values
     }
 
-    /// `text` with every secret replaced by `***`.
+    /// `text` with every secret replaced by `***`: these, and those of the process-wide
+    /// registry (`ship_actions_runtime::secrets`: the URL's password, tokens from the
+    /// environment), whose encoded forms (percent, base64) are masked too.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for v in &self.values {
@@ -246,7 +248,7 @@ impl Secrets {
                 out = out.replace(v.as_str(), "***");
             }
         }
-        out
+        ship_actions_runtime::redact(&out).into_owned()
     }
 }
 

@@ -177,7 +177,7 @@ fn settings(cli: Cli) -> Result<Settings, Failure> {
             let tags = version::git_version_tags(&dir).map_err(|e| usage(e.to_string()))?;
             let latest = version::highest_release(&tags);
             let next = version::bump(latest, part);
-            eprintln!(
+            runtime::errln!(
                 "ship-tag-image: --bump {b}: {} → {next}",
                 latest.map_or_else(|| "no release yet".to_string(), |v| format!("v{v}"))
             );
@@ -515,10 +515,16 @@ fn credentials_options(settings: &Settings) -> Result<ClientOptions, Failure> {
         AuthError::Helper { .. } => Failure::Failed(e.to_string()),
     })?;
     if let Some(found) = found {
-        runtime::add_mask(&found.credentials.password);
-        eprintln!(
+        // The password, and the `Basic base64(user:password)` the registry gets (and may echo
+        // back in an error body).
+        runtime::secrets::register_basic_auth(
+            &found.credentials.username,
+            &found.credentials.password,
+        );
+        runtime::errln!(
             "ship-tag-image: credentials for {} from {}",
-            settings.image.registry, found.source
+            settings.image.registry,
+            found.source
         );
         options.credentials = Some(found.credentials);
         options.credential_source = Some(found.source);
@@ -614,7 +620,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("ship-tag-image: error: cannot start the async runtime: {e}");
+            runtime::errln!("ship-tag-image: error: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
@@ -623,7 +629,7 @@ fn main() -> ExitCode {
         Err(Failure::Usage(m) | Failure::Undecided(m)) => (2, m),
         Err(Failure::Failed(m)) => (1, m),
     };
-    eprintln!("ship-tag-image: error: {message}");
+    runtime::errln!("ship-tag-image: error: {message}");
     runtime::Annotation::new(runtime::AnnotationLevel::Error, message).emit();
     ExitCode::from(code)
 }

@@ -268,7 +268,7 @@ async fn run_task_body(cli: &RunTaskCli, journal: &Journal, slot: &OnceLock<Ecs>
     ));
     if cli.common.format == Format::Text {
         if let Some(r) = &report.reason {
-            eprintln!("error: {r}");
+            ship_actions_runtime::errln!("error: {r}");
         }
     }
     print_report(cli.common.format, &report, &table, &report.status);
@@ -433,7 +433,7 @@ async fn deploy(
             .iter()
             .filter(|s| s.settled.result != "succeeded")
             .collect();
-        eprintln!(
+        ship_actions_runtime::errln!(
             "rolling back {} to the revision(s) they ran before",
             failed
                 .iter()
@@ -453,14 +453,14 @@ async fn deploy(
                 ..Default::default()
             };
             match rollback(ecs, &plan, &mut progress).await {
-                Ok(r) => eprintln!(
+                Ok(r) => ship_actions_runtime::errln!(
                     "rollback of {}: {} ({} -> {})",
                     s.service,
                     r.status,
                     short(&s.to),
                     short(&s.from)
                 ),
-                Err(e) => eprintln!("rollback of {} failed: {e}", s.service),
+                Err(e) => ship_actions_runtime::errln!("rollback of {} failed: {e}", s.service),
             }
         }
     }
@@ -534,9 +534,9 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
     if cli.common.format == Format::Text {
         for s in &report.services {
             if !s.settled.diagnostics.is_empty() {
-                eprintln!("why {} did not succeed:", s.service);
+                ship_actions_runtime::errln!("why {} did not succeed:", s.service);
                 for d in &s.settled.diagnostics {
-                    eprintln!("  {d}");
+                    ship_actions_runtime::errln!("  {d}");
                 }
             }
         }

@@ -150,12 +150,12 @@ async fn rollback_body(cli: &Cli, journal: &Journal) -> Exit {
     }
     summary(&md);
     for n in &report.notes {
-        eprintln!("note: {n}");
+        ship_actions_runtime::errln!("note: {n}");
     }
     if cli.common.format == Format::Text {
         for s in &report.services {
             for d in &s.settled.diagnostics {
-                eprintln!("  {d}");
+                ship_actions_runtime::errln!("  {d}");
             }
         }
     }
