@@ -1242,8 +1242,7 @@ fn an_unreadable_directory_is_reported_by_env_file_committed() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
     if std::fs::read_dir(&locked).is_ok() {
-        eprintln!("running as root: the directory is readable anyway; nothing to check");
-        return;
+        return; // running as root: the directory is readable anyway
     }
     let r = ship_in(dir.path(), &["lint", ".", "--format", "json"]);
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();

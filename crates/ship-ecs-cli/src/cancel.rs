@@ -54,7 +54,7 @@ impl Signals {
     pub fn install() -> Result<Signals, i32> {
         let install = |kind: SignalKind, name: &str| {
             signal(kind).map_err(|e| {
-                eprintln!(
+                ship_actions_runtime::errln!(
                     "error: cannot handle {name} ({e}), so a cancelled run could not say what state \
                      it leaves; nothing was changed"
                 );
@@ -92,7 +92,7 @@ where
     };
     tokio::select! {
         () = on_cancel(signal) => {}
-        second = signals.recv() => eprintln!(
+        second = signals.recv() => ship_actions_runtime::errln!(
             "{}: stopped reporting; the state above may be incomplete",
             second.name()
         ),

@@ -368,12 +368,12 @@ impl CancelledReport {
         if !fix.is_empty() {
             text.push_str(&format!("\n{fix}"));
         }
-        eprintln!("{text}");
+        ship_actions_runtime::errln!("{text}");
         if ship_actions_runtime::is_github_actions() {
             // The runner reads workflow commands on either stream; stdout stays pure JSON.
             let annotation = format!("::error::{}", ship_actions_runtime::escape_data(&text));
             match format {
-                Format::Json => eprintln!("{annotation}"),
+                Format::Json => ship_actions_runtime::errln!("{annotation}"),
                 Format::Text => ship_actions_runtime::outln!("{annotation}"),
             }
         }

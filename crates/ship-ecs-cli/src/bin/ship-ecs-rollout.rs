@@ -165,9 +165,9 @@ async fn run_task_cancelled(
         "error: the one-off ECS task run was cancelled ({}) and stopped waiting: {state}",
         signal.name()
     );
-    eprintln!("{text}");
+    ship_actions_runtime::errln!("{text}");
     if ship_actions_runtime::is_github_actions() {
-        eprintln!("::error::{}", ship_actions_runtime::escape_data(&text));
+        ship_actions_runtime::errln!("::error::{}", ship_actions_runtime::escape_data(&text));
     }
     let task = task.unwrap_or_default();
     outputs(&[
@@ -197,12 +197,12 @@ async fn run_task_cancelled(
         let reason = format!("ship run-task: cancelled ({})", signal.name());
         let stop = stop_task(ecs, &cli.common.cluster, &task.task_arn, &reason);
         match within_budget(started, stop).await {
-            Some(Ok(())) => eprintln!("StopTask sent for {}", task.task_arn),
-            Some(Err(e)) => eprintln!(
+            Some(Ok(())) => ship_actions_runtime::errln!("StopTask sent for {}", task.task_arn),
+            Some(Err(e)) => ship_actions_runtime::errln!(
                 "warning: could not stop task {}: {e}; stop it with `aws ecs stop-task --cluster {} --task {}`",
                 task.task_arn, cli.common.cluster, task.task_arn
             ),
-            None => eprintln!(
+            None => ship_actions_runtime::errln!(
                 "warning: StopTask for {} got no answer within {}s; check the task with `aws ecs describe-tasks --cluster {} --tasks {}`",
                 task.task_arn,
                 CANCEL_BUDGET.as_secs(),
@@ -376,7 +376,7 @@ async fn cancelled(
         let failure = match within_budget(started, tag_rollout(ecs, arn, "CANCELLED")).await {
             Some(Ok(())) => {
                 let done = format!("{} tagged {}=CANCELLED.", short(arn), tags::ROLLOUT);
-                eprintln!("{done}");
+                ship_actions_runtime::errln!("{done}");
                 summary(&format!("- {done}\n"));
                 continue;
             }
@@ -388,7 +388,7 @@ async fn cancelled(
             short(arn),
             tags::ROLLOUT
         );
-        eprintln!("warning: {warning}");
+        ship_actions_runtime::errln!("warning: {warning}");
         summary(&format!("- warning: {warning}\n"));
     }
 }
