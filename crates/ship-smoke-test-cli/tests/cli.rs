@@ -216,21 +216,23 @@ fn seed_flow_with_captures_and_a_masked_token() {
     let junit = std::fs::read_to_string(&files[3]).unwrap();
     assert!(junit.contains("tests=\"7\" failures=\"0\""), "{junit}");
 
-    // The runner is told to mask the token, and it appears nowhere else.
+    // The runner is told to mask the token (on stderr, so stdout stays the report), and it
+    // appears nowhere else.
     assert!(
-        r.stdout.contains(&format!("::add-mask::{token}\n")),
+        r.stderr.contains(&format!("::add-mask::{token}\n")),
         "{}",
-        r.stdout
+        r.stderr
     );
+    assert!(!r.stdout.contains("::add-mask::"), "{}", r.stdout);
     let unmasked: Vec<&str> = r
-        .stdout
+        .stderr
         .lines()
         .filter(|l| !l.starts_with("::add-mask::"))
         .collect();
     let everywhere = format!(
         "{}{}{}{}{}",
+        r.stdout,
         unmasked.join("\n"),
-        r.stderr,
         std::fs::read_to_string(&files[2]).unwrap(),
         summary,
         junit

@@ -221,8 +221,9 @@ fn basic_auth_required_and_given() {
         .env("REGISTRY_PASSWORD", password)
         .env("GITHUB_ACTIONS", "true")
         .run();
+    // On stderr: stdout stays the report (`--format json` one JSON document).
     run.assert_code(0)
-        .assert_stdout_has(&[&format!("::add-mask::{password}")]);
+        .assert_stderr_has(&[&format!("::add-mask::{password}")]);
     let leaks = run
         .stdout
         .lines()
