@@ -75,7 +75,7 @@ jobs:
       - uses: org/ship/tag-image@v1
         with:
           image: 127.0.0.1:1/api
-          version: v1.2.3
+          release-version: v1.2.3
           sha: abc1234def567890abc1234def567890abc12345
           push: "false"
       - run: date +%s.%N > "$BENCH_OUT/end"

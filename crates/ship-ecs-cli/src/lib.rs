@@ -24,7 +24,9 @@ mod tests {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    Text,
+    /// Lines for a person (`text`, its earlier name, is still accepted).
+    #[value(alias = "text")]
+    Human,
     Json,
 }
 
@@ -51,7 +53,7 @@ pub struct Common {
     #[arg(long)]
     pub endpoint_url: Option<String>,
     /// Output format on stdout.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// First pause between DescribeServices polls (grows up to 15s). Also from the environment
     /// (SHIP_ECS_POLL_INTERVAL), so tests running the actions against a local endpoint poll fast.
@@ -125,7 +127,7 @@ pub fn print_report<T: serde::Serialize>(
             Ok(j) => ship_actions_runtime::outln!("{j}"),
             Err(e) => ship_actions_runtime::errln!("error: cannot print the report: {e}"),
         },
-        Format::Text => {
+        Format::Human => {
             ship_actions_runtime::out!("{}", table.render());
             ship_actions_runtime::outln!("status: {status}");
         }
@@ -374,7 +376,7 @@ impl CancelledReport {
             let annotation = format!("::error::{}", ship_actions_runtime::escape_data(&text));
             match format {
                 Format::Json => ship_actions_runtime::errln!("{annotation}"),
-                Format::Text => ship_actions_runtime::outln!("{annotation}"),
+                Format::Human => ship_actions_runtime::outln!("{annotation}"),
             }
         }
         let table = self.table();

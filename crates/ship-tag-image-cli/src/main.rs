@@ -7,7 +7,7 @@
 //! real run would succeed, 1 it would be refused, 2 bad input or the registry could not be
 //! read, so the question has no answer.
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{Parser, ValueEnum};
 use serde::Serialize;
 use ship_actions_runtime as runtime;
 use ship_image_tags::auth::{self, AuthError};
@@ -27,7 +27,6 @@ use std::process::ExitCode;
 #[command(
     name = "ship-tag-image",
     version,
-    disable_version_flag = true,
     about = "Tag one image vX.Y.Z and sha-<commit> in its registry, by manifest, without pulling",
     long_about = "Tag one image vX.Y.Z and sha-<commit> in its registry, by manifest, without pulling.\n\n\
         The source manifest (default: the tag sha-<short GITHUB_SHA>) is read once and its exact bytes \
@@ -50,8 +49,9 @@ struct Cli {
     #[arg(long, value_name = "TAG|DIGEST")]
     source: Option<String>,
     /// Release version (v1.2.3, 1.2.3-rc.1) [default: from --ref when it is a version tag].
+    /// (`--version` prints the program's version, as on every ship binary.)
     #[arg(long, value_name = "VERSION")]
-    version: Option<String>,
+    release_version: Option<String>,
     /// Compute the version by bumping the highest version tag of the git repository.
     #[arg(long, value_name = "major|minor|patch")]
     bump: Option<String>,
@@ -88,9 +88,6 @@ struct Cli {
     /// Output format on standard output.
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Print the program version.
-    #[arg(short = 'V', long = "tool-version", action = ArgAction::Version)]
-    tool_version: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,11 +158,13 @@ fn settings(cli: Cli) -> Result<Settings, Failure> {
         .transpose()
         .map_err(|e| usage(e.to_string()))?;
 
-    let explicit_version = text(cli.version, "version");
+    let explicit_version = text(cli.release_version, "release-version");
     let bump = text(cli.bump, "bump");
     let version = match (explicit_version, bump) {
         (Some(_), Some(_)) => {
-            return Err(usage("pass either version or bump, not both".into()));
+            return Err(usage(
+                "pass either release-version or bump, not both".into(),
+            ));
         }
         (Some(v), None) => Some(version::parse_version(&v).map_err(|e| usage(e.to_string()))?),
         (None, Some(b)) => {
@@ -234,7 +233,7 @@ fn settings(cli: Cli) -> Result<Settings, Failure> {
     });
     if tags.is_empty() {
         return Err(usage(
-            "nothing to tag: no version (from --version, --bump or a version tag in GITHUB_REF) and no --sha / GITHUB_SHA".into(),
+            "nothing to tag: no version (from --release-version, --bump or a version tag in GITHUB_REF) and no --sha / GITHUB_SHA".into(),
         ));
     }
     Ok(Settings {

@@ -508,7 +508,14 @@ fn no_binary_prints_a_secret_on_its_error_paths() {
         ),
     ] {
         let image = format!("{}/org/api", stub.host());
-        let mut args = vec!["--image", &image, "--version", "1.2.3", "--format", "json"];
+        let mut args = vec![
+            "--image",
+            &image,
+            "--release-version",
+            "1.2.3",
+            "--format",
+            "json",
+        ];
         if dry_run {
             args.push("--dry-run");
         }
@@ -520,7 +527,7 @@ fn no_binary_prints_a_secret_on_its_error_paths() {
     let r = run(
         "ship-tag-image (unreachable)",
         "ship-tag-image",
-        &["--image", &image, "--version", "1.2.3"],
+        &["--image", &image, "--release-version", "1.2.3"],
         &registry_env,
         repo,
     );

@@ -266,7 +266,7 @@ async fn run_task_body(cli: &RunTaskCli, journal: &Journal, slot: &OnceLock<Ecs>
         report.status,
         table.render()
     ));
-    if cli.common.format == Format::Text {
+    if cli.common.format == Format::Human {
         if let Some(r) = &report.reason {
             ship_actions_runtime::errln!("error: {r}");
         }
@@ -476,7 +476,7 @@ fn run_url_from_env() -> Option<String> {
 
 fn report_out(cli: &Cli, report: &RolloutReport) {
     for d in &report.diffs {
-        if cli.common.format == Format::Text {
+        if cli.common.format == Format::Human {
             ship_actions_runtime::outln!("{d}");
         }
     }
@@ -531,7 +531,7 @@ fn report_out(cli: &Cli, report: &RolloutReport) {
         }
     }
     summary(&md);
-    if cli.common.format == Format::Text {
+    if cli.common.format == Format::Human {
         for s in &report.services {
             if !s.settled.diagnostics.is_empty() {
                 ship_actions_runtime::errln!("why {} did not succeed:", s.service);

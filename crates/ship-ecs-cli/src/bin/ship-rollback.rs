@@ -152,7 +152,7 @@ async fn rollback_body(cli: &Cli, journal: &Journal) -> Exit {
     for n in &report.notes {
         ship_actions_runtime::errln!("note: {n}");
     }
-    if cli.common.format == Format::Text {
+    if cli.common.format == Format::Human {
         for s in &report.services {
             for d in &s.settled.diagnostics {
                 ship_actions_runtime::errln!("  {d}");

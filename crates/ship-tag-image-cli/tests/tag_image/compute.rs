@@ -90,7 +90,7 @@ fn tags_from_github_ref() {
 #[test]
 fn explicit_version_wins_over_the_ref() {
     let run = compute(
-        &["--version", "v3.0.0"],
+        &["--release-version", "v3.0.0"],
         &[("GITHUB_REF", "refs/tags/v1.2.3"), ("GITHUB_SHA", SHA)],
     );
     run.assert_code(0);
@@ -195,7 +195,7 @@ fn bump_refuses_a_shallow_clone_without_tags() {
 fn action_inputs_and_flags_merge() {
     let env = [
         ("INPUT_IMAGE", "ghcr.io/org/web"),
-        ("INPUT_VERSION", "v1.4.0"),
+        ("INPUT_RELEASE_VERSION", "v1.4.0"),
         ("INPUT_FLOATING", "true"),
         ("INPUT_ALLOW-LATEST", "yes"),
         ("INPUT_PUSH", "false"),
@@ -240,7 +240,7 @@ fn action_inputs_and_flags_merge() {
     env2.push(("INPUT_ALLOW_LATEST", "false"));
     let run = tag_image(
         &[
-            "--version",
+            "--release-version",
             "v2.0.0",
             "--floating",
             "false",

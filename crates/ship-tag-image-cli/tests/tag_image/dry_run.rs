@@ -4,7 +4,7 @@
 
 use crate::support::*;
 
-/// The plan of `--sha --version v1.2.3 --floating` in a repository holding only the build's
+/// The plan of `--sha --release-version v1.2.3 --floating` in a repository holding only the build's
 /// `sha-` tag.
 const FIRST_RELEASE: &[(&str, &str)] = &[
     (SHA_TAG, "already-there"),
@@ -37,7 +37,7 @@ fn assert_real_run_follows(args: TagArgs, plan: &[(String, String)]) {
     assert_eq!(real.statuses(), want, "{}", real.stdout);
 }
 
-/// A dry run of `--sha --version v1.2.3` on `base` that cannot read the registry: exit 2 with
+/// A dry run of `--sha --release-version v1.2.3` on `base` that cannot read the registry: exit 2 with
 /// one error line holding `wants`.
 #[track_caller]
 fn assert_undecided(base: TagArgs, wants: &[&str]) -> Run {

@@ -247,23 +247,27 @@ fn usage_errors_exit_2_with_one_line() {
             "lowercase",
         ),
         (
-            ours(&["--version", "v0.29"]),
+            ours(&["--release-version", "v0.29"]),
             vec![],
             "`v0.29` is not a semantic version",
         ),
         (
-            ours(&["--version", "1.2"]),
+            ours(&["--release-version", "1.2"]),
             vec![],
             "`1.2` is not a semantic version",
         ),
-        (ours(&["--version", "01.2.3"]), vec![], "leading zero"),
         (
-            ours(&["--version", "v1.2.3+build"]),
+            ours(&["--release-version", "01.2.3"]),
+            vec![],
+            "leading zero",
+        ),
+        (
+            ours(&["--release-version", "v1.2.3+build"]),
             vec![],
             "cannot contain `+`",
         ),
         (
-            ours(&["--version", "v1.2.3", "--bump", "patch"]),
+            ours(&["--release-version", "v1.2.3", "--bump", "patch"]),
             vec![],
             "either version or bump",
         ),
@@ -279,13 +283,13 @@ fn usage_errors_exit_2_with_one_line() {
             "neither a tag nor a digest",
         ),
         (
-            vec!["--image", image, "--version", "v1.2.3"],
+            vec!["--image", image, "--release-version", "v1.2.3"],
             vec![],
             "no source",
         ),
         (
             ours(&[
-                "--version",
+                "--release-version",
                 "v1.2.3",
                 "--allow-latest",
                 "--environment",

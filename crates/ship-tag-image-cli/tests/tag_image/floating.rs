@@ -10,7 +10,7 @@ use ship_image_tags::floating::ListLimits;
 use ship_image_tags::oci::{ClientOptions, RegistryClient, OCI_MANIFEST};
 use ship_image_tags::ImageRepo;
 
-/// `--version version --floating` for `image`, from the build's sha- tag.
+/// `--release-version version --floating` for `image`, from the build's sha- tag.
 fn floating(image: &str, version: &str) -> TagArgs {
     TagArgs::new(image).sha().version(version).floating()
 }

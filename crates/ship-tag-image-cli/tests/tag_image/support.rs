@@ -596,7 +596,7 @@ impl TagArgs {
     }
 
     pub fn version(self, version: &str) -> Self {
-        self.arg("--version", version)
+        self.arg("--release-version", version)
     }
 
     pub fn floating(self) -> Self {
