@@ -47,6 +47,11 @@ const MASK: &str = "***";
 const MIN_SECRET_LEN: usize = 3;
 /// Shorter encoded forms (base64 fragments, escapes) are not matched: too likely by chance.
 const MIN_DERIVED_LEN: usize = 6;
+/// A value learned from a variable's name alone (not registered by the code that uses it) is
+/// masked only when this long: real keys and tokens are longer, while LocalStack's and moto's
+/// `AWS_SECRET_ACCESS_KEY=test` would otherwise turn every "test" of the output into `***`.
+/// (On GitHub the runner masks the repository's secrets itself, whatever their length.)
+const MIN_LEARNED_LEN: usize = 8;
 /// A username without a password is a token (`https://ghp_…@github.com`) only when this long.
 const MIN_TOKEN_USERNAME_LEN: usize = 20;
 
@@ -306,7 +311,10 @@ impl Registry {
         args: impl IntoIterator<Item = String>,
     ) {
         for (name, value) in vars {
-            if is_credential_variable(&name) && !is_flag_like(&value) {
+            if is_credential_variable(&name)
+                && !is_flag_like(&value)
+                && value.trim().len() >= MIN_LEARNED_LEN
+            {
                 self.add(&value);
             }
             // A scheme-less `user:pw@host/db` is only read as a URL where one is expected.
@@ -681,7 +689,9 @@ mod tests {
         r.learn_from_process(
             [
                 ("GITHUB_TOKEN", "ghs_tokenvalue"),
-                ("INPUT_REGISTRY-PASSWORD", "regpass"),
+                ("INPUT_REGISTRY-PASSWORD", "registry-pass"),
+                // A test double's placeholder, not a secret: "test" must stay readable.
+                ("AWS_SECRET_ACCESS_KEY", "test"),
                 ("MY_API_KEY", "k3y-value"),
                 ("SKIP_TOKEN", "false"),
                 ("HTTPS_PROXY", "http://proxyuser:proxypw@proxy:3128"),
@@ -701,7 +711,7 @@ mod tests {
                 "ghs_tokenvalue",
                 "k3y-value",
                 "proxypw",
-                "regpass"
+                "registry-pass"
             ]
         );
     }

@@ -269,7 +269,7 @@ fn usage_errors_exit_2_with_one_line() {
         (
             ours(&["--release-version", "v1.2.3", "--bump", "patch"]),
             vec![],
-            "either version or bump",
+            "either release-version or bump",
         ),
         (ours(&["--bump", "sideways"]), vec![], "major, minor, patch"),
         (
