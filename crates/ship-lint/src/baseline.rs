@@ -37,7 +37,7 @@
 //! }
 //! ```
 
-use crate::repo_files::RepoRoot;
+use crate::repo_files::{explicit_or_in_repository, RepoRoot};
 use crate::rules::{baseline_stale::BaselineStale, hardcoded_secret::HardcodedSecret};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -252,15 +252,8 @@ pub fn resolve(
 ) -> Result<Option<LoadedBaseline>, BaselineError> {
     // The repository's own baseline is the pull request's file: read only when it is a
     // regular file inside DIR (a symlink to a FIFO or `/dev/zero` is an error, not a hang).
-    let (file, files) = match explicit {
-        Some(p) => (p.to_path_buf(), RepoRoot::unbounded(dir)),
-        None => {
-            let default = dir.join(DEFAULT_PATH);
-            if std::fs::symlink_metadata(&default).is_err() {
-                return Ok(None);
-            }
-            (default, RepoRoot::new(dir))
-        }
+    let Some((file, files)) = explicit_or_in_repository(dir, explicit, DEFAULT_PATH) else {
+        return Ok(None);
     };
     let shown = shown_path(dir, &file);
     let text = files

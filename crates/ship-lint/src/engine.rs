@@ -83,6 +83,7 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
         discover(&opts.dir)?
     };
     let root = RepoRoot::new(&opts.dir);
+    let unbounded = RepoRoot::unbounded(&opts.dir);
     for (path, shown) in &files {
         if !explicit {
             continue;
@@ -93,7 +94,7 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
             refusal @ (Refusal::Missing { .. }
             | Refusal::NotRegular { .. }
             | Refusal::Unreadable { .. }),
-        ) = RepoRoot::unbounded(&opts.dir).check(path)
+        ) = unbounded.check(path)
         {
             return Err(LintError::Unreadable {
                 path: shown.clone(),
@@ -134,7 +135,6 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
     let results: Vec<FileResult> = units
         .par_iter()
         .map(|(path, shown, kind)| {
-            let unbounded = RepoRoot::unbounded(&opts.dir);
             // What the user named, unless it is a symlink (that a pull request can plant).
             let root = if explicit && !path.is_symlink() {
                 &unbounded
@@ -241,6 +241,7 @@ fn settings_findings(
         },
     };
     let policy_source = policy_text.as_deref().map(Source::new);
+    let files = RepoRoot::new(&opts.dir);
     let mut findings = Vec::new();
     for rule in rules {
         let mut out = Vec::new();
@@ -254,9 +255,7 @@ fn settings_findings(
             let source_text = if Some(&path) == shown.as_ref() {
                 None
             } else if d.span.is_some() {
-                RepoRoot::new(&opts.dir)
-                    .read_relative(&path, opts.policy.max_file_size)
-                    .ok()
+                files.read_relative(&path, opts.policy.max_file_size).ok()
             } else {
                 None
             };

@@ -61,26 +61,18 @@ pub fn resolve_policy(
     // The repository's own policy is the pull request's file: it must be a regular file
     // inside DIR. Anything at its path (a dangling symlink, a FIFO, a directory) is an
     // error, never a silent fall back to the built-in policy.
-    let (path, files, fix) = match explicit {
-        Some(p) => (
-            p.to_path_buf(),
-            repo_files::RepoRoot::unbounded(dir),
-            "pass a policy file to --policy",
-        ),
-        None => {
-            let path = dir.join(".github").join("ship-policy.yml");
-            if std::fs::symlink_metadata(&path).is_err() {
-                return Ok(ResolvedPolicy {
-                    policy: CompiledPolicy::builtin(),
-                    file: None,
-                });
-            }
-            (
-                path,
-                repo_files::RepoRoot::new(dir),
-                "make .github/ship-policy.yml the policy file itself, or remove it to use the built-in policy",
-            )
-        }
+    let Some((path, files)) =
+        repo_files::explicit_or_in_repository(dir, explicit, ".github/ship-policy.yml")
+    else {
+        return Ok(ResolvedPolicy {
+            policy: CompiledPolicy::builtin(),
+            file: None,
+        });
+    };
+    let fix = if explicit.is_some() {
+        "pass a policy file to --policy"
+    } else {
+        "make .github/ship-policy.yml the policy file itself, or remove it to use the built-in policy"
     };
     let shown = path.to_string_lossy().replace('\\', "/");
     let text = files

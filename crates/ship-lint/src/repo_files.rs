@@ -70,6 +70,26 @@ impl Refusal {
     }
 }
 
+/// Where an optional file of the repository (its policy, its baseline) is read from: the file
+/// the user named (`explicit`, read wherever it is), else `dir/default` when anything at all
+/// is at that path (held to the repository: a dangling link or a FIFO there is refused, not
+/// taken for "no file"), else `None`.
+pub fn explicit_or_in_repository(
+    dir: &Path,
+    explicit: Option<&Path>,
+    default: &str,
+) -> Option<(PathBuf, RepoRoot)> {
+    match explicit {
+        Some(p) => Some((p.to_path_buf(), RepoRoot::unbounded(dir))),
+        None => {
+            let path = dir.join(default);
+            std::fs::symlink_metadata(&path)
+                .is_ok()
+                .then(|| (path, RepoRoot::new(dir)))
+        }
+    }
+}
+
 /// What a file that is not regular is, in words.
 pub fn kind_of(t: &FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
@@ -127,18 +147,15 @@ impl RepoRoot {
 
     /// `path`'s real location, when it is a regular file inside the repository.
     pub fn check(&self, path: &Path) -> Result<PathBuf, Refusal> {
-        let link = std::fs::symlink_metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Refusal::Missing { dangling_to: None },
-            _ => Refusal::Unreadable {
-                reason: e.to_string(),
-            },
-        })?;
         let real = match std::fs::canonicalize(path) {
             Ok(real) => real,
+            // Nothing there, or a symlink to nothing (only then is the link itself looked at).
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dangling =
+                    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
                 return Err(Refusal::Missing {
-                    dangling_to: link.file_type().is_symlink().then(|| link_target(path)),
-                })
+                    dangling_to: dangling.then(|| link_target(path)),
+                });
             }
             Err(e) => {
                 return Err(Refusal::Unreadable {

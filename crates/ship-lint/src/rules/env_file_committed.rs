@@ -195,12 +195,7 @@ impl EnvFileCommitted {
             if !is_env_file(&entry.file_name().to_string_lossy()) {
                 continue;
             }
-            let rel = entry
-                .path()
-                .strip_prefix(cx.dir)
-                .unwrap_or(entry.path())
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = relative(entry.path());
             if ignored.iter().any(|g| g.is_match(&rel)) {
                 continue;
             }
