@@ -3,7 +3,7 @@
 
 use crate::engine::{discover, LintError};
 use crate::model::{triggers, EnvironmentBinding, Repository, WorkflowFacts};
-use crate::repo_files::RepoRoot;
+use crate::repo_files::into_text;
 use rayon::prelude::*;
 use ship_policy::CompiledPolicy;
 use ship_workflow::yaml::{self, Limits};
@@ -57,19 +57,19 @@ pub struct DeployModel {
 /// Every job of every workflow in `dir`, in file and job order.
 pub fn deploys(dir: &Path, policy: &CompiledPolicy) -> Result<DeployModel, LintError> {
     let files = discover(dir)?;
-    let repo = Repository::build(dir, &files, policy);
-    let root = RepoRoot::new(dir);
+    let (repo, read) = Repository::build(dir, &files, policy);
     let per_file: Vec<Result<Vec<JobModel>, UnreadWorkflow>> = files
         .par_iter()
-        .map(|(path, shown)| {
+        .zip(read)
+        .map(|((_, shown), bytes)| {
             let unread = |line: Option<u32>, column: Option<u32>, reason: String| UnreadWorkflow {
                 workflow: shown.clone(),
                 line,
                 column,
                 reason,
             };
-            let text = root
-                .read_to_string(path, policy.max_file_size)
+            let text = bytes
+                .and_then(into_text)
                 .map_err(|refusal| unread(None, None, refusal.to_string()))?;
             let root = match yaml::parse(&text, Limits::default()) {
                 Ok(Some(root)) => root,

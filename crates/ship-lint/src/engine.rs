@@ -4,6 +4,7 @@ use crate::context::{
     Diagnostic, FileKind, JobSummary, RepositoryContext, SettingsContext, WorkflowContext,
     WorkflowSummary,
 };
+use crate::model::repository::WorkflowBytes;
 use crate::model::{job_stages, EnvironmentBinding, Repository, StepRole, WorkflowFacts};
 use crate::repo_files::{Refusal, RepoRoot};
 use crate::rules::{registry, unused_ignore::UnusedIgnore, workflow_syntax::WorkflowSyntax, Rule};
@@ -118,30 +119,34 @@ pub fn lint(opts: &LintOptions) -> Result<LintReport, LintError> {
         .collect();
 
     // Composite actions and reusable workflows first: a job is judged by what it runs.
-    let repo = if explicit {
-        Repository::default()
+    // The repository's model reads every workflow once; the rules lint those same bytes.
+    let (repo, read) = if explicit {
+        (Repository::default(), Vec::new())
     } else {
         Repository::build(&opts.dir, &files, &opts.policy)
     };
-    let units: Vec<(&PathBuf, &String, FileKind)> = files
+    let mut read = read.into_iter();
+    let units: Vec<(&PathBuf, &String, FileKind, Option<WorkflowBytes>)> = files
         .iter()
-        .map(|(p, s)| (p, s, FileKind::Workflow))
+        .map(|(p, s)| (p, s, FileKind::Workflow, read.next()))
         .chain(
             repo.action_files
                 .iter()
-                .map(|(p, s)| (p, s, FileKind::Action)),
+                .map(|(p, s)| (p, s, FileKind::Action, None)),
         )
         .collect();
+    // Owned units: each file's bytes are freed as soon as it is linted.
     let results: Vec<FileResult> = units
-        .par_iter()
-        .map(|(path, shown, kind)| {
+        .into_par_iter()
+        .map(|(path, shown, kind, bytes)| {
             // What the user named, unless it is a symlink (that a pull request can plant).
             let root = if explicit && !path.is_symlink() {
                 &unbounded
             } else {
                 &root
             };
-            lint_file(path, shown, *kind, root, &rules, &opts.policy, &repo)
+            let bytes = bytes.unwrap_or_else(|| root.read(path, opts.policy.max_file_size));
+            lint_file(shown, kind, bytes, root, &rules, &opts.policy, &repo)
         })
         .collect();
 
@@ -392,9 +397,9 @@ fn truncate(line: String) -> String {
 }
 
 fn lint_file(
-    path: &Path,
     shown: &str,
     kind: FileKind,
+    bytes: WorkflowBytes,
     files: &RepoRoot,
     rules: &[&dyn Rule],
     policy: &CompiledPolicy,
@@ -432,7 +437,7 @@ fn lint_file(
         kind,
     };
 
-    let bytes = match files.read(path, policy.max_file_size) {
+    let bytes = match bytes {
         Ok(b) => b,
         Err(refusal) => {
             return fail(
@@ -679,6 +684,10 @@ fn lint_file(
     summary.manual_rollback |=
         names_a_version && !builds() && cx.deploy_jobs().any(|(_, f)| production_rollout(f));
 
+    // Sorted here, in parallel: the files come back in path order, so the final sort of
+    // every finding only merges runs that are already sorted.
+    sort_findings(&mut findings);
+    sort_findings(&mut held);
     FileResult {
         findings,
         held,

@@ -7,10 +7,12 @@
 //! target checked against the repository's real path), never more than a size limit; what
 //! is refused is reported by its path, never read.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::FileType;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Why a file was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +118,9 @@ pub struct RepoRoot {
     dir: PathBuf,
     /// `None`: any regular file may be read (a file the user named on the command line).
     real: Option<PathBuf>,
+    /// Directories already resolved: inside the repository or not. A repository's files sit
+    /// in a handful of directories, so each is resolved once instead of once per file.
+    dirs: Arc<Mutex<HashMap<PathBuf, bool>>>,
 }
 
 impl RepoRoot {
@@ -124,6 +129,7 @@ impl RepoRoot {
             dir: dir.to_path_buf(),
             // A directory that cannot be resolved has no files to read: nothing is inside.
             real: Some(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())),
+            dirs: Arc::default(),
         }
     }
 
@@ -132,6 +138,7 @@ impl RepoRoot {
         RepoRoot {
             dir: dir.to_path_buf(),
             real: None,
+            dirs: Arc::default(),
         }
     }
 
@@ -184,19 +191,69 @@ impl RepoRoot {
     /// The bytes of `path` when it is a regular file inside the repository of at most
     /// `limit` bytes.
     pub fn read(&self, path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
+        if let Some(bytes) = self.read_plain(path, limit)? {
+            return Ok(bytes);
+        }
         let real = self.check(path)?;
         read_limited(&real, limit)
     }
 
     /// [`RepoRoot::read`] as UTF-8 text.
     pub fn read_to_string(&self, path: &Path, limit: u64) -> Result<String, Refusal> {
-        String::from_utf8(self.read(path, limit)?).map_err(|e| Refusal::Unreadable {
-            reason: format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        })
+        into_text(self.read(path, limit)?)
     }
+
+    /// The usual case, read without resolving every component of the path: a regular file,
+    /// not a symlink, in a directory already known to be inside the repository. `None`
+    /// when it is anything else ([`RepoRoot::check`] then says what). Linting a large
+    /// repository spent more time resolving paths than reading files.
+    fn read_plain(&self, path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Refusal> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let Some(parent) = path.parent() else {
+            return Ok(None);
+        };
+        if !self.dir_inside(parent) {
+            return Ok(None);
+        }
+        // lstat first: a device or FIFO is never opened (opening one can block or act).
+        if !std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
+            return Ok(None);
+        }
+        // O_NOFOLLOW: a file swapped for a symlink since the lstat is not followed.
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+        else {
+            return Ok(None);
+        };
+        read_open(file, limit).map(Some)
+    }
+
+    /// Is `dir` (a directory of the path to read) inside the repository? Resolved once.
+    fn dir_inside(&self, dir: &Path) -> bool {
+        let Some(root) = &self.real else {
+            return true;
+        };
+        // A poisoned lock only means another reader panicked; the map is still valid.
+        let mut dirs = self.dirs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(inside) = dirs.get(dir) {
+            return *inside;
+        }
+        let inside = std::fs::canonicalize(dir).is_ok_and(|real| real.starts_with(root));
+        dirs.insert(dir.to_path_buf(), inside);
+        inside
+    }
+}
+
+/// Bytes read from a workflow file as UTF-8 text, or why they are not.
+pub fn into_text(bytes: Vec<u8>) -> Result<String, Refusal> {
+    String::from_utf8(bytes).map_err(|e| Refusal::Unreadable {
+        reason: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+    })
 }
 
 /// At most `limit` bytes of a regular file: the size is checked before reading and the read
@@ -206,7 +263,14 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
     let unreadable = |e: std::io::Error| Refusal::Unreadable {
         reason: e.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
+    read_open(std::fs::File::open(path).map_err(unreadable)?, limit)
+}
+
+/// [`read_limited`] of a file already open.
+fn read_open(file: std::fs::File, limit: u64) -> Result<Vec<u8>, Refusal> {
+    let unreadable = |e: std::io::Error| Refusal::Unreadable {
+        reason: e.to_string(),
+    };
     let size = file.metadata().map_err(unreadable)?.len();
     if size > limit {
         return Err(Refusal::TooLarge { size, limit });

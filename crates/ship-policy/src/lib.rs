@@ -12,7 +12,6 @@ mod size;
 pub use load::{PolicyError, PolicySource};
 pub use size::parse_size;
 
-use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -225,6 +224,9 @@ pub struct LimitsPolicy {
 pub struct CompiledPolicy {
     pub policy: Policy,
     pub environments: Vec<CompiledEnvironment>,
+    /// Every environment's `match` patterns in one set, by index in `environments`: one
+    /// pass per name tells which environments it could be.
+    pub environment_names: StageMatcher,
     pub stages: Vec<CompiledStage>,
     /// Every stage's `names` in one set, and the stage index of each pattern: one pass per
     /// name tells which stages it satisfies.
@@ -251,18 +253,12 @@ impl CompiledPolicy {
 }
 
 /// Patterns of several stages in one multi-pattern regex (what `regex::RegexSet` builds,
-/// without its literal prefilter on large sets: see [`PREFILTER_MAX_PATTERNS`]).
+/// without its literal prefilter: see `StageMatcher::new`).
 #[derive(Debug, Clone)]
 pub struct StageMatcher {
     set: regex_automata::meta::Regex,
     stage_of: Vec<usize>,
 }
-
-/// Above this many patterns a set is compiled without a literal prefilter: extracting one
-/// is quadratic in the number of patterns (regex-syntax merges each pattern's literals into
-/// the whole set's), 4.6 s for 8,000 patterns, while the lazy DFA alone stays linear in the
-/// text. The built-in policy has about a hundred patterns per field.
-const PREFILTER_MAX_PATTERNS: usize = 500;
 
 impl StageMatcher {
     /// `None` when some pattern does not compile (the caller finds and names it).
@@ -291,7 +287,12 @@ impl StageMatcher {
                         .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
                         .nfa_size_limit(Some(32 << 20))
                         .hybrid_cache_capacity(2 << 20)
-                        .auto_prefilter(texts.len() <= PREFILTER_MAX_PATTERNS),
+                        // No literal prefilter: extracting one is quadratic in the number of
+                        // patterns (regex-syntax merges each pattern's literals into the whole
+                        // set's: 4.6 s for 8,000 patterns), and even for the built-in policy's
+                        // hundred it cost more at start-up (2.6 ms of a 12 ms run) than it
+                        // saved on 3,500 workflows; the lazy DFA alone is linear in the text.
+                        .auto_prefilter(false),
                 )
                 .syntax(
                     syntax::Config::new()
@@ -356,14 +357,12 @@ impl StageGlobs {
 pub struct CompiledEnvironment {
     pub name: String,
     pub policy: EnvironmentPolicy,
-    pub name_patterns: Vec<Regex>,
 }
 
 #[derive(Debug, Clone)]
 pub struct CompiledStage {
     pub name: String,
     pub required: bool,
-    pub uses: Vec<globset::GlobMatcher>,
 }
 
 impl CompiledPolicy {
@@ -392,16 +391,22 @@ impl CompiledPolicy {
         let production = &self.policy.production_environment;
         // `deploy_prod` and `deploy-prod` read the same: regexes use `\b`, for which `_` is
         // part of a word.
-        let names: Vec<String> = names.iter().map(|n| n.replace('_', "-")).collect();
-        self.environments
-            .iter()
-            .filter(|e| &e.name == production)
-            .chain(self.environments.iter().filter(|e| &e.name != production))
-            .find(|e| {
-                e.name_patterns
-                    .iter()
-                    .any(|re| names.iter().any(|n| re.is_match(n)))
-            })
+        let mut hit = vec![false; self.environments.len()];
+        for name in names {
+            if name.contains('_') {
+                self.environment_names
+                    .mark(&name.replace('_', "-"), &mut hit);
+            } else {
+                self.environment_names.mark(name, &mut hit);
+            }
+        }
+        let in_order = self.environments.iter().enumerate();
+        in_order
+            .clone()
+            .filter(|(_, e)| &e.name == production)
+            .chain(in_order.filter(|(_, e)| &e.name != production))
+            .find(|(i, _)| hit[*i])
+            .map(|(_, e)| e)
     }
 
     pub fn is_production(&self, environment: &str) -> bool {

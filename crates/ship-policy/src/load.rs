@@ -283,21 +283,15 @@ fn compile(
             })
     };
 
-    let mut environments = Vec::new();
-    for (name, env) in &policy.environments {
-        let mut name_patterns = Vec::new();
-        for (i, p) in env.name_patterns.iter().enumerate() {
-            match compile_re(p) {
-                Ok(re) => name_patterns.push(re),
-                Err(e) => problem(&["environments", name, "match", &i.to_string()], e),
-            }
-        }
-        environments.push(CompiledEnvironment {
+    // Their `match` patterns compile together below (`environment_names`).
+    let environments: Vec<CompiledEnvironment> = policy
+        .environments
+        .iter()
+        .map(|(name, env)| CompiledEnvironment {
             name: name.clone(),
             policy: env.clone(),
-            name_patterns,
-        });
-    }
+        })
+        .collect();
 
     let mut stages = Vec::new();
     let mut stage_uses = Vec::new();
@@ -312,17 +306,14 @@ fn compile(
         }
     }
     for (name, stage) in &policy.ci.stages {
-        let mut compiled = CompiledStage {
+        let compiled = CompiledStage {
             name: name.clone(),
             required: policy.ci.required_stages.contains(name),
-            uses: Vec::new(),
         };
         for (i, p) in stage.uses.iter().enumerate() {
             match globset::GlobBuilder::new(&p.to_ascii_lowercase()).build() {
-                Ok(g) => {
-                    compiled.uses.push(g.compile_matcher());
-                    stage_uses.push((stages.len(), g));
-                }
+                // Compiled once, with every stage's globs, into `stage_uses`.
+                Ok(g) => stage_uses.push((stages.len(), g)),
                 Err(e) => problem(
                     &["ci", "stages", name, "uses", &i.to_string()],
                     format!("`{p}` is not a valid glob: {e}"),
@@ -384,16 +375,60 @@ fn compile(
         }
     };
 
-    // Each field's patterns of every stage compile together into one `StageMatcher`; only
-    // when that fails are they compiled one by one, to name the bad one.
-    let mut matcher = |field: &str, of: fn(&crate::StagePolicy) -> &Vec<String>| {
+    // Every environment's `match` patterns in one set too.
+    let environment_patterns: Vec<(usize, String)> = environments
+        .iter()
+        .enumerate()
+        .flat_map(|(i, e)| e.policy.name_patterns.iter().map(move |p| (i, p.clone())))
+        .collect();
+    let stage_patterns = |of: fn(&crate::StagePolicy) -> &Vec<String>| {
         let mut patterns = Vec::new();
         for (i, stage) in stages.iter().enumerate() {
             if let Some(sp) = policy.ci.stages.get(&stage.name) {
                 patterns.extend(of(sp).iter().map(|p| (i, p.clone())));
             }
         }
-        let built = crate::StageMatcher::new(patterns);
+        patterns
+    };
+    let name_patterns = stage_patterns(|s| &s.names);
+    let command_patterns = stage_patterns(|s| &s.commands);
+    // The three sets compile at the same time: compiling them is most of a lint run's
+    // start-up, before any file is read. (A thread that panics leaves its set `None`,
+    // reported below like a set that does not compile.)
+    let (environment_names, built_names, built_commands) = std::thread::scope(|s| {
+        let environments = s.spawn(|| crate::StageMatcher::new(environment_patterns));
+        let names = s.spawn(|| crate::StageMatcher::new(name_patterns));
+        let commands = crate::StageMatcher::new(command_patterns);
+        (
+            environments.join().ok().flatten(),
+            names.join().ok().flatten(),
+            commands,
+        )
+    });
+    // Only a set that does not compile has its patterns compiled one by one, to name the bad one.
+    if environment_names.is_none() {
+        let mut named = false;
+        for (name, env) in &policy.environments {
+            for (i, p) in env.name_patterns.iter().enumerate() {
+                if let Err(e) = compile_re(p) {
+                    problem(&["environments", name, "match", &i.to_string()], e);
+                    named = true;
+                }
+            }
+        }
+        if !named {
+            problem(
+                &["environments"],
+                "the environments' `match` patterns are too large to compile together; simplify them"
+                    .to_string(),
+            );
+        }
+    }
+    // Each field's patterns of every stage compile together into one `StageMatcher`; only
+    // when that fails are they compiled one by one, to name the bad one.
+    let mut matcher = |field: &str,
+                       of: fn(&crate::StagePolicy) -> &Vec<String>,
+                       built: Option<crate::StageMatcher>| {
         if built.is_none() {
             let mut named = false;
             for (name, sp) in &policy.ci.stages {
@@ -413,8 +448,8 @@ fn compile(
         }
         built
     };
-    let stage_names = matcher("names", |s| &s.names);
-    let stage_commands = matcher("commands", |s| &s.commands);
+    let stage_names = matcher("names", |s| &s.names, built_names);
+    let stage_commands = matcher("commands", |s| &s.commands, built_commands);
     let stage_uses = crate::StageGlobs::new(stage_uses);
     if stage_uses.is_none() {
         problem(
@@ -424,12 +459,23 @@ fn compile(
     }
 
     problems.sort_by_key(|p| (p.line, p.column));
-    if let (true, Some(stage_names), Some(stage_commands), Some(stage_uses)) =
-        (problems.is_empty(), stage_names, stage_commands, stage_uses)
-    {
+    if let (
+        true,
+        Some(stage_names),
+        Some(stage_commands),
+        Some(stage_uses),
+        Some(environment_names),
+    ) = (
+        problems.is_empty(),
+        stage_names,
+        stage_commands,
+        stage_uses,
+        environment_names,
+    ) {
         Ok(CompiledPolicy {
             policy,
             environments,
+            environment_names,
             stages,
             stage_names,
             stage_commands,

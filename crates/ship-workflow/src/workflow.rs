@@ -391,16 +391,35 @@ impl<'a> ActionRef<'a> {
 
     /// `owner/repo/path` without the ref, lowercased comparisons are up to the caller.
     pub fn name_without_ref(&self) -> String {
+        // Built without `format!`: rules ask for it for every step.
+        let mut name = String::with_capacity(64);
         match self {
-            ActionRef::Local(p) => (*p).to_string(),
-            ActionRef::Docker(i) => format!("docker://{i}"),
+            ActionRef::Local(p) => name.push_str(p),
+            ActionRef::Docker(i) => {
+                name.push_str("docker://");
+                name.push_str(i);
+            }
             ActionRef::Repository {
                 owner, repo, path, ..
-            } => match path {
-                Some(p) => format!("{owner}/{repo}/{p}"),
-                None => format!("{owner}/{repo}"),
-            },
+            } => {
+                name.push_str(owner);
+                name.push('/');
+                name.push_str(repo);
+                if let Some(p) = path {
+                    name.push('/');
+                    name.push_str(p);
+                }
+            }
         }
+        name
+    }
+
+    /// [`ActionRef::name_without_ref`] in lower case: how the policy and the rules compare
+    /// action names (GitHub's owner and repository names ignore case).
+    pub fn lowercase_name(&self) -> String {
+        let mut name = self.name_without_ref();
+        name.make_ascii_lowercase();
+        name
     }
 
     /// The last path segment: the action's name (`ecs-rollout` for `org/ship/ecs-rollout@v1`).
@@ -421,6 +440,37 @@ impl<'a> ActionRef<'a> {
 mod tests {
     use super::*;
     use crate::yaml::{parse, Limits};
+
+    #[test]
+    fn action_names_without_their_ref() {
+        for (uses, name, lower) in [
+            (
+                "Org/Ship/ecs-rollout@v1",
+                "Org/Ship/ecs-rollout",
+                "org/ship/ecs-rollout",
+            ),
+            (
+                "actions/checkout@v4",
+                "actions/checkout",
+                "actions/checkout",
+            ),
+            ("owner", "owner/", "owner/"),
+            (
+                "./.github/actions/Deploy",
+                "./.github/actions/Deploy",
+                "./.github/actions/deploy",
+            ),
+            (
+                "docker://alpine:3",
+                "docker://alpine:3",
+                "docker://alpine:3",
+            ),
+        ] {
+            let a = ActionRef::parse(uses);
+            assert_eq!(a.name_without_ref(), name, "{uses}");
+            assert_eq!(a.lowercase_name(), lower, "{uses}");
+        }
+    }
 
     #[test]
     fn reads_triggers_in_all_three_shapes() {

@@ -772,7 +772,7 @@ impl<'r> Reader<'r> {
             self.follow_action(scope, step, local, state);
             return;
         }
-        let name = action.name_without_ref().to_ascii_lowercase();
+        let name = action.lowercase_name();
         let read_value = |text: &str| scope.text(text, at);
         match name.as_str() {
             "docker/build-push-action" => {
@@ -1476,7 +1476,7 @@ fn metadata_step<'j>(job: &'j Job<'j>, item: &str) -> Option<&'j Step<'j>> {
         .steps
         .iter()
         .find(|s| s.id.and_then(|n| n.as_str()) == Some(id))?;
-    let name = step.action()?.name_without_ref().to_ascii_lowercase();
+    let name = step.action()?.lowercase_name();
     (name == "docker/metadata-action" || name == "crazy-max/ghaction-docker-meta").then_some(step)
 }
 

@@ -35,7 +35,7 @@ pub fn is_ship_action(action: &ActionRef<'_>, name: &str, policy: &CompiledPolic
 /// `owner/repo[/path]` of a remote action or reusable workflow, lowercased.
 pub fn remote_name(action: &ActionRef<'_>) -> Option<String> {
     match action {
-        ActionRef::Repository { .. } => Some(action.name_without_ref().to_ascii_lowercase()),
+        ActionRef::Repository { .. } => Some(action.lowercase_name()),
         _ => None,
     }
 }

@@ -814,7 +814,7 @@ pub(crate) fn plain_signals(
             strong_ci = strong_ci || CI_COMMANDS.is_match(&script);
         }
         if let Some(action) = s.action() {
-            let name = action.name_without_ref().to_ascii_lowercase();
+            let name = action.lowercase_name();
             signals.other = signals.other || OTHER_USES.is_match(&name);
             strong_ci =
                 strong_ci || ci_events && !name.starts_with("actions/") && CI_USES.is_match(&name);
@@ -1297,7 +1297,7 @@ fn mark_step_commands(
             }
             return;
         }
-        let name = action.name_without_ref().to_ascii_lowercase();
+        let name = action.lowercase_name();
         policy.stage_uses.mark(&name, found);
     }
 }

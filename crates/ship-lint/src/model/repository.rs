@@ -26,6 +26,9 @@ use ship_workflow::{Job, Node, Source, Workflow};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// A workflow file's bytes as read (regular files inside the repository only), or why not.
+pub type WorkflowBytes = Result<Vec<u8>, crate::repo_files::Refusal>;
+
 /// What a local composite action does, with evidence in its own file (and the files of the
 /// local actions it uses).
 #[derive(Debug, Clone, Default)]
@@ -192,7 +195,13 @@ impl Repository {
 
     /// Read the composite actions under `dir/.github/actions/` and the workflows among
     /// `workflows` that call or can be called, and summarise them.
-    pub fn build(dir: &Path, workflows: &[(PathBuf, String)], policy: &CompiledPolicy) -> Self {
+    /// The repository's model, and the bytes of each of `workflows` (in order) as read for
+    /// it: the main pass lints those bytes instead of reading every file a second time.
+    pub fn build(
+        dir: &Path,
+        workflows: &[(PathBuf, String)],
+        policy: &CompiledPolicy,
+    ) -> (Self, Vec<WorkflowBytes>) {
         // Every file here is the pull request's: only regular files inside `dir` are read
         // (the engine reports the others).
         let files = RepoRoot::new(dir);
@@ -202,8 +211,8 @@ impl Repository {
             ..Repository::default()
         };
         repo.read_actions(&files, policy);
-        repo.read_workflows(&files, workflows, policy);
-        repo
+        let bytes = repo.read_workflows(&files, workflows, policy);
+        (repo, bytes)
     }
 
     fn read_actions(&mut self, files: &RepoRoot, policy: &CompiledPolicy) {
@@ -311,12 +320,12 @@ impl Repository {
         files: &RepoRoot,
         workflows: &[(PathBuf, String)],
         policy: &CompiledPolicy,
-    ) {
+    ) -> Vec<WorkflowBytes> {
         use rayon::prelude::*;
-        // One read per file: which of the usual production branch names it mentions, and
-        // (cheap text tests first: most workflows neither call nor can be called) its tree
-        // when it calls or can be called.
-        type Read = ([bool; 3], Option<(String, String, Node)>);
+        // One read per file: its bytes (for the main pass), which of the usual production
+        // branch names it mentions, and (cheap text tests first: most workflows neither call
+        // nor can be called) its tree when it calls or can be called.
+        type Read = (WorkflowBytes, [bool; 3], Option<(String, String, Node)>);
         // Once a workflow mentions the policy's default branch, nothing is inferred: the
         // other files need not be searched for branch names.
         let default_seen = std::sync::atomic::AtomicBool::new(false);
@@ -326,8 +335,13 @@ impl Repository {
         let read: Vec<Read> = workflows
             .par_iter()
             .map(|(path, shown)| {
-                let Ok(text) = files.read_to_string(path, policy.max_file_size) else {
-                    return ([false; 3], None);
+                let bytes = files.read(path, policy.max_file_size);
+                let Some(text) = bytes
+                    .as_ref()
+                    .ok()
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                else {
+                    return (bytes, [false; 3], None);
                 };
                 // Only needed to read the production branch when the policy does not name it.
                 let relaxed = std::sync::atomic::Ordering::Relaxed;
@@ -337,7 +351,7 @@ impl Repository {
                 {
                     [false; 3]
                 } else {
-                    let m = BRANCH_NAMES.map(|b| mentions_branch(&text, b));
+                    let m = BRANCH_NAMES.map(|b| mentions_branch(text, b));
                     if default_index.is_some_and(|i| m[i]) {
                         default_seen.store(true, relaxed);
                     }
@@ -347,17 +361,20 @@ impl Repository {
                     || text.contains(".github/workflows/")
                         && (text.contains("./.github") || text.contains("$/.github"));
                 if !involved {
-                    return (mentions, None);
+                    return (bytes, mentions, None);
                 }
-                match yaml::parse(&text, Limits::default()) {
-                    Ok(Some(root)) => (mentions, Some((shown.clone(), text, root))),
-                    _ => (mentions, None),
-                }
+                let tree = match yaml::parse(text, Limits::default()) {
+                    Ok(Some(root)) => Some((shown.clone(), text.to_string(), root)),
+                    _ => None,
+                };
+                (bytes, mentions, tree)
             })
             .collect();
         let mut parsed: Vec<(String, String, Node)> = Vec::new();
         let mut mentions: Vec<[bool; 3]> = Vec::new();
-        for (m, p) in read {
+        let mut all_bytes = Vec::with_capacity(read.len());
+        for (b, m, p) in read {
+            all_bytes.push(b);
             mentions.push(m);
             parsed.extend(p);
         }
@@ -475,6 +492,7 @@ impl Repository {
                 }
             }
         }
+        all_bytes
     }
 
     fn summarise_callee(
