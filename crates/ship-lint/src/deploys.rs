@@ -68,6 +68,7 @@ pub fn deploys(dir: &Path, policy: &CompiledPolicy) -> Result<DeployModel, LintE
                 column,
                 reason,
             };
+            crate::model::shell::forget_read_scripts();
             let text = bytes
                 .and_then(into_text)
                 .map_err(|refusal| unread(None, None, refusal.to_string()))?;

@@ -437,6 +437,7 @@ fn lint_file(
         kind,
     };
 
+    crate::model::shell::forget_read_scripts();
     let bytes = match bytes {
         Ok(b) => b,
         Err(refusal) => {

@@ -917,8 +917,8 @@ pub fn step_activities(
     let step_name = step.name_str().map(str::to_string);
     if let Some(run) = step.run {
         if let Some(script) = run.as_str() {
-            for cmd in shell::commands(script) {
-                let uses = recognise(&cmd);
+            for cmd in shell::commands_read_once(script).iter() {
+                let uses = recognise(cmd);
                 if uses.is_empty() {
                     continue;
                 }
@@ -1196,7 +1196,7 @@ fn environment_input(value: &str) -> Option<&str> {
 /// includes…"` runs no coverage.
 pub fn commands_run(script: &str) -> String {
     let mut out = String::new();
-    for cmd in shell::commands(script) {
+    for cmd in shell::commands_read_once(script).iter() {
         if matches!(
             cmd.program(),
             "echo" | "printf" | "cat" | "tee" | "true" | ":" | "exit"

@@ -79,6 +79,37 @@ impl Command {
     }
 }
 
+thread_local! {
+    /// The scripts of the file this thread is linting, read once: the deploy model and the
+    /// stage marks both ask for every step's commands.
+    static READ: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<[Command]>>> =
+        std::cell::RefCell::default();
+}
+
+/// [`commands`], read once per script of the file being linted (see
+/// [`forget_read_scripts`]).
+pub fn commands_read_once(script: &str) -> std::rc::Rc<[Command]> {
+    READ.with(|read| {
+        if let Some(cmds) = read.borrow().get(script) {
+            return cmds.clone();
+        }
+        let cmds: std::rc::Rc<[Command]> = commands(script).into();
+        let mut read = read.borrow_mut();
+        // Bounded, should a caller forget to call `forget_read_scripts`.
+        if read.len() >= 1024 {
+            read.clear();
+        }
+        read.insert(script.to_string(), cmds.clone());
+        cmds
+    })
+}
+
+/// Start a new file: the scripts read for the previous one are dropped (so that no file's
+/// reading is shared with another's, and memory stays that of one file).
+pub fn forget_read_scripts() {
+    READ.with(|read| read.borrow_mut().clear());
+}
+
 /// The commands of a script, in order.
 pub fn commands(script: &str) -> Vec<Command> {
     let mut out = Vec::new();
