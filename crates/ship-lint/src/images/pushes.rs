@@ -408,16 +408,20 @@ impl<'r> Reader<'r> {
         script: &str,
         state: &mut State,
     ) {
-        const TOOLS: &[&str] = &[
-            "docker", "podman", "buildah", "crane", "skopeo", "regctl", "aws ", "kubectl",
-        ];
-        if !TOOLS.iter().any(|t| script.contains(t)) {
+        // One pass for all of them: most scripts run none of these tools.
+        static TOOLS: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+            std::sync::LazyLock::new(|| {
+                aho_corasick::AhoCorasick::new([
+                    "docker", "podman", "buildah", "crane", "skopeo", "regctl", "aws ", "kubectl",
+                ])
+                .expect("literal patterns")
+            });
+        if !TOOLS.is_match(script) {
             return;
         }
         // Comments are skipped by the command reader; the script keeps its lines, so line
         // numbers agree with the assignments `Scope` reads.
-        let script = script.to_string();
-        for cmd in shell::commands(&script) {
+        for cmd in shell::commands_read_once(script).iter() {
             let at = At {
                 step: Some(step.index),
                 line: cmd.line,
@@ -431,11 +435,11 @@ impl<'r> Reader<'r> {
                 }
             }
             let plain: Vec<String> = words.iter().map(|(w, _)| unquote(w)).collect();
-            let here = self.line_span(run, &script, cmd.line);
+            let here = self.line_span(run, script, cmd.line);
             let program = cmd.program();
             match program {
                 "docker" | "podman" | "buildah" => self.docker(
-                    scope, step, program, run, &script, at, &words, &plain, here, state,
+                    scope, step, program, run, script, at, &words, &plain, here, state,
                 ),
                 "crane" | "gcrane" | "skopeo" | "regctl" => {
                     self.copy_tool(scope, step, program, at, &plain, here, state)
@@ -456,7 +460,7 @@ impl<'r> Reader<'r> {
                         state.redeploys.push(Redeploy {
                             step: step.index,
                             what: format!("`{}`", crate::model::shorten(&cmd.words.join(" "), 70)),
-                            line: self.line_number(run, &script, cmd.line),
+                            line: self.line_number(run, script, cmd.line),
                             via: None,
                         });
                     }
