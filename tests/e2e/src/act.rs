@@ -97,6 +97,37 @@ pub fn release_server(dir: &Path) -> FileServer {
     FileServer::start(&root)
 }
 
+/// `OWNER/REPO@SHA` of every third-party action that the actions in `action_repo` (its root
+/// `action.yml` and `<name>/action.yml`) use.
+pub fn pinned_actions(action_repo: &Path) -> Vec<String> {
+    let mut files = vec![action_repo.join("action.yml")];
+    for entry in std::fs::read_dir(action_repo).expect("the action repository") {
+        let path = entry.expect("a directory entry").path().join("action.yml");
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    let mut pinned: Vec<String> = files
+        .iter()
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            text.lines()
+                .filter_map(|l| l.trim().trim_start_matches("- ").strip_prefix("uses:"))
+                .map(|u| u.split('#').next().unwrap_or("").trim().to_string())
+                .filter(|u| !u.starts_with("./") && u.contains('@'))
+                .filter_map(|u| {
+                    let (path, git_ref) = u.split_once('@')?;
+                    let mut parts = path.splitn(3, '/');
+                    Some(format!("{}/{}@{git_ref}", parts.next()?, parts.next()?))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    pinned.sort();
+    pinned.dedup();
+    pinned
+}
+
 /// act in a consumer repository: `org/ship@v1` resolves to a copy of this checkout, other
 /// actions to the directories given with [`Act::local_repository`] (there is no network).
 pub struct Act {
@@ -113,12 +144,24 @@ impl Act {
             run(Command::new(repo_root().join("tests/infra/act.sh")).arg("bin")).stdout,
         )
         .unwrap();
-        let act = Self {
+        let mut act = Self {
             bin: PathBuf::from(bin.trim()),
             repo: repo.to_path_buf(),
             home: home.to_path_buf(),
             local_repositories: Vec::new(),
         };
+        // act fetches every action a composite action names, even for a step it skips: the
+        // actions ship's own actions pin resolve to their stubs (tests/e2e/stubs/README.md).
+        let stubs = Path::new(env!("CARGO_MANIFEST_DIR")).join("stubs");
+        for pinned in pinned_actions(action_repo) {
+            let (name, _) = pinned.split_once('@').expect("a pinned ref");
+            let stub = stubs.join(name);
+            assert!(
+                stub.is_dir(),
+                "ship's actions pin {pinned}: add a stub in tests/e2e/stubs/{name}"
+            );
+            act = act.local_repository(&pinned, &stub);
+        }
         act.local_repository("org/ship@v1", action_repo)
     }
 

@@ -264,5 +264,29 @@ fn deploy_then_failed_smoke_test_rolls_back() {
         "summary: {}",
         lint.summary
     );
+    assert!(
+        !lint.summary.contains("code scanning stub"),
+        "uploaded without upload-sarif: {}",
+        lint.summary
+    );
+
+    // 4. The same with `upload-sarif: true`: the lint still fails, and its SARIF (with the
+    //    ci-trigger result) goes to code scanning, here the stub of the upload action.
+    let upload = act.run(
+        "lint.yml",
+        &download,
+        &[],
+        &[("upload-sarif", "true".into())],
+    );
+    assert_eq!(upload.result("lint"), Some("failure"), "{}", upload.log);
+    let uploaded = upload
+        .summary
+        .lines()
+        .find(|l| l.contains("code scanning stub:"))
+        .unwrap_or_else(|| panic!("no upload:\n{}\n{}", upload.summary, upload.log));
+    assert!(
+        uploaded.contains("(category ship-lint)") && !uploaded.contains(": 0 results"),
+        "{uploaded}"
+    );
     assert_eq!(releases.requests(), 2, "the warm tool cache was not used");
 }
