@@ -70,6 +70,15 @@ pub fn parse_bool_input(name: &str, value: &str) -> Result<bool, RuntimeError> {
     }
 }
 
+/// The value parser of every boolean flag that is also an action input: `--dry-run` alone
+/// (clap's `default_missing_value = "true"`), `--dry-run=false`, or `INPUT_DRY_RUN=true` from
+/// the action's `env:`. One list of spellings for every binary, the one
+/// [`parse_bool_input`] accepts.
+pub fn bool_flag(value: &str) -> Result<bool, String> {
+    parse_bool_input("flag", value)
+        .map_err(|_| format!("expected true or false, got `{}`", value.trim()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! policy, and choosing the output; the work is in `ship-lint` and `ship-findings`.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use ship_findings::{render, render_step_summary, Format, RenderOptions, Severity, Summary};
 use ship_lint::rules::documentation;
 use std::io::{IsTerminal, Write};
@@ -117,27 +117,32 @@ enum FailOn {
 
 #[derive(clap::Args)]
 struct LintArgs {
-    /// Repository root; its `.github/workflows/*.yml|*.yaml` are linted.
-    #[arg(default_value = ".")]
+    /// Repository root; its `.github/workflows/*.yml|*.yaml` are linted (the root action's
+    /// `path` input).
+    #[arg(env = "INPUT_PATH", default_value = ".")]
     dir: PathBuf,
     /// Lint only this workflow file (repeatable); repository-wide rules are skipped.
     #[arg(long = "workflow", value_name = "FILE")]
     workflows: Vec<PathBuf>,
     /// Policy file (default: DIR/.github/ship-policy.yml, else the built-in policy).
-    #[arg(long)]
+    #[arg(long, env = "INPUT_POLICY")]
     policy: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    #[arg(long, env = "INPUT_FORMAT", value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
     /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    #[arg(long, env = "INPUT_FAIL_ON", value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
     /// Also write SARIF to this file (whatever --format is).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "INPUT_SARIF_FILE", value_name = "FILE")]
     sarif_file: Option<PathBuf>,
     /// Also check OWNER/REPO's branch protection, rulesets and environments through the
     /// GitHub API (token from GITHUB_TOKEN, API from GITHUB_API_URL).
     #[arg(long, value_name = "OWNER/REPO", conflicts_with = "settings")]
     github: Option<String>,
+    /// Also check this repository's settings through the GitHub API: `--github` with the
+    /// repository the workflow runs in (GITHUB_REPOSITORY).
+    #[arg(long, env = "INPUT_GITHUB_SETTINGS", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    github_settings: bool,
     /// Also check repository settings saved by `ship settings export` (offline).
     #[arg(long, value_name = "FILE")]
     settings: Option<PathBuf>,
@@ -490,7 +495,20 @@ fn policy(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
+fn lint(mut args: LintArgs) -> anyhow::Result<ExitCode> {
+    if args.github_settings && args.github.is_none() && args.settings.is_none() {
+        let repository = std::env::var("GITHUB_REPOSITORY")
+            .ok()
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--github-settings (the action's github-settings input) checks the repository \
+                     the workflow runs in, named by GITHUB_REPOSITORY, which is not set here; \
+                     name it with --github OWNER/REPO instead"
+                )
+            })?;
+        args.github = Some(repository);
+    }
     if let Some(id) = &args.explain {
         let Some(rule) = ship_lint::rule_by_id(id) else {
             anyhow::bail!(

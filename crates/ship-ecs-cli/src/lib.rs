@@ -6,7 +6,7 @@ pub mod cancel;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{ArgAction, Args, ValueEnum};
 use ship_ecs::ecs::short;
 use ship_ecs::journal::ServiceState;
 use ship_ecs::rollout::human_duration;
@@ -30,20 +30,25 @@ pub enum Format {
     Json,
 }
 
-/// Arguments both binaries share.
+/// Arguments both binaries share. Each flag that is also an input of the actions is read from
+/// `INPUT_<NAME>` when not given (the `env:` entry of the action's step), as in every ship
+/// binary.
 #[derive(Debug, Args)]
 pub struct Common {
     /// ECS cluster name or ARN.
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "INPUT_CLUSTER", default_value = "")]
     pub cluster: String,
     /// Service name, or several separated by commas (`api,worker`; `run-task` takes one).
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "INPUT_SERVICE", default_value = "")]
     pub service: String,
     /// How long to wait for the deployment to become stable, or for `run-task`'s task to stop
     /// (`15m`, `90s`).
-    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "INPUT_TIMEOUT", default_value = "15m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
-    /// Register and update, then exit 0 without waiting.
+    /// Wait for the result; `--wait=false` registers and updates, then exits 0 without waiting.
+    #[arg(long, env = "INPUT_WAIT", default_value = "true", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    pub wait: bool,
+    /// Same as `--wait=false`.
     #[arg(long)]
     pub no_wait: bool,
     /// AWS region (default: the standard AWS chain, e.g. AWS_REGION).
@@ -66,6 +71,11 @@ impl Common {
     /// An ECS client for the region and endpoint these flags name.
     pub async fn ecs(&self) -> Result<ship_ecs::ecs::Ecs, ship_ecs::Error> {
         ship_ecs::ecs::connect(self.region.clone(), self.endpoint_url.clone()).await
+    }
+
+    /// Whether to wait for the result (`--wait`, unless `--no-wait`).
+    pub fn waits(&self) -> bool {
+        self.wait && !self.no_wait
     }
 
     pub fn watch_options(&self) -> WatchOptions {

@@ -6,7 +6,7 @@
 //! interrupted by SIGINT/SIGTERM (the command stopped, then the lock released).
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 use ship_actions_runtime::{
     append_step_summary, errln, is_github_actions, set_outputs, MarkdownTable,
@@ -48,30 +48,41 @@ struct Global {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
     /// Directory of NNNN_name.sql (and NNNN_name.down.sql) files.
-    #[arg(long, default_value = "db/migrations", global = true)]
+    #[arg(
+        long,
+        env = "INPUT_DIR",
+        default_value = "db/migrations",
+        global = true
+    )]
     dir: PathBuf,
     /// History table (`name` or `schema.name`).
-    #[arg(long, default_value = "schema_migrations", global = true)]
+    #[arg(
+        long,
+        env = "INPUT_TABLE",
+        default_value = "schema_migrations",
+        global = true
+    )]
     table: String,
     /// How long to wait for another runner's lock before failing (e.g. 60s, 5m).
-    #[arg(long, default_value = "60s", value_parser = parse_duration, global = true)]
+    #[arg(long, env = "INPUT_LOCK_TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
     lock_timeout: Duration,
     /// Output: human or json (lint also: sarif, github).
-    #[arg(long, value_enum, default_value_t = OutFormat::Human, global = true)]
+    #[arg(long, env = "INPUT_FORMAT", value_enum, default_value_t = OutFormat::Human, global = true)]
     format: OutFormat,
     /// Do not lint pending migrations before applying them.
-    #[arg(long, global = true)]
+    #[arg(long, env = "INPUT_NO_LINT", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag, global = true)]
     no_lint: bool,
     /// Accept applied migrations whose file changed (up records the new checksum).
-    #[arg(long, global = true)]
+    #[arg(long, env = "INPUT_ALLOW_CHANGED", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag, global = true)]
     allow_changed: bool,
     /// Apply migrations up to and including this version (up, plan).
-    #[arg(long, value_name = "VERSION", global = true)]
+    #[arg(long, env = "INPUT_TARGET", value_name = "VERSION", global = true)]
     target: Option<i64>,
     /// Run this shell command (e.g. `alembic upgrade head`) under the migration lock instead
     /// of applying SQL files; DATABASE_URL is passed to it.
     #[arg(
         long = "command",
+        env = "INPUT_COMMAND",
         id = "run_command",
         value_name = "CMD",
         global = true

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use clap::{Args, Parser};
+use clap::{ArgAction, Args, Parser};
 use ship_actions_runtime::MarkdownTable;
 use ship_ecs::ecs::{short, Ecs};
 use ship_ecs::journal::Journal;
@@ -32,16 +32,16 @@ struct Cli {
     #[command(flatten)]
     common: Common,
     /// Full image reference to deploy (REPOSITORY:TAG or REPOSITORY@DIGEST).
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "INPUT_IMAGE", default_value = "")]
     image: String,
     /// A task definition JSON file (RegisterTaskDefinition shape or DescribeTaskDefinition
     /// output) to register instead of rendering from the service's current revision; `--image`,
     /// when given, still replaces the image in it.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_TASK_DEFINITION")]
     task_definition: Option<std::path::PathBuf>,
     /// Container(s) that get the image, comma-separated (default: those whose image repository
     /// matches).
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "INPUT_CONTAINER", default_value = "")]
     container: String,
     #[command(flatten)]
     release: Release,
@@ -49,23 +49,23 @@ struct Cli {
     #[arg(long)]
     run_url: Option<String>,
     /// Database schema version recorded in the `ship:schema-version` tag.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_SCHEMA_VERSION")]
     schema_version: Option<String>,
     /// Deploy even while another deployment of the service is in progress.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_FORCE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
     force: bool,
     /// Start new tasks even if the task definition did not change.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_FORCE_NEW_DEPLOYMENT", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
     force_new_deployment: bool,
     /// Set the service's desired count.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_DESIRED_COUNT")]
     desired_count: Option<i32>,
     /// Print the diff between the current and the new task definition, change nothing.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_DRY_RUN", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
     dry_run: bool,
     /// When the rollout fails or times out, roll the failed services back to the revision they
     /// ran before.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_ROLLBACK_ON_FAILURE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
     rollback_on_failure: bool,
 }
 
@@ -74,7 +74,7 @@ struct Cli {
 #[derive(Debug, Args)]
 struct Release {
     /// Accept `latest` or untagged images.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_ALLOW_MUTABLE_TAG", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
     allow_mutable_tag: bool,
     /// Version recorded in the `ship:version` tag of a registered revision (default: the image
     /// tag).
@@ -97,16 +97,16 @@ struct RunTaskCli {
     #[command(flatten)]
     common: Common,
     /// Full image reference to run (rendered into the service's task definition like a rollout).
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "INPUT_IMAGE", default_value = "")]
     image: String,
     /// The command: a command line (split like a shell, no shell runs it) or a JSON array.
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "INPUT_COMMAND", default_value = "")]
     command: String,
     /// The container that runs the command (default: the one that gets the image).
-    #[arg(long)]
+    #[arg(long, env = "INPUT_CONTAINER")]
     container: Option<String>,
     /// A task definition JSON file to register and run instead of rendering the service's.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_TASK_DEFINITION")]
     task_definition: Option<std::path::PathBuf>,
     /// An existing task definition revision (family:N or ARN) to run as it is.
     #[arg(long)]
@@ -227,7 +227,7 @@ async fn run_task_body(cli: &RunTaskCli, journal: &Journal, slot: &OnceLock<Ecs>
         version: cli.release.release_version.clone(),
         git_sha: cli.release.git_sha.clone(),
         run_url: run_url_from_env(),
-        wait: !cli.common.no_wait,
+        wait: cli.common.waits(),
         watch: cli.common.watch_options(),
         journal: journal.clone(),
     };
@@ -413,7 +413,7 @@ async fn deploy(
         force: cli.force,
         force_new_deployment: cli.force_new_deployment,
         desired_count: cli.desired_count,
-        wait: !cli.common.no_wait,
+        wait: cli.common.waits(),
         dry_run: cli.dry_run,
         watch: cli.common.watch_options(),
         journal: journal.clone(),

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
 use ship_actions_runtime::MarkdownTable;
 use ship_ecs::journal::Journal;
 use ship_ecs::rollback::{rollback, RollbackPlan};
@@ -22,26 +22,26 @@ struct Cli {
     common: Common,
     /// Roll back to the newest revision whose image tag is this version (vX.Y.Z); when none ran
     /// it, a new revision of the current one with that image tag (checked in ECR).
-    #[arg(long)]
+    #[arg(long, env = "INPUT_TO_VERSION")]
     to_version: Option<String>,
     /// With --to-version for a version no revision ran, whose image is not in ECR: register a
     /// revision with that tag without checking it exists.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_ALLOW_UNVERIFIED_IMAGE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
     allow_unverified_image: bool,
     /// Roll back to this revision number of the service's task definition family.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_TO_REVISION")]
     to_revision: Option<i32>,
     /// Deregister the revision rolled back from once the rollback succeeded.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_DEREGISTER_FAILED", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
     deregister_failed: bool,
     /// The database's current schema version (the run-migrations output).
-    #[arg(long)]
+    #[arg(long, env = "INPUT_DATABASE_SCHEMA_VERSION")]
     database_schema_version: Option<String>,
     /// Applied migration versions, comma-separated, to name the ones the target has not seen.
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "INPUT_APPLIED_MIGRATIONS", default_value = "")]
     applied_migrations: String,
     /// Roll back even when the target predates the database schema.
-    #[arg(long)]
+    #[arg(long, env = "INPUT_ALLOW_SCHEMA_AHEAD", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
     allow_schema_ahead: bool,
 }
 
@@ -102,7 +102,7 @@ async fn rollback_body(cli: &Cli, journal: &Journal) -> Exit {
         applied_migrations: split_list(&cli.applied_migrations),
         allow_schema_ahead: cli.allow_schema_ahead,
         allow_unverified_image: cli.allow_unverified_image,
-        wait: !cli.common.no_wait,
+        wait: cli.common.waits(),
         watch: cli.common.watch_options(),
         history_limit: 100,
         journal: journal.clone(),
