@@ -73,10 +73,37 @@ pub fn parse_bool_input(name: &str, value: &str) -> Result<bool, RuntimeError> {
 /// The value parser of every boolean flag that is also an action input: `--dry-run` alone
 /// (clap's `default_missing_value = "true"`), `--dry-run=false`, or `INPUT_DRY_RUN=true` from
 /// the action's `env:`. One list of spellings for every binary, the one
-/// [`parse_bool_input`] accepts.
-pub fn bool_flag(value: &str) -> Result<bool, String> {
-    parse_bool_input("flag", value)
-        .map_err(|_| format!("expected true or false, got `{}`", value.trim()))
+/// [`parse_bool_input`] accepts; a bad value names the flag, the input and its variable,
+/// since on a runner the value came from the workflow, not from a command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BoolFlag;
+
+impl clap::builder::TypedValueParser for BoolFlag {
+    type Value = bool;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<bool, clap::Error> {
+        let text = value.to_string_lossy();
+        parse_bool_input("flag", &text).map_err(|_| {
+            let flag = arg.and_then(|a| a.get_long()).unwrap_or("flag");
+            let from = match arg.and_then(|a| a.get_env()) {
+                Some(var) => format!(
+                    "--{flag}, the action input `{flag}` ({})",
+                    var.to_string_lossy()
+                ),
+                None => format!("--{flag}"),
+            };
+            let message = format!(
+                "expected true or false (or yes/no, 1/0) for {from}, got `{}`\n",
+                text.trim()
+            );
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, message).with_cmd(cmd)
+        })
+    }
 }
 
 #[cfg(test)]

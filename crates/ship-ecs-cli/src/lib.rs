@@ -46,7 +46,7 @@ pub struct Common {
     #[arg(long, env = "INPUT_TIMEOUT", default_value = "15m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
     /// Wait for the result; `--wait=false` registers and updates, then exits 0 without waiting.
-    #[arg(long, env = "INPUT_WAIT", default_value = "true", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_WAIT", default_value = "true", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     pub wait: bool,
     /// Same as `--wait=false`.
     #[arg(long)]

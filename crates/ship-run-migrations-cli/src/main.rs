@@ -70,10 +70,10 @@ struct Global {
     #[arg(long, env = "INPUT_FORMAT", value_enum, default_value_t = OutFormat::Human, global = true)]
     format: OutFormat,
     /// Do not lint pending migrations before applying them.
-    #[arg(long, env = "INPUT_NO_LINT", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag, global = true)]
+    #[arg(long, env = "INPUT_NO_LINT", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag, global = true)]
     no_lint: bool,
     /// Accept applied migrations whose file changed (up records the new checksum).
-    #[arg(long, env = "INPUT_ALLOW_CHANGED", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag, global = true)]
+    #[arg(long, env = "INPUT_ALLOW_CHANGED", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag, global = true)]
     allow_changed: bool,
     /// Apply migrations up to and including this version (up, plan).
     #[arg(long, env = "INPUT_TARGET", value_name = "VERSION", global = true)]

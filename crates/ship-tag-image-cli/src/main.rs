@@ -65,25 +65,25 @@ struct Cli {
     #[arg(long, value_name = "SHA")]
     sha: Option<String>,
     /// Also move vX.Y and vX forward (releases only; kept where they are when the repository has a newer release of their line) [default: false].
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::bool_flag)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::BoolFlag)]
     floating: Option<bool>,
     /// Also move latest (releases only; refused when --environment is production) [default: false].
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::bool_flag)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::BoolFlag)]
     allow_latest: Option<bool>,
     /// Deployment environment this tag is for; `production` refuses --allow-latest.
     #[arg(long, value_name = "NAME")]
     environment: Option<String>,
     /// Apply the tags in the registry; false computes and prints them only [default: true].
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::bool_flag)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::BoolFlag)]
     push: Option<bool>,
     /// Read the registry and print what the real run would do per tag, writing nothing; exit 1 when it would be refused, 2 when the registry cannot be read [default: false].
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::bool_flag)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::BoolFlag)]
     dry_run: Option<bool>,
     /// Move version and sha- tags even when they name another digest [default: false].
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::bool_flag)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::BoolFlag)]
     force: Option<bool>,
     /// Speak plain HTTP to a registry that is not on localhost [default: false].
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::bool_flag)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = runtime::BoolFlag)]
     insecure: Option<bool>,
     /// Output format on standard output.
     #[arg(long, value_enum)]

@@ -52,20 +52,20 @@ struct Cli {
     #[arg(long, env = "INPUT_SCHEMA_VERSION")]
     schema_version: Option<String>,
     /// Deploy even while another deployment of the service is in progress.
-    #[arg(long, env = "INPUT_FORCE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_FORCE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     force: bool,
     /// Start new tasks even if the task definition did not change.
-    #[arg(long, env = "INPUT_FORCE_NEW_DEPLOYMENT", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_FORCE_NEW_DEPLOYMENT", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     force_new_deployment: bool,
     /// Set the service's desired count.
     #[arg(long, env = "INPUT_DESIRED_COUNT")]
     desired_count: Option<i32>,
     /// Print the diff between the current and the new task definition, change nothing.
-    #[arg(long, env = "INPUT_DRY_RUN", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_DRY_RUN", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     dry_run: bool,
     /// When the rollout fails or times out, roll the failed services back to the revision they
     /// ran before.
-    #[arg(long, env = "INPUT_ROLLBACK_ON_FAILURE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_ROLLBACK_ON_FAILURE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     rollback_on_failure: bool,
 }
 
@@ -74,7 +74,7 @@ struct Cli {
 #[derive(Debug, Args)]
 struct Release {
     /// Accept `latest` or untagged images.
-    #[arg(long, env = "INPUT_ALLOW_MUTABLE_TAG", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_ALLOW_MUTABLE_TAG", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     allow_mutable_tag: bool,
     /// Version recorded in the `ship:version` tag of a registered revision (default: the image
     /// tag).

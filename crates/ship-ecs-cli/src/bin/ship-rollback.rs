@@ -26,13 +26,13 @@ struct Cli {
     to_version: Option<String>,
     /// With --to-version for a version no revision ran, whose image is not in ECR: register a
     /// revision with that tag without checking it exists.
-    #[arg(long, env = "INPUT_ALLOW_UNVERIFIED_IMAGE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_ALLOW_UNVERIFIED_IMAGE", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     allow_unverified_image: bool,
     /// Roll back to this revision number of the service's task definition family.
     #[arg(long, env = "INPUT_TO_REVISION")]
     to_revision: Option<i32>,
     /// Deregister the revision rolled back from once the rollback succeeded.
-    #[arg(long, env = "INPUT_DEREGISTER_FAILED", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_DEREGISTER_FAILED", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     deregister_failed: bool,
     /// The database's current schema version (the run-migrations output).
     #[arg(long, env = "INPUT_DATABASE_SCHEMA_VERSION")]
@@ -41,7 +41,7 @@ struct Cli {
     #[arg(long, env = "INPUT_APPLIED_MIGRATIONS", default_value = "")]
     applied_migrations: String,
     /// Roll back even when the target predates the database schema.
-    #[arg(long, env = "INPUT_ALLOW_SCHEMA_AHEAD", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_ALLOW_SCHEMA_AHEAD", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     allow_schema_ahead: bool,
 }
 
