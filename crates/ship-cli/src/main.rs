@@ -6,7 +6,7 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use ship_findings::{render, render_step_summary, Format, RenderOptions, Severity, Summary};
 use ship_lint::rules::documentation;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 // Linting thousands of files allocates many small strings; mimalloc is markedly faster at
@@ -49,6 +49,17 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Print the shell completion script for `ship`
+    /// (e.g. `ship completions bash > ~/.local/share/bash-completion/completions/ship`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages of `ship` and each subcommand (ship.1, ship-lint.1, ...) into DIR.
+    Man {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
     },
 }
 
@@ -141,7 +152,7 @@ struct LintArgs {
     github: Option<String>,
     /// Also check this repository's settings through the GitHub API: `--github` with the
     /// repository the workflow runs in (GITHUB_REPOSITORY).
-    #[arg(long, env = "INPUT_GITHUB_SETTINGS", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::bool_flag)]
+    #[arg(long, env = "INPUT_GITHUB_SETTINGS", default_value = "false", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
     github_settings: bool,
     /// Also check repository settings saved by `ship settings export` (offline).
     #[arg(long, value_name = "FILE")]
@@ -299,6 +310,8 @@ fn main() -> ExitCode {
         Command::Policy { command } => policy(command),
         Command::Settings { command } => settings(command),
         Command::Init(args) => init(*args),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { dir } => man_pages(&dir),
     };
     match result {
         Ok(code) => code,
@@ -307,6 +320,24 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut out = ship_actions_runtime::stdout();
+    clap_complete::generate(shell, &mut command, "ship", &mut out);
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn man_pages(dir: &Path) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the man page directory `{}`", dir.display()))?;
+    let command = <Cli as clap::CommandFactory>::command();
+    clap_mangen::generate_to(command, dir)
+        .with_context(|| format!("cannot write man pages into `{}`", dir.display()))?;
+    ship_actions_runtime::outln!("man pages written to {}", dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn deploys(args: DeploysArgs) -> anyhow::Result<ExitCode> {

@@ -1257,3 +1257,35 @@ fn an_unreadable_directory_is_reported_by_env_file_committed() {
         r.stdout
     );
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_cli_definition() {
+    for (shell, marker) in [
+        ("bash", "_ship()"),
+        ("zsh", "#compdef ship"),
+        ("fish", "complete -c ship"),
+    ] {
+        let r = ship_args(&["completions", shell]);
+        assert_eq!(r.code, Some(0), "{shell}: {}", r.stderr);
+        assert!(
+            r.stdout.contains(marker),
+            "{shell}: no `{marker}` in\n{}",
+            r.stdout
+        );
+        assert!(
+            r.stdout.contains("lint"),
+            "{shell}: the subcommands are completed"
+        );
+    }
+    let bad = ship_args(&["completions", "tcsh"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("man1");
+    let r = ship_args(&["man", out.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for page in ["ship.1", "ship-lint.1", "ship-deploys.1", "ship-init.1"] {
+        let text = std::fs::read_to_string(out.join(page)).unwrap_or_default();
+        assert!(text.contains(".TH"), "{page} is not a man page:\n{text}");
+    }
+}
