@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod annotation;
+mod duration;
 mod group;
 mod input;
 mod mask;
@@ -34,6 +35,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 pub use annotation::{escape_data, escape_property, Annotation, AnnotationLevel};
+pub use duration::parse_duration;
 pub use group::{group, group_to, GroupGuard};
 pub use input::{bool_input, bool_input_from, input, input_from, parse_bool_input, BoolFlag};
 pub use mask::{add_mask, add_mask_to, mask_url_password};

@@ -43,7 +43,7 @@ pub struct Common {
     pub service: String,
     /// How long to wait for the deployment to become stable, or for `run-task`'s task to stop
     /// (`15m`, `90s`).
-    #[arg(long, env = "INPUT_TIMEOUT", default_value = "15m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "INPUT_TIMEOUT", default_value = "15m", value_parser = ship_actions_runtime::parse_duration)]
     pub timeout: Duration,
     /// Wait for the result; `--wait=false` registers and updates, then exits 0 without waiting.
     #[arg(long, env = "INPUT_WAIT", default_value = "true", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = ArgAction::Set, value_parser = ship_actions_runtime::BoolFlag)]
@@ -63,7 +63,7 @@ pub struct Common {
     /// First pause between DescribeServices polls (grows up to 15s). Also from the environment
     /// (SHIP_ECS_POLL_INTERVAL), so tests running the actions against a local endpoint poll fast.
     #[arg(long, env = "SHIP_ECS_POLL_INTERVAL", default_value = "5s",
-          value_parser = humantime::parse_duration, hide = true)]
+          value_parser = ship_actions_runtime::parse_duration, hide = true)]
     pub poll_interval: Duration,
 }
 

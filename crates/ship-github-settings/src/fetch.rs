@@ -73,25 +73,9 @@ fn duration_from_env(name: &str, default: Duration) -> Duration {
     }
 }
 
-/// A duration such as `30`, `30s`, `1500ms`, `2m`, `1h` or `0.5s` (bare numbers are seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = (&t[..split], t[split..].trim());
-    let n: f64 = number.parse().map_err(|_| {
-        "expected a number of seconds or a duration like `30s`, `1500ms`, `2m`".to_string()
-    })?;
-    let seconds = match unit.to_ascii_lowercase().as_str() {
-        "" | "s" | "sec" | "secs" | "second" | "seconds" => n,
-        "ms" | "msec" | "millis" | "milliseconds" => n / 1000.0,
-        "m" | "min" | "mins" | "minute" | "minutes" => n * 60.0,
-        "h" | "hour" | "hours" => n * 3600.0,
-        other => return Err(format!("unknown unit `{other}` (use ms, s, m or h)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
-}
+/// A duration such as `30`, `30s`, `1500ms`, `2m`, `1h` or `0.5s` (bare numbers are seconds):
+/// the one parser every ship binary uses.
+pub use ship_actions_runtime::parse_duration;
 
 /// `2 s`, `1.5 s`, `500 ms`.
 pub fn show_duration(d: &Duration) -> String {
@@ -609,7 +593,7 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("3 days").is_err());
+        assert!(parse_duration("3 parsecs").is_err());
         assert_eq!(show_duration(&Duration::from_secs(2)), "2 s");
         assert_eq!(show_duration(&Duration::from_millis(500)), "500 ms");
         assert_eq!(show_duration(&Duration::from_millis(1500)), "1.5 s");

@@ -64,7 +64,7 @@ struct Global {
     )]
     table: String,
     /// How long to wait for another runner's lock before failing (e.g. 60s, 5m).
-    #[arg(long, env = "INPUT_LOCK_TIMEOUT", default_value = "60s", value_parser = parse_duration, global = true)]
+    #[arg(long, env = "INPUT_LOCK_TIMEOUT", default_value = "60s", value_parser = ship_actions_runtime::parse_duration, global = true)]
     lock_timeout: Duration,
     /// Output: human or json (lint also: sarif, github).
     #[arg(long, env = "INPUT_FORMAT", value_enum, default_value_t = OutFormat::Human, global = true)]
@@ -92,7 +92,7 @@ struct Global {
     /// to exit after the signal before they are killed (and only then is the lock released).
     // The default is `runner::DEFAULT_COMMAND_GRACE`, written out because clap wants text; a
     // test keeps the two equal. (Not a doc comment: that would be part of --help.)
-    #[arg(long, default_value = "5s", value_parser = parse_duration, global = true)]
+    #[arg(long, default_value = "5s", value_parser = ship_actions_runtime::parse_duration, global = true)]
     command_grace: Duration,
 }
 
@@ -159,14 +159,6 @@ enum FailOn {
 enum DialectArg {
     Postgres,
     Sqlite,
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 60s or 5m: {e}"))
 }
 
 /// What ends the program: an exit status, with the message already printed.

@@ -119,12 +119,7 @@ struct RunArgs {
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    if t == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. `500ms`, `90s` or `5m`"))
+    ship_actions_runtime::parse_duration(text)
 }
 
 fn rate(text: &str) -> Result<f64, String> {

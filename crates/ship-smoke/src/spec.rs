@@ -724,8 +724,7 @@ fn expand_env_in(
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. `500ms`, `10s` or `2m`"))
+    ship_actions_runtime::parse_duration(text)
 }
 
 fn compile(
