@@ -348,12 +348,15 @@ fn connect_error(url: &DatabaseUrl, e: impl std::fmt::Display) -> Error {
 }
 
 impl Db {
-    /// Connect. `lock_timeout` is also SQLite's busy timeout. `create`: a missing SQLite file
-    /// is created (only `up` does; reading commands must not leave an empty database behind).
+    /// Connect. `lock_timeout` is also SQLite's busy timeout. `table_lock_timeout` is
+    /// PostgreSQL's `lock_timeout` for every statement of the session (zero: the server's
+    /// setting). `create`: a missing SQLite file is created (only `up` does; reading commands
+    /// must not leave an empty database behind).
     pub async fn connect(
         url: &DatabaseUrl,
         table: &TableName,
         lock_timeout: Duration,
+        table_lock_timeout: Duration,
         create: bool,
     ) -> Result<Db, Error> {
         let backend = url.backend()?;
@@ -382,6 +385,16 @@ impl Db {
                 let _ = sqlx::raw_sql("SET client_connection_check_interval = '2s'")
                     .execute(&mut conn)
                     .await;
+                // A statement waits at most this long for a lock another session holds on its
+                // table: an ALTER TABLE queued behind a long transaction would otherwise make
+                // every query that arrives after it wait too, stalling the service.
+                if !table_lock_timeout.is_zero() {
+                    let ms = table_lock_timeout.as_millis().clamp(1, i32::MAX as u128);
+                    sqlx::raw_sql(&format!("SET lock_timeout = '{ms}ms'"))
+                        .execute(&mut conn)
+                        .await
+                        .map_err(|e| connect_error(url, e))?;
+                }
                 Inner::Pg(conn)
             }
             Backend::Sqlite => {

@@ -22,6 +22,9 @@ pub struct Options {
     pub dir: PathBuf,
     pub table: TableName,
     pub lock_timeout: Duration,
+    /// PostgreSQL: how long one statement may wait for a table lock (`lock_timeout`); zero
+    /// waits without limit. [`DEFAULT_TABLE_LOCK_TIMEOUT`] unless the user says otherwise.
+    pub table_lock_timeout: Duration,
     /// Accept applied migrations whose file changed (and record the new checksum on `up`).
     pub allow_changed: bool,
     /// Lint pending migrations before applying them.
@@ -32,6 +35,11 @@ pub struct Options {
     /// to exit after the signal is passed on to them, before they are killed.
     pub command_grace: Duration,
 }
+
+/// The default of [`Options::table_lock_timeout`]: long enough for a migration to queue
+/// behind ordinary short transactions, short enough that the queries queued behind it do not
+/// time out.
+pub const DEFAULT_TABLE_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The default of [`Options::command_grace`]: GitHub's runner sends SIGINT on cancel and
 /// SIGTERM 7.5 s later, so 5 s leaves time to kill the command and release the lock before.
@@ -267,7 +275,14 @@ async fn with_db<T>(
     create: bool,
     f: impl AsyncFnOnce(&mut Db) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let mut db = Db::connect(&opts.url, &opts.table, opts.lock_timeout, create).await?;
+    let mut db = Db::connect(
+        &opts.url,
+        &opts.table,
+        opts.lock_timeout,
+        opts.table_lock_timeout,
+        create,
+    )
+    .await?;
     let result = f(&mut db).await;
     db.close().await;
     result
@@ -409,6 +424,14 @@ impl MigrationFailure {
                 "  Fix the file so it can run again over what is already there (IF NOT EXISTS; \
                  a failed CREATE INDEX CONCURRENTLY leaves an INVALID index: DROP INDEX \
                  CONCURRENTLY IF EXISTS it first), then re-run.\n",
+            );
+        }
+        if self.code.as_deref() == Some("55P03") {
+            s.push_str(
+                "  It waited longer than --table-lock-timeout (PostgreSQL lock_timeout) for a \
+                 lock another session holds on the table: a long transaction or a busy table. \
+                 Re-run when it is quieter, or raise --table-lock-timeout (0 waits without \
+                 limit, and every query queued behind the migration waits with it).\n",
             );
         }
         if self.code.as_deref() == Some("25001") {

@@ -66,6 +66,13 @@ struct Global {
     /// How long to wait for another runner's lock before failing (e.g. 60s, 5m).
     #[arg(long, env = "INPUT_LOCK_TIMEOUT", default_value = "60s", value_parser = ship_actions_runtime::parse_duration, global = true)]
     lock_timeout: Duration,
+    /// PostgreSQL: how long one statement of a migration may wait for a lock another session
+    /// holds on its table (`lock_timeout`), so an ALTER TABLE queued behind a long
+    /// transaction fails fast instead of stalling the queries behind it; 0 waits without limit.
+    // The default is `runner::DEFAULT_TABLE_LOCK_TIMEOUT`, written out because clap wants text;
+    // a test keeps the two equal.
+    #[arg(long, env = "INPUT_TABLE_LOCK_TIMEOUT", default_value = "5s", value_parser = ship_actions_runtime::parse_duration, global = true)]
+    table_lock_timeout: Duration,
     /// Output: human or json (lint also: sarif, github).
     #[arg(long, env = "INPUT_FORMAT", value_enum, default_value_t = OutFormat::Human, global = true)]
     format: OutFormat,
@@ -241,6 +248,7 @@ fn options(g: &Global, url: &DatabaseUrl) -> Result<Options, Error> {
         dir: g.dir.clone(),
         table: TableName::parse(&g.table)?,
         lock_timeout: g.lock_timeout,
+        table_lock_timeout: g.table_lock_timeout,
         allow_changed: g.allow_changed,
         lint: !g.no_lint,
         target: g.target,
@@ -922,5 +930,18 @@ mod tests {
     fn command_grace_default_is_the_runners() {
         let cli = Cli::try_parse_from(["ship-run-migrations", "status"]).unwrap();
         assert_eq!(cli.global.command_grace, runner::DEFAULT_COMMAND_GRACE);
+    }
+
+    #[test]
+    fn table_lock_timeout_default_is_the_runners() {
+        // Not from the environment of whoever runs the tests.
+        if std::env::var_os("INPUT_TABLE_LOCK_TIMEOUT").is_some() {
+            return;
+        }
+        let cli = Cli::try_parse_from(["ship-run-migrations", "status"]).unwrap();
+        assert_eq!(
+            cli.global.table_lock_timeout,
+            runner::DEFAULT_TABLE_LOCK_TIMEOUT
+        );
     }
 }

@@ -953,3 +953,50 @@ fn reading_commands_do_not_create_a_missing_sqlite_file() {
     db.run(&["up"]).expect(0);
     db.run(&["status"]).expect(0);
 }
+
+/// A migration that needs a lock another session holds fails after --table-lock-timeout
+/// (PostgreSQL's lock_timeout) instead of queueing every later query behind it.
+#[test]
+fn table_lock_timeout_fails_a_blocked_alter_fast() {
+    let db = TestDb::postgres("table_lock_timeout");
+    db.write("0001_items.sql", "CREATE TABLE items (id integer);\n");
+    db.run(&["up"]).expect(0);
+    db.write(
+        "0002_items_note.sql",
+        "ALTER TABLE items ADD COLUMN note text;\n",
+    );
+
+    // Another session reads the table in an open transaction: ALTER TABLE must wait for it.
+    let url = db.url.clone();
+    let holder = common::block_on(async move {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+        sqlx::raw_sql("BEGIN; LOCK TABLE items IN ACCESS SHARE MODE;")
+            .execute(&mut c)
+            .await
+            .expect("lock the table");
+        c
+    });
+    let started = std::time::Instant::now();
+    let run = db.run(&["up", "--table-lock-timeout", "1s"]);
+    run.expect(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "failed fast: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        run.stderr.contains("--table-lock-timeout") && run.stderr.contains("rolled back"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        db.history(),
+        vec![1],
+        "the blocked migration is not recorded"
+    );
+
+    drop(holder);
+    db.run(&["up", "--table-lock-timeout", "0"]).expect(0);
+    assert_eq!(db.history(), vec![1, 2]);
+}
