@@ -10,7 +10,6 @@
 //! decided first, by reading only ([`mod@plan`]); the dry run shows that plan and the real run
 //! carries it out.
 
-#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod auth;
