@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod backend;
 mod body;
 pub mod digest;
 pub mod ecr;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod floating;
 pub mod labels;
 pub mod oci;
+pub mod outcome;
 pub mod plan;
 pub mod reference;
 pub mod retag;

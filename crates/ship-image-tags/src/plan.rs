@@ -5,12 +5,13 @@
 //! only carries the plan out ([`crate::retag::apply`]), so a dry run cannot predict something
 //! the real run would not do.
 
+use crate::backend::Backend;
 use crate::digest::short_digest;
 use crate::error::RegistryError;
 use crate::floating::{newer_release, release_of_tag, Kept, Line};
 use crate::oci::Manifest;
+use crate::outcome::{Conflict, RetagError, RetagOptions};
 use crate::reference::SourceRef;
-use crate::retag::{Backend, Conflict, RetagError, RetagOptions};
 use crate::tags::{PlannedTag, TagKind};
 use serde::Serialize;
 use std::fmt;
@@ -64,7 +65,7 @@ pub struct TagPlan {
 impl TagPlan {
     /// The reason without the tag's name, for lines and tables that name the tag already.
     pub fn note(&self) -> Option<&str> {
-        crate::retag::note(&self.tag, self.reason.as_deref())
+        crate::outcome::note(&self.tag, self.reason.as_deref())
     }
 }
 

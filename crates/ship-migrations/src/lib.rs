@@ -9,7 +9,6 @@
 //! - [`lint`]: the rules that keep a migration safe for the old code still running during a
 //!   rolling deploy, reported as [`ship_findings::Finding`]s like `ship lint`.
 
-
 pub mod db;
 pub mod error;
 pub mod lint;

@@ -11,6 +11,7 @@
 
 pub mod assert;
 pub mod json_path;
+pub mod observer;
 pub mod probe;
 pub mod report;
 pub mod run;
@@ -21,10 +22,11 @@ pub mod template;
 mod units;
 pub mod watch;
 
+pub use observer::{Observer, Silent, WatchProgress};
 pub use report::Report;
-pub use run::{CheckOutcome, CheckResult, Observer, Runner, SequenceOutcome, Silent, WaitOutcome};
+pub use run::{CheckOutcome, CheckResult, Runner, SequenceOutcome, WaitOutcome};
 pub use spec::{load_file, quick, schema, Overrides, Plan, SpecError, SpecProblem};
 pub use units::{format_duration, format_percent};
-pub use watch::{watch, WatchConfig, WatchProgress, WatchReport};
+pub use watch::{watch, WatchConfig, WatchReport};
 
 pub(crate) use units::{serialize_millis, serialize_millis_plain};

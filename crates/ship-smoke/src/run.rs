@@ -1,32 +1,12 @@
 //! Running the checks in order (captures flowing from one to the next), reading the served
 //! version, and retrying the whole sequence with backoff until it passes or time runs out.
 
+use crate::observer::Observer;
 use crate::probe::{capture, client, probe, Probe};
 use crate::spec::{builtin_vars, Plan, VersionLocator};
 use crate::template::Vars;
 use serde::Serialize;
 use std::time::{Duration, Instant};
-
-/// Told about progress, so a front end can show it; every method has a silent default.
-pub trait Observer {
-    /// An attempt of the whole sequence failed; the next starts after `retry_in` (`None`: no
-    /// time left).
-    fn attempt_failed(
-        &mut self,
-        _attempt: u32,
-        _elapsed: Duration,
-        _retry_in: Option<Duration>,
-        _failure: &str,
-    ) {
-    }
-
-    /// Once a second while watching.
-    fn watch_progress(&mut self, _progress: &crate::watch::WatchProgress) {}
-}
-
-/// An observer that shows nothing.
-pub struct Silent;
-impl Observer for Silent {}
 
 /// The checks of one plan, with the connection pool they share.
 pub struct Runner {

@@ -2,8 +2,9 @@
 //! fail as soon as the error rate or p95 latency over a rolling window breaks its limit, the
 //! way a release policy says "roll back when more than 5 % of requests fail for 5 minutes".
 
+use crate::observer::{Observer, WatchProgress};
 use crate::probe::probe;
-use crate::run::{Observer, Runner};
+use crate::run::Runner;
 use crate::stats::Histogram;
 use crate::template::Vars;
 use serde::Serialize;
@@ -46,18 +47,6 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
             "`{text}` is not a percentage; write e.g. `5%` (a number from 0 to 100)"
         )),
     }
-}
-
-/// What the watch saw, once a second.
-#[derive(Debug, Clone)]
-pub struct WatchProgress {
-    pub elapsed: Duration,
-    pub duration: Duration,
-    pub requests: u64,
-    pub errors: u64,
-    /// Over the rolling window; `None` until a request completed in it.
-    pub window_error_rate: Option<f64>,
-    pub window_p95: Option<Duration>,
 }
 
 /// One row of the per-minute table.
