@@ -11,9 +11,29 @@ use crate::annotation::escape_data;
 pub fn group(name: &str) -> GroupGuard {
     if crate::is_github_actions() {
         crate::write_stdout_command(|out| group_to(out, name));
-        GroupGuard { active: true }
+        GroupGuard {
+            active: true,
+            on_stderr: false,
+        }
     } else {
-        GroupGuard { active: false }
+        GroupGuard::inactive()
+    }
+}
+
+/// [`group`] written to standard error: for output a binary copies there (a child
+/// process's), so the markers stay in order with it. The runner reads workflow commands from
+/// both streams.
+pub fn stderr_group(name: &str) -> GroupGuard {
+    if crate::is_github_actions() {
+        let mut err = crate::stderr();
+        let _ = group_to(&mut err, name);
+        let _ = err.flush();
+        GroupGuard {
+            active: true,
+            on_stderr: true,
+        }
+    } else {
+        GroupGuard::inactive()
     }
 }
 
@@ -29,11 +49,28 @@ pub fn group_to<W: Write + ?Sized>(out: &mut W, name: &str) -> io::Result<()> {
 #[derive(Debug)]
 pub struct GroupGuard {
     active: bool,
+    on_stderr: bool,
+}
+
+impl GroupGuard {
+    fn inactive() -> GroupGuard {
+        GroupGuard {
+            active: false,
+            on_stderr: false,
+        }
+    }
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        if self.active {
+        if !self.active {
+            return;
+        }
+        if self.on_stderr {
+            let mut err = crate::stderr();
+            let _ = writeln!(err, "::endgroup::");
+            let _ = err.flush();
+        } else {
             crate::write_stdout_command(|out| writeln!(out, "::endgroup::"));
         }
     }
@@ -52,6 +89,6 @@ mod tests {
 
     #[test]
     fn inactive_guard_drops_silently() {
-        drop(GroupGuard { active: false });
+        drop(GroupGuard::inactive());
     }
 }

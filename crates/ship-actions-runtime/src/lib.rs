@@ -35,7 +35,7 @@ use std::path::PathBuf;
 
 pub use annotation::{escape_data, escape_property, Annotation, AnnotationLevel};
 pub use duration::parse_duration;
-pub use group::{group, group_to, GroupGuard};
+pub use group::{group, group_to, stderr_group, GroupGuard};
 pub use input::{bool_input, bool_input_from, input, input_from, parse_bool_input, BoolFlag};
 pub use mask::{add_mask, add_mask_to, mask_url_password};
 pub use output::{set_output, set_output_to, set_outputs, set_outputs_to};

@@ -1099,6 +1099,9 @@ async fn command_locked(
             "cannot start `{shown}` with sh -c: {e}. Check that `sh` is on PATH."
         ))
     })?;
+    // On a runner the command's output (often long: every migration a tool applies) is one
+    // collapsible group; what ship reports about it comes after, outside the group.
+    let output_group = ship_actions_runtime::stderr_group(&format!("output of `{shown}`"));
     let copies: Vec<_> = [
         child.stdout.take().map(|s| tokio::spawn(copy_redacted(s))),
         child.stderr.take().map(|s| tokio::spawn(copy_redacted(s))),
@@ -1118,6 +1121,7 @@ async fn command_locked(
             abort.abort();
         }
     }
+    drop(output_group);
     let status = supervised
         .status
         .map_err(|e| Error::failed(format!("waiting for `{shown}` failed: {e}")))?;

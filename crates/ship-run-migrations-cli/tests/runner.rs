@@ -1000,3 +1000,29 @@ fn table_lock_timeout_fails_a_blocked_alter_fast() {
     db.run(&["up", "--table-lock-timeout", "0"]).expect(0);
     assert_eq!(db.history(), vec![1, 2]);
 }
+
+/// On a runner, a `--command` tool's output is one collapsible group, and ship's own report
+/// comes after it, outside the group.
+#[test]
+fn command_output_is_a_log_group_on_a_runner() {
+    let db = TestDb::sqlite("command_group");
+    let run = db
+        .cmd(&["up", "--command", "echo from-the-tool"])
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    let run = common::Run::from(run);
+    run.expect(0);
+    let err = &run.stderr;
+    let start = err.find("::group::output of `echo from-the-tool`");
+    let line = err.find("\nfrom-the-tool\n");
+    let end = err.find("::endgroup::");
+    assert!(
+        matches!((start, line, end), (Some(s), Some(l), Some(e)) if s < l && l < e),
+        "{err}"
+    );
+    // Off a runner: no markers.
+    let plain = db.run(&["up", "--command", "echo from-the-tool"]);
+    plain.expect(0);
+    assert!(!plain.stderr.contains("::group::"), "{}", plain.stderr);
+}

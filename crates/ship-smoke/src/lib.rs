@@ -4,7 +4,7 @@
 //! A [`spec`] (a YAML file, or the quick form built from flags) compiles to a [`Plan`]. A
 //! [`Runner`] sends its checks in order, carrying captured values (`{{tenant_id}}`) from one
 //! response to the next requests, compares the served version with the expected one, and
-//! retries the whole sequence with backoff until it passes or the wait runs out. [`watch`]
+//! retries the whole sequence with backoff until it passes or the wait runs out. [`watch()`]
 //! then keeps probing the safe checks and fails as soon as the error rate or p95 latency over
 //! a rolling window breaks its limit. [`Report`] holds the verdict and renders it as JSON,
 //! JUnit XML, a Markdown step summary, or text.
