@@ -2,7 +2,9 @@
 # Puts ship's binaries on the runner, for every action in this repository (docs/install.md).
 #   install-ship.sh [BINARY...]     default: all six binaries
 # The version is workspace.package.version of the Cargo.toml next to this script (the action's
-# own checkout), released under the tag v<version>. In order:
+# own checkout), released under the tag v<version>. The action's repository and ref come from
+# its checkout path (.../_actions/OWNER/REPO/REF). A ref that is not a release of this version
+# (a branch) is built from source (3.) without looking at 1. and 2. Otherwise, in order:
 #   1. the tool cache, $RUNNER_TOOL_CACHE/ship/<version>/<arch>/ with <arch>.complete beside it
 #      (the actions/tool-cache layout, so a runner image can pre-seed it);
 #   2. the release archive ship-v<version>-<target>.tar.gz and ship-v<version>-SHA256SUMS from
@@ -88,8 +90,31 @@ has_binaries() {
   for b in "${binaries[@]}"; do [ -x "$dir/$b" ] || return 1; done
 }
 
+# The action's own repository and ref, from where the runner checked it out
+# (.../_actions/OWNER/REPO/REF): github.action_repository is empty inside composite actions,
+# and the path also names forks and copies, which download their own releases.
+action_repository="" action_ref=""
+if [[ "$root" =~ /_actions/([^/]+)/([^/]+)/([^/]+)$ ]]; then
+  action_repository="${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"
+  action_ref="${BASH_REMATCH[3]}"
+fi
+# A ref that is not this version's release (a branch such as `main`) may hold code the
+# release binaries were not built from: it is built from source (below), never served the
+# release's or the tool cache's binaries. A commit SHA cannot be told from the release commit
+# here; it gets the release (SHA-256 verified).
+non_release=""
+if [ -n "$action_ref" ]; then
+  major="${version%%.*}"
+  minor="${version#*.}"
+  minor="${minor%%.*}"
+  case "$action_ref" in
+    "$tag" | "v$major" | "v$major.$minor") ;;
+    *) [[ "$action_ref" =~ ^[0-9a-f]{40}$ ]] || non_release="$action_ref" ;;
+  esac
+fi
+
 # 1. Tool cache: only a directory whose .complete marker exists (written last) is trusted.
-if [ -f "$cache_dir.complete" ] && has_binaries "$cache_dir"; then
+if [ -z "$non_release" ] && [ -f "$cache_dir.complete" ] && has_binaries "$cache_dir"; then
   log "ship $tag ($arch) from the tool cache $cache_dir"
   use_bin_dir "$cache_dir"
 fi
@@ -137,8 +162,11 @@ source_build() {
 if [ -z "$target" ]; then
   source_build "no release binaries for $os/$machine"
 fi
+if [ -n "$non_release" ]; then
+  source_build "the action runs at ref \`$non_release\` of $action_repository, not a release of $tag (\`$tag\`, \`v$major\` or \`v$major.$minor\`): its source may differ from the release binaries"
+fi
 
-repository="${SHIP_ACTION_REPOSITORY:-${GITHUB_ACTION_REPOSITORY:-}}"
+repository="${action_repository:-${SHIP_ACTION_REPOSITORY:-${GITHUB_ACTION_REPOSITORY:-}}}"
 if [ -z "$repository" ]; then
   # github.action_repository is empty in some runners' composite steps; the manifest knows.
   repository="$(workspace_key repository)"

@@ -289,3 +289,48 @@ fn unknown_binary_is_a_usage_error() {
         run.stderr
     );
 }
+
+/// The action's repository and ref come from its checkout path, as the runner lays it out
+/// (`_actions/OWNER/REPO/REF`): a branch ref is built from source without looking at releases
+/// or the tool cache (its code may differ from the release's), a release ref downloads.
+#[test]
+fn a_branch_ref_builds_from_source_and_a_release_ref_downloads() {
+    let tmp = TempDir::new().unwrap();
+    let version = "0.0.7";
+    let target_dir = tmp.path().join("target");
+    let releases = tmp.path().join("releases");
+    std::fs::create_dir_all(&releases).unwrap();
+    let server = FileServer::start(&releases);
+
+    let branch = fake_workspace(&tmp.path().join("_actions/acme/ship/main"), version);
+    let run = install(
+        &branch,
+        tmp.path(),
+        &server.url,
+        &["ship"],
+        &[("CARGO_TARGET_DIR", &target_dir)],
+    );
+    assert!(run.out.status.success(), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("runs at ref `main` of acme/ship, not a release of v0.0.7"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("no release v0.0.7"), "{}", run.stderr);
+    assert_eq!(Path::new(&run.stdout), target_dir.join("release"));
+
+    // `v0` is the release's major tag: it goes to the release (absent here, so it says so
+    // and builds).
+    let release = fake_workspace(&tmp.path().join("_actions/acme/ship/v0"), version);
+    let run = install(
+        &release,
+        tmp.path(),
+        &server.url,
+        &["ship"],
+        &[("CARGO_TARGET_DIR", &target_dir)],
+    );
+    assert!(run.out.status.success(), "{}", run.stderr);
+    assert!(run.stderr.contains("no release v0.0.7"), "{}", run.stderr);
+    assert!(!run.stderr.contains("not a release of"), "{}", run.stderr);
+}
