@@ -242,7 +242,13 @@ pub fn schema_check(
             format!("; migrations it has not seen: {}", unseen.join(", "))
         }
     );
-    if plan.allow_schema_ahead {
+    if let Some(from) = &plan.schema_from {
+        // Inferred, not measured: a note, never a refusal.
+        Ok(Some(format!(
+            "{msg} (the database's schema as {from} recorded it in ship:schema-version; pass \
+             database-schema-version to check against the database itself)"
+        )))
+    } else if plan.allow_schema_ahead {
         Ok(Some(format!("{msg} (allowed by allow-schema-ahead)")))
     } else {
         Err(Error::Failed(format!(
@@ -250,6 +256,26 @@ pub fn schema_check(
              allow-schema-ahead: true"
         )))
     }
+}
+
+/// The plan the schema check reads for one service when no database schema was given: the
+/// one the current revision was deployed with (its `ship:schema-version`). Migrations run
+/// before a rollout, so the database is at least there; the rollback can then say whether
+/// the schema fits the target even in a workflow that does not know it.
+fn schema_plan(plan: &RollbackPlan, current: &RevisionInfo) -> Option<RollbackPlan> {
+    if plan
+        .database_schema_version
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty())
+    {
+        return None;
+    }
+    let recorded = current.tag(tags::SCHEMA_VERSION)?;
+    Some(RollbackPlan {
+        database_schema_version: Some(recorded.to_string()),
+        schema_from: Some(short(&current.arn).to_string()),
+        ..plan.clone()
+    })
 }
 
 #[derive(Debug, Clone, Default)]
@@ -262,6 +288,9 @@ pub struct RollbackPlan {
     pub database_schema_version: Option<String>,
     pub applied_migrations: Vec<String>,
     pub allow_schema_ahead: bool,
+    /// Set by the rollback itself: `database_schema_version` was not given and is the one the
+    /// current revision (named here) was deployed with, so the check only ever adds a note.
+    pub schema_from: Option<String>,
     /// With `to_version` for a version no revision runs: render a revision even when the image's
     /// registry is not ECR and the tag cannot be checked.
     pub allow_unverified_image: bool,
@@ -652,6 +681,8 @@ pub async fn rollback(
         plan.journal.described(&name, &current_arn);
         let (cur_td, cur_tags) = ecs.describe_task_definition(&current_arn).await?;
         let current = RevisionInfo::from_sdk(&cur_td, cur_tags);
+        let inferred = schema_plan(plan, &current);
+        let plan = inferred.as_ref().unwrap_or(plan);
         let family = cur_td.family.clone().unwrap_or_default();
         let mut hist = history(ecs, &family, plan.history_limit.max(10)).await?;
         if let TargetSpec::Revision(n) = spec {
@@ -972,6 +1003,32 @@ mod tests {
             ..p
         };
         assert!(schema_check(&p, "api:3", &[], "x").unwrap().is_some());
+    }
+
+    #[test]
+    fn without_a_database_schema_the_current_revisions_is_used_for_a_note_only() {
+        let current = rev(5, "v1.6.0", &[("ship:schema-version", "20240301")], true);
+        let old = vec![Tag::builder()
+            .key("ship:schema-version")
+            .value("20240101")
+            .build()];
+        let inferred = schema_plan(&RollbackPlan::default(), &current).expect("inferred");
+        let note = schema_check(&inferred, "api:3", &old, "why")
+            .expect("never a refusal")
+            .expect("a note");
+        assert!(
+            note.contains("database is at 20240301") && note.contains("ship:schema-version"),
+            "{note}"
+        );
+        // Given: the check is against it, and may refuse.
+        let given = RollbackPlan {
+            database_schema_version: Some("20240301".into()),
+            ..Default::default()
+        };
+        assert!(schema_plan(&given, &current).is_none());
+        assert!(schema_check(&given, "api:3", &old, "why").is_err());
+        // A current revision that recorded none: nothing to infer.
+        assert!(schema_plan(&RollbackPlan::default(), &rev(4, "v1.5.0", &[], true)).is_none());
     }
 
     #[test]

@@ -101,6 +101,7 @@ async fn rollback_body(cli: &Cli, journal: &Journal) -> Exit {
         database_schema_version: cli.database_schema_version.clone(),
         applied_migrations: split_list(&cli.applied_migrations),
         allow_schema_ahead: cli.allow_schema_ahead,
+        schema_from: None,
         allow_unverified_image: cli.allow_unverified_image,
         wait: cli.common.waits(),
         watch: cli.common.watch_options(),
